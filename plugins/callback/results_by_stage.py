@@ -1,0 +1,308 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: results_by_stage
+type: aggregate
+short_description: Report factiii fix results per stage at the end of a run
+description:
+  - Collects the fix results returned by C(factiii.infra.stage) and the single-fix
+    modules of this collection and, at the end of the playbook, prints how many
+    fixes were fixed, need manual work or failed, per stage and in total.
+  - Under each stage it lists what was fixed (C(Would fix) in check mode), the
+    manual steps a human must take, and why fixes failed.
+  - An unreachable host counts as one failed result in its stage, so a host that
+    could not be reached never looks clean; so does a task of this collection
+    that failed without reporting any fix (for example a module crash).
+  - Task results that carry no factiii fix results are ignored.
+version_added: 1.0.0
+requirements:
+  - Enable the callback in C(ansible.cfg) with C(callbacks_enabled = factiii.infra.results_by_stage)
+    in the C([defaults]) section, or with the E(ANSIBLE_CALLBACKS_ENABLED) environment variable.
+options:
+  results_json:
+    description:
+      - Also write the results as JSON to this file.
+      - The file is replaced atomically; its directory must exist and be writable.
+        If it cannot be written a warning is shown and the text report is still printed.
+      - The JSON holds only what the modules returned (without their C(details)), never task arguments.
+    type: path
+    env:
+      - name: FACTIII_RESULTS_JSON
+    ini:
+      - section: callback_results_by_stage
+        key: results_json
+'''
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+
+from ansible.plugins.callback import CallbackBase
+
+from ansible_collections.factiii.infra.plugins.module_utils.fix import FAILED, FIXED, MANUAL, OK
+from ansible_collections.factiii.infra.plugins.module_utils.stage import STAGES
+
+SHOWN = ((FIXED, 'Fixed'), (MANUAL, 'Manual'), (FAILED, 'Failed'))
+COUNTED = (FIXED, MANUAL, FAILED, OK)
+FIX_KEYS = ('fix_id', 'status', 'msg', 'steps')
+
+
+def stage_order(names):
+    """The known stages in pipeline order, then any others alphabetically."""
+    known = [s for s in STAGES if s in names]
+    return known + sorted(n for n in names if n not in STAGES)
+
+
+def _zero():
+    return dict((status, 0) for status in COUNTED)
+
+
+def _add_counts(target, counts):
+    for status in COUNTED:
+        target[status] += counts[status]
+
+
+def new_report():
+    """An empty report, in the shape written as JSON."""
+    return {'check_mode': False, 'stages': {}, 'total': _zero()}
+
+
+def add_results(report, stage, host, fixes, counts=None, check_mode=False):
+    """Add one task's fix dicts for one host of one stage to ``report``.
+
+    ``counts`` is used only when ``fixes`` is empty: a result may report counts
+    without listing its fixes, and the fixes, when listed, are what the report
+    shows, so the counts line must agree with them.
+    """
+    st = report['stages'].setdefault(stage, dict(_zero(), hosts={}))
+    entry = st['hosts'].setdefault(host, dict(_zero(), results=[]))
+    added = _zero()
+    for fix in fixes:
+        entry['results'].append(dict((k, v) for k, v in fix.items() if k != 'details'))
+        if fix.get('status') in added:
+            added[fix['status']] += 1
+    if not fixes and isinstance(counts, Mapping):
+        for status in COUNTED:
+            value = counts.get(status)
+            added[status] = value if isinstance(value, int) and value > 0 else 0
+    for target in (entry, st, report['total']):
+        _add_counts(target, added)
+    report['check_mode'] = report['check_mode'] or bool(check_mode)
+    return report
+
+
+def ordered(report):
+    """A copy of ``report`` with stages in report order and hosts sorted by name."""
+    stages = {}
+    for name in stage_order(report['stages']):
+        st = report['stages'][name]
+        stages[name] = dict((k, v) for k, v in st.items() if k != 'hosts')
+        stages[name]['hosts'] = dict((h, st['hosts'][h]) for h in sorted(st['hosts']))
+    return {'check_mode': report['check_mode'], 'stages': stages, 'total': dict(report['total'])}
+
+
+def _counts_text(counts):
+    return ', '.join('%s: %d' % (label, counts[status]) for status, label in SHOWN)
+
+
+def _item_line(label, fix, host):
+    fix_id = '%s' % fix.get('fix_id', '')
+    if host is not None:
+        fix_id += ' [%s]' % host
+    msg = '%s' % (fix.get('msg') or '')
+    # Continuation lines of a long message stay under their item, not at column 0.
+    msg = msg.strip().replace('\n', '\n      ')
+    return '   %s: %s: %s' % (label, fix_id, msg) if msg else '   %s: %s' % (label, fix_id)
+
+
+def format_report(report):
+    """The text printed at the end of the run; '' when no stage had results."""
+    if not report['stages']:
+        return ''
+    report = ordered(report)
+    lines = ['RESULTS BY STAGE', '']
+    for name, st in report['stages'].items():
+        several = len(st['hosts']) > 1
+        lines.append('%s:' % name.upper())
+        lines.append('   ' + _counts_text(st))
+        if several:
+            lines.extend('      %s: %s' % (h, _counts_text(e)) for h, e in st['hosts'].items())
+        for status, label in SHOWN:
+            if status == FIXED and report['check_mode']:
+                label = 'Would fix'
+            for host, entry in st['hosts'].items():
+                for fix in entry['results']:
+                    if fix.get('status') != status:
+                        continue
+                    lines.append(_item_line(label, fix, host if several else None))
+                    if status == MANUAL:
+                        lines.extend('      - %s' % step for step in fix.get('steps') or [])
+        lines.append('')
+    lines.append('TOTAL: ' + _counts_text(report['total']))
+    return '\n'.join(lines)
+
+
+def write_json(report, path):
+    """Write ``report`` to ``path`` atomically; return None, or why it could not."""
+    directory = os.path.dirname(os.path.abspath(path))
+    why = None
+    if not os.path.isdir(directory):
+        why = 'directory %s does not exist' % directory
+    elif not os.access(directory, os.W_OK | os.X_OK):
+        why = 'directory %s is not writable' % directory
+    if why:
+        return 'results_json: cannot write %s: %s' % (path, why)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=directory)
+        with os.fdopen(fd, 'w') as handle:
+            json.dump(ordered(report), handle, indent=2)
+            handle.write('\n')
+        os.replace(tmp, path)
+    except (OSError, TypeError, ValueError) as exc:
+        if tmp and os.path.exists(tmp):
+            os.unlink(tmp)
+        return 'results_json: cannot write %s: %s' % (path, getattr(exc, 'strerror', None) or exc)
+    return None
+
+
+def extract(res):
+    """The fix outcomes one task result carries: a list of (stage, check_mode, fixes, counts)."""
+    if not isinstance(res, Mapping):
+        return []
+    stage = res.get('stage') if isinstance(res.get('stage'), str) else None
+    check_mode = bool(res.get('check_mode'))
+    if isinstance(res.get('fix_id'), str):
+        # Only the fix's own keys: the rest of a module result (invocation,
+        # changed, ...) would drag the task's arguments into the report.
+        return [(stage, check_mode, [dict((k, res[k]) for k in FIX_KEYS if k in res)], None)]
+    items = res.get('results')
+    if not isinstance(items, list):
+        return []
+    if all(_is_fix(item) for item in items):
+        counts = res.get('counts')
+        if items or (stage and isinstance(counts, Mapping)):
+            return [(stage, check_mode, items, counts)]
+        return []
+    # A looped task: each item is a whole module result of its own.
+    found = []
+    for item in items:
+        if isinstance(item, Mapping) and ('fix_id' in item or 'results' in item) and 'ansible_loop_var' in item:
+            found.extend(extract(item))
+    return found
+
+
+def _is_fix(item):
+    return isinstance(item, Mapping) and isinstance(item.get('fix_id'), str)
+
+
+def _plain(value):
+    """``value`` if it is a usable stage name as written, else None (templates are not rendered here)."""
+    if isinstance(value, str) and value.strip() and '{{' not in value and '{%' not in value:
+        return value.strip()
+    return None
+
+
+def _first_line(msg, default):
+    text = ('%s' % (msg or '')).strip()
+    return text.splitlines()[0] if text else default
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = 'aggregate'
+    CALLBACK_NAME = 'factiii.infra.results_by_stage'
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.report = new_report()
+        self._play_vars = {}
+        self._unreachable = set()
+
+    @staticmethod
+    def _parts(result):
+        """(result dict, host name, host, task) for ansible-core 2.19+ and older."""
+        res = getattr(result, 'result', None)
+        if res is None:
+            res = getattr(result, '_result', None) or {}
+        host = getattr(result, 'host', None) or getattr(result, '_host', None)
+        task = getattr(result, 'task', None) or getattr(result, '_task', None)
+        name = host.get_name() if host is not None else 'unknown'
+        return res, name, host, task
+
+    def _stage_of(self, host, task):
+        """Best cheap guess of the stage a task ran for, without templating anything."""
+        args = getattr(task, 'args', None) or {}
+        stage = _plain(args.get('stage')) if isinstance(args, Mapping) else None
+        if stage:
+            return stage
+        sources = []
+        if task is not None and hasattr(task, 'get_vars'):
+            sources.append(task.get_vars())
+        sources.append(self._play_vars)
+        if host is not None:
+            sources.append(getattr(host, 'vars', None) or {})
+            groups = sorted(host.get_groups() if hasattr(host, 'get_groups') else [],
+                            key=lambda g: (getattr(g, 'depth', 0), getattr(g, 'priority', 1), g.get_name()))
+            # Deeper / higher priority groups win, as in inventory precedence.
+            sources.extend(g.get_vars() for g in reversed(groups))
+        for source in sources:
+            stage = _plain(source.get('factiii_stage')) if isinstance(source, Mapping) else None
+            if stage:
+                return stage
+        return 'unknown'
+
+    def _gather(self, result, failed=False):
+        res, name, host, task = self._parts(result)
+        outcomes = extract(res)
+        for stage, check_mode, fixes, counts in outcomes:
+            add_results(self.report, stage or self._stage_of(host, task), name, fixes, counts, check_mode)
+        if failed and not outcomes and self._is_ours(task):
+            # A factiii task that failed before it could report fixes (crash, bad
+            # arguments, no python on the host) must not look like a clean stage.
+            stage = _plain(res.get('stage')) or self._stage_of(host, task)
+            fix = {'fix_id': '%s-task-failed' % stage, 'status': FAILED, 'steps': [],
+                   'msg': _first_line(res.get('msg'), 'task failed')}
+            add_results(self.report, stage, name, [fix])
+
+    @staticmethod
+    def _is_ours(task):
+        action = getattr(task, 'resolved_action', None) or getattr(task, 'action', None) or ''
+        return isinstance(action, str) and action.startswith('factiii.infra.')
+
+    def v2_playbook_on_play_start(self, play):
+        self._play_vars = play.get_vars() if hasattr(play, 'get_vars') else {}
+
+    def v2_runner_on_ok(self, result):
+        self._gather(result)
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._gather(result, failed=True)
+
+    def v2_runner_on_unreachable(self, result):
+        res, name, host, task = self._parts(result)
+        stage = self._stage_of(host, task)
+        if (stage, name) in self._unreachable:
+            return
+        self._unreachable.add((stage, name))
+        fix = {'fix_id': '%s-host-unreachable' % stage, 'status': FAILED, 'steps': [],
+               'msg': _first_line(res.get('msg'), 'host unreachable')}
+        add_results(self.report, stage, name, [fix])
+
+    def v2_playbook_on_stats(self, stats):
+        text = format_report(self.report)
+        if text:
+            self._display.display(text)
+        path = self.get_option('results_json')
+        if path:
+            problem = write_json(self.report, path)
+            if problem:
+                self._display.warning(problem)

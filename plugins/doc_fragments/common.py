@@ -1,0 +1,31 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    # Options every factiii fix module takes (plugins/module_utils/options.py COMMON).
+    DOCUMENTATION = r'''
+options:
+  package_lock_timeout:
+    description:
+      - Seconds to wait for the package manager's lock (apt/dpkg) held by another process
+        before the fix reports C(failed) with the PID holding it.
+    type: int
+    default: 120
+  ca_bundle:
+    description:
+      - CA bundle (PEM) for downloads over HTTPS behind a TLS-intercepting proxy;
+        passed to npm as C(NODE_EXTRA_CA_CERTS) and C(npm_config_cafile).
+    type: path
+notes:
+  - Runs where the module runs, on the managed host. Supports Debian/Ubuntu (apt, systemd or the
+    C(service) command) and macOS (Homebrew run as the owner of its prefix, launchd).
+  - The result is one of C(ok), C(fixed) (in check mode, "would fix"), C(manual) (with the exact
+    C(steps) a human must take) or C(failed) (the task fails, with the reason in C(msg)).
+'''

@@ -1,0 +1,30 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    DOCUMENTATION = r'''
+options:
+  secrets:
+    description:
+      - Names of the GitHub Actions secrets the C(secrets) stage requires.
+    type: list
+    elements: str
+    default: [STAGING_SSH, PROD_SSH]
+  github_repo:
+    description:
+      - Repository (C(owner/name)) whose secrets are checked. Defaults to the environment variable
+        C(GITHUB_REPOSITORY). The token comes from C(GITHUB_TOKEN) or C(GH_TOKEN) on the controller.
+    type: str
+  github_api_url:
+    description:
+      - Base URL of the GitHub REST API (GitHub Enterprise, or a test server).
+    type: str
+    default: https://api.github.com
+'''

@@ -1,0 +1,25 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""docker-not-running: the docker engine answers `docker info`."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.factiii.infra.plugins.module_utils.fix import Fix, needs_fix, ok
+from ansible_collections.factiii.infra.plugins.module_utils.options import DOCKER
+
+
+class DockerNotRunning(Fix):
+    name = 'docker-not-running'
+    requires = ('docker-missing',)
+    option_groups = (DOCKER,)
+
+    def scan(self):
+        if self.platform.docker_running():
+            return ok('docker is running')
+        return self.privileged(needs_fix('would start docker'), 'docker is not running')
+
+    def apply(self):
+        self.platform.start_docker()

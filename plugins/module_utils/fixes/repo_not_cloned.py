@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""repo-not-cloned: the app repository is cloned at ``repo_dest``.
+
+An existing directory is never overwritten: a clone of another remote, or a
+non-empty directory that is not a clone, is MANUAL. A new clone is made in a
+temporary sibling directory and renamed into place, so a failed clone leaves
+nothing behind. Host keys are pinned (StrictHostKeyChecking=yes); a deploy key
+given as content is written 0600 to a private temp dir and removed afterwards.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import shlex
+import shutil
+import stat
+import tempfile
+
+from ansible_collections.factiii.infra.plugins.module_utils.fix import (
+    Fix, PlatformError, failed, manual, needs_fix, ok,
+)
+from ansible_collections.factiii.infra.plugins.module_utils.options import REPO
+
+
+def is_ssh_url(url):
+    return not url.startswith(('http://', 'https://', 'file://', '/', 'git://'))
+
+
+class RepoNotCloned(Fix):
+    name = 'repo-not-cloned'
+    requires = ('git-missing',)
+    option_groups = (REPO,)
+
+    @property
+    def url(self):
+        return self.params.get('repo_url')
+
+    @property
+    def dest(self):
+        return self.params.get('repo_dest')
+
+    def _input_problem(self):
+        if not self.url or not self.dest:
+            return failed('repo_url and repo_dest must be set for repo-not-cloned')
+        key_file = self.params.get('repo_key_file')
+        if key_file:
+            if not os.path.isfile(key_file):
+                return failed('deploy key file %s does not exist' % key_file)
+            mode = stat.S_IMODE(os.stat(key_file).st_mode)
+            if mode & 0o077:
+                return failed('deploy key file %s is readable by others (mode %04o): chmod 600 %s'
+                              % (key_file, mode, key_file))
+        return None
+
+    def scan(self):
+        problem = self._input_problem()
+        if problem:
+            return problem
+        dest = self.dest
+        if os.path.isdir(os.path.join(dest, '.git')):
+            return self._existing_clone()
+        if os.path.exists(dest) and (not os.path.isdir(dest) or os.listdir(dest)):
+            return manual('%s exists and is not a git clone; factiii will not overwrite it' % dest, [
+                'Move it aside: mv %s %s.old' % (dest, dest),
+                'or set repo_dest to another path, then re-run the stage'])
+        return needs_fix('would clone %s%s into %s' % (
+            self.url, ' at %s' % self.params['repo_version'] if self.params.get('repo_version') else '', dest))
+
+    def _existing_clone(self):
+        git = self.platform.which('git')
+        if not git:
+            return ok('%s is a git clone (git is not installed to check its remote)' % self.dest)
+        res = self.platform.runner.run([git, '-C', self.dest, 'config', '--get', 'remote.origin.url'])
+        origin = res.out.strip()
+        if origin != self.url:
+            return manual('%s is a clone of %s, not of %s' % (self.dest, origin or 'no remote', self.url), [
+                'Check which repository %s should hold; factiii never replaces a clone.' % self.dest,
+                'To use the configured one: mv %s %s.old and re-run the stage' % (self.dest, self.dest)])
+        head = self.platform.runner.run([git, '-C', self.dest, 'rev-parse', '--short', 'HEAD']).out.strip()
+        return ok('%s is cloned from %s (HEAD %s)' % (self.dest, self.url, head or 'unknown'),
+                  head=head)
+
+    def apply(self):
+        git = self.platform.which('git')
+        if not git:
+            return failed('git is not installed')
+        parent = os.path.dirname(os.path.abspath(self.dest)) or '/'
+        secrets_dir = tempfile.mkdtemp(prefix='factiii-ssh-')
+        try:
+            if not os.path.isdir(parent):
+                os.makedirs(parent)
+            work = tempfile.mkdtemp(prefix='.factiii-clone-', dir=parent)
+        except OSError as exc:
+            shutil.rmtree(secrets_dir, ignore_errors=True)
+            return failed('cannot create %s: %s' % (parent, exc.strerror))
+        try:
+            env = self._git_env(secrets_dir)
+            clone = os.path.join(work, 'repo')
+            self._git([git, 'clone', '--quiet', self.url, clone], env, 'git clone')
+            version = self.params.get('repo_version')
+            if version:
+                self._git([git, '-C', clone, 'checkout', '--quiet', version], env,
+                          'git checkout %s' % version)
+            if os.path.isdir(self.dest):
+                os.rmdir(self.dest)  # empty (scan checked): replaced by the clone
+            os.rename(clone, self.dest)
+        except PlatformError as exc:
+            return exc.result
+        except OSError as exc:
+            return failed('cannot place the clone at %s: %s' % (self.dest, exc.strerror))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(secrets_dir, ignore_errors=True)
+        return None
+
+    def _git(self, argv, env, what):
+        res = self.platform.runner.run(argv, env=env)
+        if not res.ok:
+            raise PlatformError(failed('%s failed: %s' % (what, res.reason())))
+
+    def _git_env(self, secrets_dir):
+        env = {'GIT_TERMINAL_PROMPT': '0'}
+        if not is_ssh_url(self.url):
+            return env
+        ssh = ['ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes']
+        key_file = self.params.get('repo_key_file')
+        if self.params.get('repo_key'):
+            key_file = os.path.join(secrets_dir, 'deploy_key')
+            self._write_private(key_file, self.params['repo_key'].strip() + '\n')
+        if key_file:
+            ssh += ['-i', key_file, '-o', 'IdentitiesOnly=yes']
+        if self.params.get('repo_known_hosts'):
+            known = os.path.join(secrets_dir, 'known_hosts')
+            self._write_private(known, '\n'.join(self.params['repo_known_hosts']) + '\n')
+            ssh += ['-o', 'UserKnownHostsFile=%s' % known]
+        env['GIT_SSH_COMMAND'] = ' '.join(shlex.quote(arg) for arg in ssh)
+        return env
+
+    @staticmethod
+    def _write_private(path, content):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(content)

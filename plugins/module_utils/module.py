@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""main() of every factiii module: build the module, pick the platform, run, report."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.factiii.infra.plugins.module_utils.options import (
+    FIX, REPO_MUTUALLY_EXCLUSIVE, spec, stage_argument_spec,
+)
+from ansible_collections.factiii.infra.plugins.module_utils.platforms.select import select_platform
+from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
+from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
+from ansible_collections.factiii.infra.plugins.module_utils.stage import (
+    DEFAULT_FIXES, run_fixes, stage_return,
+)
+
+
+def _platform(module):
+    return select_platform(Runner(module), check_mode=module.check_mode, options=module.params)
+
+
+def _finish(module, result):
+    if result['failed']:
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+def run_fix_module(fix_class):
+    """A single fix as its own module: the same code path as a stage of one fix."""
+    argument_spec = spec(FIX, *fix_class.option_groups)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=REPO_MUTUALLY_EXCLUSIVE if 'repo_url' in argument_spec else None)
+    stage = module.params['stage']
+    fix = fix_class(_platform(module), module.params)
+    row = run_fixes([fix], stage, module.check_mode)[0]
+    result = stage_return(stage, [row], module.check_mode)
+    result.update(row)
+    _finish(module, result)
+
+
+def run_stage_module():
+    module = AnsibleModule(argument_spec=stage_argument_spec(), supports_check_mode=True,
+                           mutually_exclusive=REPO_MUTUALLY_EXCLUSIVE)
+    stage = module.params['stage']
+    names = module.params['fixes']
+    if names is None:
+        names = DEFAULT_FIXES[stage]
+    platform = _platform(module)
+    fixes = [FIXES[name](platform, module.params) for name in names]
+    _finish(module, stage_return(stage, run_fixes(fixes, stage, module.check_mode), module.check_mode))

@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Argument specs, defined once; each matches a doc fragment in plugins/doc_fragments."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+from ansible_collections.factiii.infra.plugins.module_utils.stage import FIX_ORDER
+
+STAGE_CHOICES = ['dev', 'secrets', 'staging', 'prod']
+
+# doc fragment: factiii.infra.fix (the single-fix modules; the stage module requires stage)
+FIX = {
+    'stage': {'type': 'str', 'default': 'local'},
+}
+
+# doc fragment: factiii.infra.common
+COMMON = {
+    'package_lock_timeout': {'type': 'int', 'default': 120},
+    'ca_bundle': {'type': 'path'},
+}
+
+# doc fragment: factiii.infra.node
+NODE = {
+    'node_min_major': {'type': 'int', 'default': 20},
+}
+
+# doc fragment: factiii.infra.pnpm
+PNPM = {
+    'pnpm_version': {'type': 'str', 'default': '10'},
+    'app_dir': {'type': 'path'},
+}
+
+# doc fragment: factiii.infra.docker
+DOCKER = {
+    'docker_start_timeout': {'type': 'int', 'default': 60},
+}
+
+# doc fragment: factiii.infra.repo
+REPO = {
+    'repo_url': {'type': 'str'},
+    'repo_dest': {'type': 'path'},
+    'repo_version': {'type': 'str'},
+    'repo_key_file': {'type': 'path'},
+    'repo_key': {'type': 'str', 'no_log': True},
+    'repo_known_hosts': {'type': 'list', 'elements': 'str', 'default': []},
+}
+REPO_MUTUALLY_EXCLUSIVE = [['repo_key', 'repo_key_file']]
+
+# doc fragment: factiii.infra.secrets
+SECRETS = {
+    # names of secrets, not secret values
+    'secrets': {'type': 'list', 'elements': 'str', 'default': ['STAGING_SSH', 'PROD_SSH'], 'no_log': False},
+    'github_repo': {'type': 'str'},
+    'github_api_url': {'type': 'str', 'default': 'https://api.github.com'},
+}
+
+
+def spec(*parts):
+    merged = {}
+    for part in (COMMON,) + parts:
+        merged.update(copy.deepcopy(part))
+    return merged
+
+
+def stage_argument_spec():
+    """Options of the factiii.infra.stage module and action plugin."""
+    merged = spec(NODE, PNPM, DOCKER, REPO, SECRETS)
+    merged['stage'] = {'type': 'str', 'required': True, 'choices': STAGE_CHOICES}
+    merged['fixes'] = {'type': 'list', 'elements': 'str', 'choices': list(FIX_ORDER)}
+    return merged

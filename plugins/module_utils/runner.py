@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one way fixes run commands: argv lists, C locale, binaries looked up once."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+# Homebrew (Apple Silicon, Intel) and the usual sbin dirs: over SSH, PATH is short.
+EXTRA_BIN_DIRS = ['/opt/homebrew/bin', '/usr/local/bin', '/usr/local/sbin', '/usr/sbin', '/sbin']
+
+
+# Lines that say what went wrong, most specific first (ssh, git, apt, generic).
+REASON_MARKERS = ('Host key verification failed', 'Permission denied', 'Could not get lock',
+                  'fatal:', 'E: ', 'error:', 'Error:', 'ERR!')
+
+
+class CommandResult:
+    def __init__(self, rc, out, err):
+        self.rc = rc
+        self.out = out or ''
+        self.err = err or ''
+
+    @property
+    def ok(self):
+        return self.rc == 0
+
+    def reason(self):
+        """One line for a report: the first telling error line, else the last line."""
+        lines = [line.strip() for text in (self.err, self.out)
+                 for line in text.splitlines() if line.strip()]
+        for marker in REASON_MARKERS:
+            for line in lines:
+                if marker in line:
+                    return line
+        return lines[-1] if lines else 'exit code %d' % self.rc
+
+
+class Runner:
+    """Wraps AnsibleModule.run_command / get_bin_path; unit tests fake the module."""
+
+    def __init__(self, module, extra_env=None):
+        self.module = module
+        self.extra_env = dict(extra_env or {})
+        self._paths = {}
+
+    @property
+    def euid(self):
+        return os.geteuid()
+
+    def which(self, name, extra_dirs=None):
+        key = (name, tuple(extra_dirs or ()))
+        if key not in self._paths:
+            dirs = list(extra_dirs or []) + EXTRA_BIN_DIRS
+            self._paths[key] = self.module.get_bin_path(name, required=False, opt_dirs=dirs)
+        return self._paths[key]
+
+    def forget(self, name):
+        """Drop cached lookups of ``name`` (after an install put it on disk)."""
+        for key in [k for k in self._paths if k[0] == name]:
+            del self._paths[key]
+
+    def run(self, argv, env=None, data=None, cwd=None):
+        environ = {'LANG': 'C', 'LC_ALL': 'C', 'LC_MESSAGES': 'C'}
+        environ.update(self.extra_env)
+        environ.update(env or {})
+        rc, out, err = self.module.run_command(
+            [str(a) for a in argv], environ_update=environ, data=data, cwd=cwd,
+            check_rc=False, binary_data=False)
+        return CommandResult(rc, out, err)

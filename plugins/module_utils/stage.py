@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Runs the fixes of one stage in one process: packages batched, dependency order kept.
+
+This is the unit of one remote execution: the controller sends one module, this
+runs every fix of the stage on the host and returns one result.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.factiii.infra.plugins.module_utils.fix import (
+    FAILED, FIXED, MANUAL, OK, Fix, PlatformError, Result, failed,
+)
+
+STAGES = ('dev', 'secrets', 'staging', 'prod')
+
+# Host-side fixes in the order they run: a fix comes after the ones it requires.
+FIX_ORDER = (
+    'git-missing',
+    'node-missing',
+    'pnpm-missing',
+    'docker-missing',
+    'docker-not-running',
+    'docker-autostart',
+    'repo-not-cloned',
+)
+
+DEFAULT_FIXES = {
+    'dev': ['git-missing', 'node-missing', 'pnpm-missing', 'docker-missing', 'docker-not-running'],
+    'secrets': [],  # controller side only (action plugin), nothing runs on a host
+    'staging': list(FIX_ORDER),
+    'prod': list(FIX_ORDER),
+}
+
+DEFAULT_SECRETS = ['STAGING_SSH', 'PROD_SSH']
+
+
+def count(results):
+    counts = dict((status, 0) for status in (OK, FIXED, MANUAL, FAILED))
+    for res in results:
+        counts[res['status']] += 1
+    return counts
+
+
+def summary_msg(stage, results, check_mode):
+    counts = count(results)
+    msg = '%s: %s %d, manual %d, failed %d' % (
+        stage, 'would fix' if check_mode else 'fixed',
+        counts[FIXED], counts[MANUAL], counts[FAILED])
+    bad = [r for r in results if r['status'] == FAILED]
+    if bad:
+        msg += ' (%s)' % '; '.join('%s: %s' % (r['fix_id'], r['msg']) for r in bad)
+    return msg
+
+
+def stage_return(stage, results, check_mode):
+    """The one result shape of a stage, host side and controller side alike."""
+    counts = count(results)
+    return {
+        'stage': stage,
+        'check_mode': bool(check_mode),
+        'results': results,
+        'counts': counts,
+        # Ansible's convention: in check mode, changed means "would change".
+        'changed': bool(counts[FIXED]),
+        'failed': bool(counts[FAILED]),
+        'msg': summary_msg(stage, results, check_mode),
+    }
+
+
+def _blocked_by(fix, done):
+    for dep in fix.requires:
+        res = done.get(dep)
+        if res is not None and res.status in (MANUAL, FAILED):
+            return dep, res
+    return None, None
+
+
+def run_fixes(fixes, stage, check_mode):
+    """Run ``fixes`` (Fix instances sharing one platform); return result dicts.
+
+    1. scan the fixes that install packages and install all their packages in
+       ONE transaction;
+    2. walk every fix in order: scan (or reuse step 1's scan), apply outside
+       check mode, and verify with a fresh scan.
+    """
+    fixes = sorted(fixes, key=lambda f: FIX_ORDER.index(f.name) if f.name in FIX_ORDER else len(FIX_ORDER))
+    platform = fixes[0].platform if fixes else None
+
+    early = {}
+    batch = []
+    for fix in fixes:
+        if type(fix).packages is not Fix.packages:
+            early[fix.name] = _safe(fix.scan)
+            if early[fix.name].needs_fix:
+                batch.extend(p for p in fix.packages() if p not in batch)
+
+    install_error = None
+    if batch and not check_mode:
+        try:
+            platform.install_packages(batch)
+        except PlatformError as exc:
+            install_error = exc.result
+
+    done = {}
+    for fix in fixes:
+        dep, dep_res = _blocked_by(fix, done)
+        if dep:
+            done[fix.name] = Result(dep_res.status, 'not attempted: needs %s-%s, which is %s'
+                                    % (stage, dep, dep_res.status), steps=dep_res.steps)
+            continue
+        finding = early.get(fix.name) or _safe(fix.scan)
+        if not finding.needs_fix:
+            done[fix.name] = finding
+        elif check_mode:
+            done[fix.name] = Result(FIXED, finding.msg, details=finding.details)
+        elif fix.name in early and install_error is not None:
+            done[fix.name] = install_error
+        else:
+            done[fix.name] = _apply(fix, finding)
+    return [done[f.name].as_dict(f.fix_id(stage)) for f in fixes]
+
+
+def run_one(fix, stage, check_mode):
+    """A single fix as its own module: the same path as a stage of one."""
+    return run_fixes([fix], stage, check_mode)[0]
+
+
+def _apply(fix, finding):
+    try:
+        res = fix.apply()
+    except PlatformError as exc:
+        return exc.result
+    if res is not None:
+        return res
+    after = _safe(fix.scan)
+    if after.status == OK:
+        return Result(FIXED, _done_msg(finding.msg), details=after.details)
+    if after.status in (MANUAL, FAILED):
+        return after
+    return failed('still not right after the fix: %s' % after.msg)
+
+
+def _done_msg(would):
+    """'would install git' -> 'installed git' style, kept simple and honest."""
+    if would.startswith('would '):
+        return 'done: ' + would[len('would '):]
+    return would
+
+
+def _safe(scan):
+    try:
+        return scan()
+    except PlatformError as exc:
+        return exc.result

@@ -1,0 +1,116 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: stage
+short_description: Run every fix of a stage in one execution on the host
+version_added: 1.0.0
+description:
+  - Runs all fixes of one stage (C(dev), C(staging), C(prod)) in ONE Python process on the host,
+    so a stage costs one connection and one module round trip per host, whatever the number of fixes.
+  - Fixes run in dependency order (docker installed before it is started, git before the clone);
+    the packages every fix is missing are installed in one package-manager transaction.
+  - In check mode this is the scan - every fix says what it would do and nothing changes.
+  - The C(secrets) stage runs on the controller only (its action plugin checks the repository's
+    GitHub Actions secrets through the GitHub REST API); nothing is executed on a host for it.
+  - Any C(failed) fix fails the task; C(manual) alone does not.
+author:
+  - factiii contributors (@factiii)
+extends_documentation_fragment:
+  - factiii.infra.common
+  - factiii.infra.node
+  - factiii.infra.pnpm
+  - factiii.infra.docker
+  - factiii.infra.repo
+  - factiii.infra.secrets
+options:
+  stage:
+    description:
+      - The stage to run; also the prefix of every reported C(fix_id).
+    type: str
+    required: true
+    choices: [dev, secrets, staging, prod]
+  fixes:
+    description:
+      - Names of the fixes to run. Defaults to the stage's list - C(dev) runs git, node, pnpm,
+        docker-missing and docker-not-running; C(staging) and C(prod) run all seven.
+    type: list
+    elements: str
+    choices: [git-missing, node-missing, pnpm-missing, docker-missing, docker-not-running, docker-autostart, repo-not-cloned]
+'''
+
+EXAMPLES = r'''
+- name: Fix the staging stage in one round trip
+  factiii.infra.stage:
+    stage: staging
+    node_min_major: 20
+    repo_url: git@github.com:example/app.git
+    repo_dest: /srv/app
+    repo_version: main
+    repo_key: "{{ lookup('ansible.builtin.env', 'STAGING_DEPLOY_KEY') }}"
+    repo_known_hosts:
+      - "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+  become: true
+
+- name: Check the required GitHub secrets exist (controller side)
+  factiii.infra.stage:
+    stage: secrets
+    github_repo: example/app
+    secrets: [STAGING_SSH, PROD_SSH]
+'''
+
+RETURN = r'''
+stage:
+  description: The stage that ran.
+  returned: always
+  type: str
+  sample: staging
+check_mode:
+  description: Whether this was a scan (C(fixed) then means "would fix").
+  returned: always
+  type: bool
+results:
+  description: One entry per fix, in the order they ran.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    fix_id:
+      description: C(<stage>-<fix>), the original tool's naming.
+      type: str
+      sample: staging-docker-missing
+    status:
+      description: C(ok), C(fixed), C(manual) or C(failed).
+      type: str
+    msg:
+      description: One line saying what was found or done.
+      type: str
+    steps:
+      description: For C(manual), the exact steps a human must take.
+      type: list
+      elements: str
+    details:
+      description: Extra facts the fix found.
+      type: dict
+counts:
+  description: Number of fixes per status.
+  returned: always
+  type: dict
+  sample: {ok: 4, fixed: 2, manual: 1, failed: 0}
+'''
+
+from ansible_collections.factiii.infra.plugins.module_utils.module import run_stage_module
+
+
+def main():
+    run_stage_module()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,252 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Checks, from the controller, that a repo's GitHub Actions secrets exist.
+
+Only secret names are listed (GitHub never returns values). The token comes
+from the controller's environment and must never reach a result, a message
+or an exception: everything leaving this module goes through ``scrub()``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import http.client
+import json
+import os
+import re
+import urllib.error
+from urllib.parse import quote, urlsplit
+
+from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.factiii.infra.plugins.module_utils.fix import failed, manual, ok
+
+DEFAULT_API_URL = 'https://api.github.com'
+API_VERSION = '2022-11-28'
+TIMEOUT = 10
+PER_PAGE = 100
+# GitHub allows 100 secrets per repository; this only stops a server that
+# keeps answering rel="next" forever.
+MAX_PAGES = 50
+TOKEN_ENV = ('GITHUB_TOKEN', 'GH_TOKEN')
+REPO_ENV = 'GITHUB_REPOSITORY'
+HTTP_AGENT = 'factiii.infra-ansible'
+MASK = '********'
+
+_REPO_RE = re.compile(r'^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$')
+_LINK_RE = re.compile(r'<([^>]*)>\s*;([^,]*)')
+
+
+class GitHubError(Exception):
+    """The API could not answer; ``str()`` is one scrubbed line for a report."""
+
+
+def fix_id(name):
+    return 'secrets-%s-missing' % name.lower().replace('_', '-')
+
+
+def find_token(environ=None):
+    environ = os.environ if environ is None else environ
+    for var in TOKEN_ENV:
+        value = (environ.get(var) or '').strip()
+        if value:
+            return value
+    return None
+
+
+def find_repo(github_repo=None, environ=None):
+    environ = os.environ if environ is None else environ
+    return (github_repo or environ.get(REPO_ENV) or '').strip() or None
+
+
+def scrub(value, token):
+    """``value`` (str, list or dict, nested) with every copy of ``token`` masked."""
+    if not token:
+        return value
+    if isinstance(value, str):
+        return value.replace(token, MASK)
+    if isinstance(value, dict):
+        return dict((scrub(k, token), scrub(v, token)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [scrub(v, token) for v in value]
+    return value
+
+
+def _one_line(text):
+    return ' '.join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
+def _next_link(header):
+    for url, params in _LINK_RE.findall(header or ''):
+        if re.search(r'rel="?next"?', params):
+            return url
+    return None
+
+
+def _origin(url):
+    parts = urlsplit(url)
+    return (parts.scheme.lower(), parts.netloc.lower())
+
+
+def _error_body(exc):
+    try:
+        body = exc.read()
+    except (OSError, AttributeError, ValueError, http.client.HTTPException):
+        return {}
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _http_reason(exc, repo):
+    data = _error_body(exc)
+    message = _one_line(data.get('message') or exc.reason or '')
+    said = ' (GitHub: %s)' % message if message else ''
+    headers = exc.headers or {}
+    if exc.code in (403, 429) and headers.get('X-RateLimit-Remaining') == '0':
+        return 'GitHub API rate limit exceeded (HTTP %d)%s; retry after the reset time' % (exc.code, said)
+    if exc.code == 401:
+        return ('GitHub rejected the token (HTTP 401)%s: GITHUB_TOKEN / GH_TOKEN is wrong, '
+                'expired or revoked' % said)
+    if exc.code == 403:
+        return ('the token may not list the Actions secrets of %s (HTTP 403)%s: it needs the '
+                'repository permission "Secrets: read" (fine-grained PAT); the GITHUB_TOKEN of '
+                'GitHub Actions can never list secrets' % (repo, said))
+    if exc.code == 404:
+        return 'repository %s not found or token cannot see it' % repo
+    if 300 <= exc.code < 400:
+        return ('GitHub answered HTTP %d (moved to %s): the repository was renamed or moved, '
+                'update github_repo' % (exc.code, headers.get('Location') or 'an unknown place'))
+    return 'GitHub API answered HTTP %d%s' % (exc.code, said)
+
+
+def list_secrets(repo, token, api_url=DEFAULT_API_URL, timeout=TIMEOUT, ca_path=None):
+    """All Actions secrets of ``repo`` ('owner/name'): {NAME: GitHub's item}.
+
+    Raises GitHubError with a scrubbed one-line reason.
+    """
+    try:
+        return _list_secrets(repo, token, api_url, timeout, ca_path)
+    except GitHubError as exc:
+        raise GitHubError(scrub(str(exc), token))
+
+
+def _list_secrets(repo, token, api_url, timeout, ca_path):
+    if not _REPO_RE.match(repo or ''):
+        raise GitHubError("github_repo '%s' is not owner/name" % repo)
+    owner, name = repo.split('/', 1)
+    base = api_url.rstrip('/')
+    url = '%s/repos/%s/%s/actions/secrets?per_page=%d' % (
+        base, quote(owner, safe=''), quote(name, safe=''), PER_PAGE)
+    headers = {
+        'Accept': 'application/vnd.github+json',
+        'X-GitHub-Api-Version': API_VERSION,
+        'Authorization': 'Bearer %s' % token,
+    }
+    found = {}
+    seen = set()
+    while url:
+        if url in seen or len(seen) >= MAX_PAGES:
+            raise GitHubError('GitHub API pagination does not end (at %s)' % url)
+        seen.add(url)
+        # The bearer token goes with every page: a rel="next" link to another
+        # host would hand it to that host.
+        if _origin(url) != _origin(base):
+            raise GitHubError('GitHub API pagination points away from %s (to %s)' % (base, url))
+        data, link = _get(url, headers, repo, timeout, ca_path)
+        for item in data.get('secrets') or []:
+            if isinstance(item, dict) and item.get('name'):
+                found[item['name'].upper()] = item
+        url = _next_link(link)
+    return found
+
+
+def _get(url, headers, repo, timeout, ca_path):
+    try:
+        # No netrc: a ~/.netrc entry for the API host would replace our
+        # Authorization header. No redirects: urllib would resend the token to
+        # wherever a redirect points.
+        resp = open_url(url, method='GET', headers=headers, timeout=timeout, ca_path=ca_path,
+                        http_agent=HTTP_AGENT, use_netrc=False, follow_redirects='none')
+        try:
+            body = resp.read()
+            link = resp.headers.get('Link')
+        finally:
+            resp.close()
+    except urllib.error.HTTPError as exc:
+        raise GitHubError(_http_reason(exc, repo))
+    except urllib.error.URLError as exc:
+        raise GitHubError('cannot reach the GitHub API at %s: %s' % (url, _one_line(exc.reason)))
+    except (UrlsConnectionError, OSError, http.client.HTTPException, ValueError) as exc:
+        raise GitHubError('cannot reach the GitHub API at %s: %s' % (
+            url, _one_line(exc) or type(exc).__name__))
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise GitHubError('the GitHub API at %s did not answer JSON' % url)
+    if not isinstance(data, dict):
+        raise GitHubError('the GitHub API at %s answered an unexpected payload' % url)
+    return data, link
+
+
+def _server(name):
+    """'STAGING_SSH' -> 'the staging server': which box the key must open."""
+    if name.upper().endswith('_SSH') and len(name) > 4:
+        return 'the %s server' % name[:-4].lower()
+    return 'the server'
+
+
+def _token_steps(repo):
+    return [
+        'export GITHUB_TOKEN=$(gh auth token)',
+        'the token must be allowed to read the Actions secrets of %s: a fine-grained PAT with the '
+        'repository permission "Secrets: read", or gh logged in with the repo scope' % (repo or 'the repository'),
+        'in GitHub Actions, secrets.GITHUB_TOKEN cannot list secrets: store a fine-grained PAT with '
+        '"Secrets: read" as a secret and pass it to the job as env GITHUB_TOKEN',
+        'run the secrets stage again',
+    ]
+
+
+def check_secrets(names, repo, token, api_url=DEFAULT_API_URL, timeout=TIMEOUT, ca_path=None):
+    """One result dict per name in ``names``, in order, free of the token."""
+    results = _check(names, repo, token, api_url, timeout, ca_path)
+    return [scrub(res.as_dict(fix_id(name)), token) for name, res in results]
+
+
+def _check(names, repo, token, api_url, timeout, ca_path):
+    names = list(names or [])
+    if not names:
+        return []
+    if not repo or not token:
+        steps = []
+        missing = []
+        if not repo:
+            missing.append('no repository: set github_repo or %s' % REPO_ENV)
+            steps.append('set github_repo: owner/name on the task, or export %s=owner/name' % REPO_ENV)
+        if not token:
+            missing.append('no token in GITHUB_TOKEN or GH_TOKEN')
+            steps.extend(_token_steps(repo))
+        return [(name, manual('cannot check %s: %s' % (name, '; '.join(missing)), steps,
+                              repo=repo)) for name in names]
+    try:
+        found = list_secrets(repo, token, api_url=api_url, timeout=timeout, ca_path=ca_path)
+    except GitHubError as exc:
+        return [(name, failed('cannot check %s: %s' % (name, exc), repo=repo)) for name in names]
+    out = []
+    for name in names:
+        item = found.get(name.upper())
+        if item is not None:
+            out.append((name, ok('%s is set in %s' % (name, repo), repo=repo,
+                                 updated_at=item.get('updated_at'))))
+        else:
+            out.append((name, manual('%s is not set in %s' % (name, repo), [
+                'gh secret set %s --repo %s < path/to/private_key' % (name, repo),
+                'the value is the private SSH key that can log in to %s (its public key is in '
+                'the deploy user\'s ~/.ssh/authorized_keys there)' % _server(name),
+            ], repo=repo)))
+    return out

@@ -1,0 +1,115 @@
+"""The roles agree with themselves and with the stage module's contract.
+
+Static checks (no Ansible run): every variable in defaults/main.yml is in
+meta/argument_specs.yml with the same default, prefixed with the role's name;
+required ones have no default; staging and prod mirror the server role they
+run; every option a role passes is an option of factiii.infra.stage.
+"""
+import os
+import re
+
+import pytest
+import yaml
+
+from ansible_collections.factiii.infra.plugins.module_utils import options, stage
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROLES = ['dev', 'secrets', 'server', 'staging', 'prod']
+STAGE_ROLES = {'dev': 'dev', 'secrets': 'secrets', 'server': None}  # roles with the stage task
+WRAPPERS = ['staging', 'prod']  # roles that run the server role
+
+
+def load(*parts):
+    with open(os.path.join(ROOT, *parts)) as f:
+        return yaml.safe_load(f)
+
+
+def spec(role):
+    return load('roles', role, 'meta', 'argument_specs.yml')['argument_specs']['main']['options']
+
+
+def tasks(role):
+    return load('roles', role, 'tasks', 'main.yml')
+
+
+@pytest.mark.parametrize('role', ROLES)
+def test_defaults_match_argument_specs(role):
+    defaults = load('roles', role, 'defaults', 'main.yml')
+    options_ = spec(role)
+    for name in list(defaults) + list(options_):
+        assert name.startswith(role + '_'), name
+    required = {name for name, opt in options_.items() if opt.get('required')}
+    assert set(defaults) == set(options_) - required
+    for name, value in defaults.items():
+        assert options_[name].get('default') == value, name
+    for name in required:
+        assert 'default' not in options_[name], name
+    for name, opt in options_.items():
+        assert opt.get('description'), name
+        assert opt.get('type'), name
+
+
+@pytest.mark.parametrize('role', ROLES)
+def test_one_task_and_readme(role):
+    assert len(tasks(role)) == 1
+    with open(os.path.join(ROOT, 'roles', role, 'README.md')) as f:
+        readme = f.read()
+    assert 'factiii.infra.%s' % role in readme
+
+
+@pytest.mark.parametrize('role', sorted(STAGE_ROLES))
+def test_stage_task_passes_module_options(role):
+    task, = tasks(role)
+    args = task['factiii.infra.stage']
+    module_spec = options.stage_argument_spec()
+    assert set(args) <= set(module_spec), set(args) - set(module_spec)
+    role_spec = spec(role)
+    for name, value in args.items():
+        if name == 'stage':
+            continue
+        var = re.match(r'\{\{ (\w+)', value).group(1)
+        assert var == '%s_%s' % (role, name if name != 'secrets' else 'names'), (name, value)
+        assert role_spec[var]['type'] == module_spec[name]['type'], name
+    if STAGE_ROLES[role]:
+        assert args['stage'] == STAGE_ROLES[role]
+
+
+def test_fix_lists_match_the_module():
+    assert spec('dev')['dev_fixes']['default'] == stage.DEFAULT_FIXES['dev']
+    assert spec('server')['server_fixes']['default'] == stage.DEFAULT_FIXES['staging']
+    assert stage.DEFAULT_FIXES['staging'] == stage.DEFAULT_FIXES['prod']
+    for role in ['dev', 'server', 'staging', 'prod']:
+        assert spec(role)[role + '_fixes']['choices'] == list(stage.FIX_ORDER)
+    assert spec('secrets')['secrets_names']['default'] == stage.DEFAULT_SECRETS
+    assert spec('server')['server_stage']['choices'] == ['staging', 'prod']
+
+
+@pytest.mark.parametrize('role', WRAPPERS)
+def test_wrapper_mirrors_server(role):
+    server = {name[len('server_'):]: opt for name, opt in spec('server').items()}
+    del server['stage']
+    own = {name[len(role) + 1:]: opt for name, opt in spec(role).items()}
+    assert own.keys() == server.keys()
+    for suffix, opt in server.items():
+        mine = own[suffix]
+        for key in ('type', 'elements', 'default', 'required', 'choices', 'no_log'):
+            assert mine.get(key) == opt.get(key), (suffix, key)
+
+    task, = tasks(role)
+    assert task['ansible.builtin.import_role'] == {'name': 'factiii.infra.server'}
+    expected = {'server_' + suffix: '{{ %s_%s }}' % (role, suffix) for suffix in server}
+    expected['server_stage'] = role
+    assert task['vars'] == expected
+
+
+def test_playbooks_share_the_stage_plays():
+    plays = load('playbooks', 'stages.yml')
+    assert [p['hosts'] for p in plays] == ['dev', 'secrets', 'staging', 'prod']
+    for play in plays:
+        assert play['gather_facts'] is False
+        assert play['check_mode'] == '{{ factiii_scan | default(false) | bool }}'
+        assert play['roles'] == [{'role': 'factiii.infra.' + play['hosts']}]
+    for name, scan in [('fix.yml', False), ('scan.yml', True)]:
+        imported, = load('playbooks', name)
+        assert imported['ansible.builtin.import_playbook'] == 'stages.yml'
+        assert imported['vars'] == {'factiii_scan': scan}

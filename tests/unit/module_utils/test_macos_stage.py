@@ -1,0 +1,99 @@
+"""Every fix on the macOS backend, through the stage runner, on a simulated Mac
+(macOS cannot run in this project's CI: the backend is proven on recorded output)."""
+import os
+import plistlib
+
+import pytest
+
+from ansible_collections.factiii.infra.plugins.module_utils.platforms.macos import MacOS
+from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
+from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
+from ansible_collections.factiii.infra.plugins.module_utils.stage import DEFAULT_FIXES, run_fixes
+
+from sim_macos import BREW, OWNER_SUDO, SimMac
+
+PARAMS = {'node_min_major': 20, 'pnpm_version': '10', 'docker_start_timeout': 5, 'repo_known_hosts': []}
+HOST_FIXES = [n for n in DEFAULT_FIXES['staging'] if n != 'repo-not-cloned']
+
+
+class RootRunner(Runner):
+    euid = 0
+
+
+@pytest.fixture
+def mac(tmp_path, monkeypatch):
+    def make(sim, check_mode=False, desktop=False):
+        platform = MacOS(RootRunner(sim), check_mode=check_mode, options=PARAMS)
+        platform.launchd_dir = str(tmp_path)
+        platform.sleep = lambda s: None
+        platform.user_home = lambda user: '/Users/' + user
+        platform.user_name = lambda uid: 'root' if uid == 0 else 'jon'
+        platform.write_root_file = lambda path, data, mode: open(path, 'wb').write(data)
+        app = '/Applications/Docker.app'
+        platform.exists = lambda path: ((desktop and path == app)
+                                        or (path.startswith(str(tmp_path)) and os.path.exists(path)))
+        return platform
+    return make
+
+
+def run(platform, names, check_mode=False):
+    fixes = [FIXES[n](platform, dict(PARAMS)) for n in names]
+    return dict((r['fix_id'][len('staging-'):], r) for r in run_fixes(fixes, 'staging', check_mode))
+
+
+def statuses(rows):
+    return dict((k, v['status']) for k, v in rows.items())
+
+
+def test_scan_of_a_bare_mac_would_fix_everything_and_changes_nothing(mac):
+    sim = SimMac()
+    rows = run(mac(sim, check_mode=True), HOST_FIXES, check_mode=True)
+    assert statuses(rows) == dict.fromkeys(rows, 'fixed')
+    assert rows['docker-missing']['msg'] == 'would install docker (colima docker)'
+    assert rows['docker-autostart']['msg'] == ('would run colima at boot from LaunchDaemon '
+                                               'com.factiii.colima (once colima is installed)')
+    assert not sim.installs() and sim.formulae == set() and not sim.colima_running
+
+
+def test_fix_of_a_bare_mac_runs_one_brew_install_as_the_owner_and_boots_colima(mac, tmp_path):
+    sim = SimMac()
+    rows = run(mac(sim), HOST_FIXES)
+    assert statuses(rows) == {'git-missing': 'fixed', 'node-missing': 'fixed', 'pnpm-missing': 'fixed',
+                              'docker-missing': 'fixed', 'docker-not-running': 'fixed',
+                              'docker-autostart': 'fixed'}
+    assert sim.installs() == [OWNER_SUDO + ['HOMEBREW_NO_AUTO_UPDATE=1', 'HOMEBREW_NO_INSTALL_CLEANUP=1',
+                                            BREW, 'install', 'git', 'node', 'colima', 'docker']]
+    plist = plistlib.loads((tmp_path / 'com.factiii.colima.plist').read_bytes())
+    assert plist['UserName'] == 'jon' and plist['ProgramArguments'][1:] == ['start', '--foreground']
+    assert ['/bin/launchctl', 'bootstrap', 'system', str(tmp_path / 'com.factiii.colima.plist')] in sim.calls
+    assert not [c for c in sim.calls if 'load' in c or 'unload' in c]
+    sim.calls = []
+    again = run(mac(sim), HOST_FIXES)
+    assert statuses(again) == dict.fromkeys(again, 'ok')
+    assert not sim.installs()
+
+
+def test_brew_node_older_than_asked_installs_the_versioned_formula(mac):
+    sim = SimMac(['git'], node_stable='18.20.5')
+    rows = run(mac(sim, check_mode=True), ['node-missing'], check_mode=True)
+    assert rows['node-missing']['msg'] == 'would install node (node@20 20.0.0)'
+
+
+def test_docker_desktop_only_is_manual_naming_what_is_missing(mac):
+    sim = SimMac(['git'])
+    sim_answer = sim.run_command
+
+    def answer(argv, **kw):
+        if argv[0] == '/usr/bin/defaults':
+            return 1, '', 'The domain/default pair does not exist\n'
+        if argv[0] == '/usr/bin/sw_vers':
+            return 0, '15.1\n', ''
+        return sim_answer(argv, **kw)
+    sim.run_command = answer
+    rows = run(mac(sim, desktop=True), ['docker-missing', 'docker-autostart'])
+    assert rows['docker-missing']['status'] == 'ok'
+    auto = rows['docker-autostart']
+    assert auto['status'] == 'manual'
+    assert auto['msg'].startswith('Docker Desktop starts at login, not at boot')
+    assert auto['steps'][0].startswith('System Settings > Users & Groups > Automatically log in as jon')
+    assert auto['steps'][1].startswith('Docker Desktop > Settings > General > Start Docker Desktop when you sign in')

@@ -1,0 +1,226 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The factiii.infra.stage action plugin with mocked task, connection and loader."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import io
+import json
+from unittest.mock import MagicMock, patch
+
+import pytest
+
+from ansible_collections.factiii.infra.plugins.action.stage import ActionModule
+from ansible_collections.factiii.infra.plugins.module_utils.stage import FIX_ORDER
+from ansible_collections.factiii.infra.plugins.plugin_utils import github_secrets
+
+TOKEN = 'github_pat_TEST0123456789abcdefSECRET'
+MODULE_RESULT = {
+    'stage': 'staging', 'check_mode': False, 'results': [], 'changed': False, 'failed': False,
+    'counts': {'ok': 0, 'fixed': 0, 'manual': 0, 'failed': 0}, 'msg': 'staging: fixed 0, manual 0, failed 0',
+}
+
+
+def make_action(args, check_mode=False):
+    task = MagicMock()
+    task.args = dict(args)
+    task.async_val = 0
+    task.check_mode = check_mode
+    task.action = 'factiii.infra.stage'
+    connection = MagicMock()
+    connection._shell.tmpdir = None
+    action = ActionModule(task, connection, MagicMock(), loader=MagicMock(), templar=MagicMock(),
+                          shared_loader_obj=None)
+    action._load_name = 'factiii.infra.stage'
+    action._execute_module = MagicMock(return_value=dict(MODULE_RESULT))
+    action._remove_tmp_path = MagicMock()
+    action._low_level_execute_command = MagicMock(side_effect=AssertionError('no raw commands'))
+    return action
+
+
+@pytest.fixture
+def no_github_env(monkeypatch):
+    for var in ('GITHUB_TOKEN', 'GH_TOKEN', 'GITHUB_REPOSITORY'):
+        monkeypatch.delenv(var, raising=False)
+
+
+def assert_one_line_failure(result):
+    assert result['failed'] is True
+    assert result['msg'] and '\n' not in result['msg']
+    assert 'Traceback' not in result['msg']
+
+
+def test_class_attributes():
+    assert ActionModule.TRANSFERS_FILES is False
+    assert ActionModule._supports_check_mode is True
+    assert ActionModule._supports_async is False
+
+
+def test_staging_runs_the_module_exactly_once():
+    action = make_action({'stage': 'staging', 'node_min_major': 22, 'repo_key_file': '/k'})
+    result = action.run(task_vars={'inventory_hostname': 'h'})
+
+    action._execute_module.assert_called_once()
+    kwargs = action._execute_module.call_args.kwargs
+    assert kwargs['module_name'] == 'factiii.infra.stage'
+    assert kwargs['task_vars'] == {'inventory_hostname': 'h'}
+    module_args = kwargs['module_args']
+    assert module_args['stage'] == 'staging'
+    assert module_args['node_min_major'] == 22
+    assert module_args['repo_key_file'] == '/k'
+    assert module_args['docker_start_timeout'] == 60  # defaults are filled in
+    # None would still count as "given" to the module's own mutually_exclusive.
+    assert 'repo_key' not in module_args
+    assert None not in module_args.values()
+    for key, value in MODULE_RESULT.items():
+        assert result[key] == value
+    action._remove_tmp_path.assert_called_once()
+
+
+@pytest.mark.parametrize('stage', ['dev', 'prod'])
+def test_other_host_stages_run_the_module(stage):
+    action = make_action({'stage': stage, 'fixes': ['git-missing']})
+    action.run(task_vars={})
+    action._execute_module.assert_called_once()
+    assert action._execute_module.call_args.kwargs['module_args']['fixes'] == ['git-missing']
+
+
+def test_module_failure_is_returned_as_is():
+    action = make_action({'stage': 'prod'})
+    action._execute_module.return_value = {'failed': True, 'msg': 'prod: fixed 0, manual 0, failed 1'}
+    result = action.run(task_vars={})
+    assert result['failed'] is True
+    assert result['msg'] == 'prod: fixed 0, manual 0, failed 1'
+
+
+def test_unknown_stage_fails_in_one_line():
+    action = make_action({'stage': 'qa'})
+    result = action.run(task_vars={})
+    assert_one_line_failure(result)
+    assert 'stage' in result['msg'] and 'qa' in result['msg']
+    action._execute_module.assert_not_called()
+
+
+def test_missing_stage_fails():
+    action = make_action({})
+    result = action.run(task_vars={})
+    assert_one_line_failure(result)
+    assert 'stage' in result['msg']
+    action._execute_module.assert_not_called()
+
+
+def test_unknown_fix_fails_in_one_line():
+    action = make_action({'stage': 'staging', 'fixes': ['git-missing', 'x']})
+    result = action.run(task_vars={})
+    assert_one_line_failure(result)
+    assert result['msg'] == "unknown fix 'x' for stage staging (known: %s)" % ', '.join(FIX_ORDER)
+    assert result['msg'].startswith("unknown fix 'x' for stage staging (known: git-missing, ")
+    action._execute_module.assert_not_called()
+
+
+def test_unknown_option_fails():
+    action = make_action({'stage': 'staging', 'bogus': 1})
+    result = action.run(task_vars={})
+    assert_one_line_failure(result)
+    assert 'bogus' in result['msg']
+    action._execute_module.assert_not_called()
+
+
+def test_repo_key_and_repo_key_file_are_mutually_exclusive():
+    key = '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----'
+    action = make_action({'stage': 'staging', 'repo_key': key, 'repo_key_file': '/k'})
+    result = action.run(task_vars={})
+    assert_one_line_failure(result)
+    assert 'mutually exclusive' in result['msg']
+    assert 'repo_key|repo_key_file' in result['msg']
+    assert 'AAAA' not in result['msg']
+    action._execute_module.assert_not_called()
+
+
+def test_secrets_without_token_is_manual_and_never_runs_a_module(no_github_env):
+    action = make_action({'stage': 'secrets', 'github_repo': 'o/r'})
+    result = action.run(task_vars={})
+
+    action._execute_module.assert_not_called()
+    assert result['stage'] == 'secrets'
+    assert result['failed'] is False
+    assert result['changed'] is False
+    assert [r['fix_id'] for r in result['results']] == [
+        'secrets-staging-ssh-missing', 'secrets-prod-ssh-missing']
+    assert [r['status'] for r in result['results']] == ['manual', 'manual']
+    assert 'export GITHUB_TOKEN=$(gh auth token)' in result['results'][0]['steps']
+    assert result['counts']['manual'] == 2
+
+
+def test_secrets_without_repo_is_manual(no_github_env, monkeypatch):
+    monkeypatch.setenv('GITHUB_TOKEN', TOKEN)
+    action = make_action({'stage': 'secrets'})
+    result = action.run(task_vars={})
+    action._execute_module.assert_not_called()
+    assert [r['status'] for r in result['results']] == ['manual', 'manual']
+    assert 'set github_repo or GITHUB_REPOSITORY' in result['results'][0]['msg']
+    assert TOKEN not in json.dumps(result)
+
+
+class FakeResponse:
+    def __init__(self, payload, link=None):
+        self._body = io.BytesIO(json.dumps(payload).encode('utf-8'))
+        self.headers = {'Link': link} if link else {}
+
+    def read(self):
+        return self._body.read()
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_secrets_reads_github_from_the_controller(no_github_env, monkeypatch, check_mode):
+    monkeypatch.setenv('GH_TOKEN', TOKEN)
+    monkeypatch.setenv('GITHUB_REPOSITORY', 'owner/name')
+    calls = []
+
+    def fake_open_url(url, **kwargs):
+        calls.append((url, kwargs))
+        return FakeResponse({'total_count': 1, 'secrets': [
+            {'name': 'STAGING_SSH', 'created_at': '2024-01-01T00:00:00Z', 'updated_at': '2024-01-02T00:00:00Z'}]})
+
+    action = make_action({'stage': 'secrets', 'github_api_url': 'https://ghe.example/api/v3/'},
+                         check_mode=check_mode)
+    with patch.object(github_secrets, 'open_url', fake_open_url):
+        result = action.run(task_vars={})
+
+    action._execute_module.assert_not_called()
+    assert len(calls) == 1
+    url, kwargs = calls[0]
+    assert url == 'https://ghe.example/api/v3/repos/owner/name/actions/secrets?per_page=100'
+    assert kwargs['headers']['Authorization'] == 'Bearer %s' % TOKEN
+    assert kwargs['timeout'] == 10
+
+    rows = dict((r['fix_id'], r) for r in result['results'])
+    assert rows['secrets-staging-ssh-missing']['status'] == 'ok'
+    prod = rows['secrets-prod-ssh-missing']
+    assert prod['status'] == 'manual'
+    assert prod['steps'][0] == 'gh secret set PROD_SSH --repo owner/name < path/to/private_key'
+    assert result['check_mode'] is check_mode
+    assert result['changed'] is False
+    assert result['failed'] is False
+    assert TOKEN not in json.dumps(result)
+
+
+def test_secrets_api_failure_fails_the_stage(no_github_env, monkeypatch):
+    monkeypatch.setenv('GITHUB_TOKEN', TOKEN)
+
+    def boom(url, **kwargs):
+        raise OSError('connection refused while using %s' % TOKEN)
+
+    action = make_action({'stage': 'secrets', 'github_repo': 'o/r', 'secrets': ['STAGING_SSH']})
+    with patch.object(github_secrets, 'open_url', boom):
+        result = action.run(task_vars={})
+    assert_one_line_failure(result)
+    assert 'cannot reach the GitHub API' in result['msg']
+    assert TOKEN not in json.dumps(result)
+    action._execute_module.assert_not_called()

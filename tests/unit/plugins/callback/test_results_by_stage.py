@@ -1,0 +1,379 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Tests of the results_by_stage callback, fed with stub task results."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from ansible_collections.factiii.infra.plugins.callback import results_by_stage as rbs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+COLLECTIONS = os.path.join(ROOT, '.pytest-collections')
+BIN = os.path.dirname(sys.executable)
+
+SEED = textwrap.dedent('''\
+    RESULTS BY STAGE
+
+    DEV:
+       Fixed: 2, Manual: 0, Failed: 0
+
+    STAGING:
+       Fixed: 0, Manual: 1, Failed: 0
+
+    TOTAL: Fixed: 2, Manual: 1, Failed: 0''')
+
+
+class Group:
+    def __init__(self, name, vars=None, depth=1, priority=1):
+        self.name, self.vars, self.depth, self.priority = name, dict(vars or {}), depth, priority
+
+    def get_name(self):
+        return self.name
+
+    def get_vars(self):
+        return dict(self.vars)
+
+
+class Host:
+    def __init__(self, name, vars=None, groups=()):
+        self.name, self.vars, self.groups = name, dict(vars or {}), list(groups)
+
+    def get_name(self):
+        return self.name
+
+    def get_groups(self):
+        return list(self.groups)
+
+
+class Task:
+    def __init__(self, action='factiii.infra.stage', args=None, vars=None):
+        self.action = self.resolved_action = action
+        self.args = dict(args or {})
+        self.vars = dict(vars or {})
+
+    def get_vars(self):
+        return dict(self.vars)
+
+
+class Result:
+    """Shaped like ansible-core 2.19's CallbackTaskResult."""
+
+    def __init__(self, host, result, task=None):
+        self.host = host if isinstance(host, Host) else Host(host)
+        self.task = task or Task()
+        self.result = result
+
+
+class OldResult:
+    """Shaped like the TaskResult of ansible-core before 2.19."""
+
+    def __init__(self, host, result, task=None):
+        self._host, self._task, self._result = Host(host), task or Task(), result
+
+
+def fix(fix_id, status, msg='', steps=()):
+    return {'fix_id': fix_id, 'status': status, 'msg': msg, 'steps': list(steps), 'details': {'secretish': 'x'}}
+
+
+def stage_result(stage, fixes, check_mode=False):
+    counts = dict((s, sum(1 for f in fixes if f['status'] == s)) for s in ('ok', 'fixed', 'manual', 'failed'))
+    return {'stage': stage, 'check_mode': check_mode, 'results': fixes, 'counts': counts,
+            'changed': bool(counts['fixed']), 'failed': bool(counts['failed']), 'msg': '%s: ...' % stage}
+
+
+@pytest.fixture
+def cb(monkeypatch):
+    callback = rbs.CallbackModule()
+    callback._plugin_options = {'results_json': None}
+    callback.shown, callback.warnings = [], []
+    monkeypatch.setattr(callback._display, 'display', lambda msg, *a, **kw: callback.shown.append(msg))
+    monkeypatch.setattr(callback._display, 'warning', lambda msg, *a, **kw: callback.warnings.append(msg))
+    return callback
+
+
+def run(callback, *events):
+    """Feed (method, Result) pairs, end the run, return everything displayed."""
+    for method, result in events:
+        getattr(callback, method)(result)
+    callback.v2_playbook_on_stats(None)
+    return '\n'.join(callback.shown)
+
+
+def test_seed_text_from_counts_only_results(cb):
+    dev = {'stage': 'dev', 'check_mode': False, 'results': [], 'counts': {'ok': 3, 'fixed': 2, 'manual': 0, 'failed': 0}}
+    staging = {'stage': 'staging', 'check_mode': False, 'results': [],
+               'counts': {'ok': 6, 'fixed': 0, 'manual': 1, 'failed': 0}}
+    # staging first: the report orders stages by pipeline, not by arrival
+    assert run(cb, ('v2_runner_on_ok', Result('stage1', staging)), ('v2_runner_on_ok', Result('localhost', dev))) == SEED
+
+
+def test_seed_example_with_listed_fixes(cb):
+    dev = stage_result('dev', [fix('dev-git-missing', 'fixed', 'done: install git'),
+                               fix('dev-node-missing', 'fixed', 'done: install node'),
+                               fix('dev-docker-missing', 'ok', 'docker is installed')])
+    staging = stage_result('staging', [fix('staging-git-missing', 'ok', 'git is installed'),
+                                       fix('staging-docker-autostart', 'manual',
+                                           'Docker Desktop starts at login, not at boot',
+                                           ['Enable automatic login', 'Add Docker to login items'])])
+    text = run(cb, ('v2_runner_on_ok', Result('localhost', dev)), ('v2_runner_on_ok', Result('stage1', staging)))
+    assert text == textwrap.dedent('''\
+        RESULTS BY STAGE
+
+        DEV:
+           Fixed: 2, Manual: 0, Failed: 0
+           Fixed: dev-git-missing: done: install git
+           Fixed: dev-node-missing: done: install node
+
+        STAGING:
+           Fixed: 0, Manual: 1, Failed: 0
+           Manual: staging-docker-autostart: Docker Desktop starts at login, not at boot
+              - Enable automatic login
+              - Add Docker to login items
+
+        TOTAL: Fixed: 2, Manual: 1, Failed: 0''')
+
+
+def test_several_hosts_failed_task_and_detail_order(cb):
+    web1 = stage_result('prod', [fix('prod-repo-not-cloned', 'failed', 'git clone failed:\nPermission denied'),
+                                 fix('prod-git-missing', 'fixed', 'done: install git')])
+    web1['failed'] = True
+    web2 = stage_result('prod', [fix('prod-docker-autostart', 'manual', 'enable it', ['run systemctl enable docker'])])
+    text = run(cb, ('v2_runner_on_failed', Result('web1', web1)), ('v2_runner_on_ok', Result('web2', web2)))
+    assert text == textwrap.dedent('''\
+        RESULTS BY STAGE
+
+        PROD:
+           Fixed: 1, Manual: 1, Failed: 1
+              web1: Fixed: 1, Manual: 0, Failed: 1
+              web2: Fixed: 0, Manual: 1, Failed: 0
+           Fixed: prod-git-missing [web1]: done: install git
+           Manual: prod-docker-autostart [web2]: enable it
+              - run systemctl enable docker
+           Failed: prod-repo-not-cloned [web1]: git clone failed:
+              Permission denied
+
+        TOTAL: Fixed: 1, Manual: 1, Failed: 1''')
+
+
+def test_check_mode_says_would_fix(cb):
+    dev = stage_result('dev', [fix('dev-git-missing', 'fixed', 'would install git')], check_mode=True)
+    text = run(cb, ('v2_runner_on_ok', Result('localhost', dev)))
+    assert '   Would fix: dev-git-missing: would install git' in text.splitlines()
+    assert 'Fixed: dev-git-missing' not in text
+
+
+def test_single_fix_modules_and_old_result_objects(cb):
+    one = dict(fix('dev-git-missing', 'fixed', 'done: install git'), stage='dev', check_mode=False, changed=True)
+    two = dict(fix('dev-pnpm-missing', 'failed', 'npm not found'), stage='dev', check_mode=False, failed=True)
+    text = run(cb, ('v2_runner_on_ok', OldResult('localhost', one)), ('v2_runner_on_failed', Result('localhost', two)))
+    assert text.splitlines()[2:6] == [
+        'DEV:',
+        '   Fixed: 1, Manual: 0, Failed: 1',
+        '   Fixed: dev-git-missing: done: install git',
+        '   Failed: dev-pnpm-missing: npm not found',
+    ]
+
+
+def test_unrelated_tasks_are_ignored_and_print_nothing(cb):
+    events = [
+        ('v2_runner_on_ok', Result('h', {'changed': False, 'msg': 'Hello world!'}, Task('ansible.builtin.debug'))),
+        ('v2_runner_on_ok', Result('h', {'results': [{'item': 1, 'ansible_loop_var': 'item', 'rc': 0}]},
+                                   Task('ansible.builtin.command'))),
+        ('v2_runner_on_ok', Result('h', {'results': ['a', 'b'], 'stage': 'dev'}, Task('ansible.builtin.package'))),
+        ('v2_runner_on_failed', Result('h', {'failed': True, 'msg': 'boom'}, Task('ansible.builtin.command'))),
+    ]
+    assert run(cb, *events) == ''
+    assert cb.report['stages'] == {}
+
+
+def test_factiii_task_failing_without_results_is_a_failure(cb):
+    crash = {'failed': True, 'msg': 'MODULE FAILURE\nSee stdout/stderr for the exact error'}
+    text = run(cb, ('v2_runner_on_failed', Result('web1', crash, Task(args={'stage': 'prod'}))))
+    assert '   Failed: prod-task-failed: MODULE FAILURE' in text.splitlines()
+    assert text.endswith('TOTAL: Fixed: 0, Manual: 0, Failed: 1')
+
+
+def test_looped_stage_task_counts_every_item(cb):
+    items = [dict(stage_result(s, [fix('%s-git-missing' % s, 'fixed', 'done')]), item=s, ansible_loop_var='item')
+             for s in ('dev', 'staging')]
+    text = run(cb, ('v2_runner_on_ok', Result('localhost', {'results': items, 'changed': True})))
+    assert text.endswith('TOTAL: Fixed: 2, Manual: 0, Failed: 0')
+
+
+@pytest.mark.parametrize('task, host, stage', [
+    (Task(args={'stage': 'staging'}), Host('s1'), 'staging'),
+    (Task(args={'stage': '{{ stage }}'}, vars={'factiii_stage': 'prod'}), Host('s1'), 'prod'),
+    (Task('ansible.builtin.gather_facts'), Host('s1', {'factiii_stage': 'prod'}), 'prod'),
+    (Task('ansible.builtin.gather_facts'),
+     Host('s1', groups=[Group('all', {'factiii_stage': 'dev'}, depth=0), Group('prod', {'factiii_stage': 'prod'})]),
+     'prod'),
+    (Task(args={'stage': '{{ stage }}'}), Host('s1', {'factiii_stage': '{{ x }}'}), 'unknown'),
+])
+def test_unreachable_host_is_one_failed_row_in_its_stage(cb, task, host, stage):
+    res = {'unreachable': True, 'changed': False,
+           'msg': 'Failed to connect to the host via ssh: ssh: connect to host 10.0.0.9 port 22: Connection refused\nmore'}
+    result = Result(host, res, task)
+    text = run(cb, ('v2_runner_on_unreachable', result), ('v2_runner_on_unreachable', result))
+    assert text.splitlines()[2:5] == [
+        '%s:' % stage.upper(),
+        '   Fixed: 0, Manual: 0, Failed: 1',
+        '   Failed: %s-host-unreachable: Failed to connect to the host via ssh: '
+        'ssh: connect to host 10.0.0.9 port 22: Connection refused' % stage,
+    ]
+
+
+def test_unreachable_stage_can_come_from_play_vars(cb):
+    play = type('Play', (), {'get_vars': lambda self: {'factiii_stage': 'secrets'}})()
+    cb.v2_playbook_on_play_start(play)
+    text = run(cb, ('v2_runner_on_unreachable', Result('h', {'unreachable': True, 'msg': 'down'}, Task('x.y.z'))))
+    assert 'SECRETS:' in text and 'Failed: secrets-host-unreachable: down' in text
+
+
+def test_stage_order_known_first_then_alphabetical():
+    assert rbs.stage_order(['zeta', 'prod', 'alpha', 'dev', 'staging', 'secrets']) == \
+        ['dev', 'secrets', 'staging', 'prod', 'alpha', 'zeta']
+
+
+def test_json_written_with_counts_and_fix_ids(cb, tmp_path):
+    path = tmp_path / 'out.json'
+    cb._plugin_options['results_json'] = str(path)
+    dev = stage_result('dev', [fix('dev-git-missing', 'fixed', 'done'), fix('dev-node-missing', 'ok', 'fine')],
+                       check_mode=True)
+    prod = stage_result('prod', [fix('prod-repo-not-cloned', 'failed', 'no')])
+    text = run(cb, ('v2_runner_on_ok', Result('localhost', dev)), ('v2_runner_on_failed', Result('web1', prod)),
+               ('v2_runner_on_ok', Result('web2', stage_result('prod', [fix('prod-git-missing', 'manual', 'm', ['s'])]))),
+               ('v2_runner_on_ok', Result('localhost', dict(fix('dev-pnpm-missing', 'ok', 'fine'), stage='dev', changed=False,
+                                                            invocation={'module_args': {'password': 'hunter2'}}))))
+    assert 'TOTAL: Fixed: 1, Manual: 1, Failed: 1' in text and cb.warnings == []
+    data = json.loads(path.read_text())
+    assert data['check_mode'] is True
+    assert list(data['stages']) == ['dev', 'prod']
+    assert data['total'] == {'fixed': 1, 'manual': 1, 'failed': 1, 'ok': 2}
+    assert dict((k, v) for k, v in data['stages']['prod'].items() if k != 'hosts') == \
+        {'fixed': 0, 'manual': 1, 'failed': 1, 'ok': 0}
+    web1 = data['stages']['prod']['hosts']['web1']
+    assert web1['failed'] == 1 and [r['fix_id'] for r in web1['results']] == ['prod-repo-not-cloned']
+    assert [r['fix_id'] for r in data['stages']['dev']['hosts']['localhost']['results']] == \
+        ['dev-git-missing', 'dev-node-missing', 'dev-pnpm-missing']
+    assert 'secretish' not in path.read_text() and 'details' not in path.read_text()
+    assert 'invocation' not in path.read_text() and 'hunter2' not in path.read_text()
+    assert [p.name for p in tmp_path.iterdir()] == ['out.json']  # no temp file left behind
+
+
+def test_json_into_missing_directory_warns_once_and_still_prints(cb, tmp_path):
+    missing = tmp_path / 'nope'
+    cb._plugin_options['results_json'] = str(missing / 'out.json')
+    text = run(cb, ('v2_runner_on_ok', Result('localhost', stage_result('dev', [fix('dev-git-missing', 'fixed', 'd')]))))
+    assert text.startswith('RESULTS BY STAGE')
+    assert cb.warnings == ['results_json: cannot write %s: directory %s does not exist'
+                           % (missing / 'out.json', missing)]
+
+
+@pytest.mark.skipif(hasattr(os, 'geteuid') and os.geteuid() == 0, reason='root can write anywhere')
+def test_json_into_readonly_directory_warns(cb, tmp_path):
+    ro = tmp_path / 'ro'
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        cb._plugin_options['results_json'] = str(ro / 'out.json')
+        run(cb, ('v2_runner_on_ok', Result('h', stage_result('dev', []))))
+    finally:
+        ro.chmod(0o700)
+    assert len(cb.warnings) == 1 and 'is not writable' in cb.warnings[0]
+
+
+def test_json_onto_a_directory_warns_instead_of_raising(tmp_path):
+    target = tmp_path / 'adir'
+    target.mkdir()
+    problem = rbs.write_json(rbs.new_report(), str(target))
+    assert problem.startswith('results_json: cannot write %s: ' % target)
+    assert [p.name for p in tmp_path.iterdir()] == ['adir']
+
+
+STATUS = st.sampled_from(['ok', 'fixed', 'manual', 'failed'])
+ROWS = st.lists(st.tuples(st.sampled_from(['dev', 'secrets', 'staging', 'prod', 'qa']),
+                          st.sampled_from(['h1', 'h2', 'h3']), STATUS), max_size=40)
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=ROWS)
+def test_totals_are_sums_of_stage_counts(rows):
+    callback = rbs.CallbackModule()
+    for n, (stage, host, status) in enumerate(rows):
+        single = dict(fix('%s-fix-%d' % (stage, n), status, 'm'), stage=stage)
+        callback.v2_runner_on_ok(Result(host, single if n % 2 else stage_result(stage, [single])))
+    report = callback.report
+    for stage, data in report['stages'].items():
+        for status in ('ok', 'fixed', 'manual', 'failed'):
+            assert data[status] == sum(1 for s, h, x in rows if s == stage and x == status)
+            assert data[status] == sum(e[status] for e in data['hosts'].values())
+    for status in ('ok', 'fixed', 'manual', 'failed'):
+        assert report['total'][status] == sum(d[status] for d in report['stages'].values())
+    text = rbs.format_report(report)
+    if not rows:
+        assert text == ''
+        return
+    # the printed TOTAL is the sum of the printed stage lines
+    stage_lines = re.findall(r'^[A-Z]+:\n   Fixed: (\d+), Manual: (\d+), Failed: (\d+)$', text, re.M)
+    total = re.search(r'^TOTAL: Fixed: (\d+), Manual: (\d+), Failed: (\d+)$', text, re.M).groups()
+    assert len(stage_lines) == len(report['stages'])
+    assert [sum(int(line[i]) for line in stage_lines) for i in range(3)] == [int(t) for t in total]
+
+
+def _env(tmp_path, **extra):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CALLBACKS_ENABLED='factiii.infra.results_by_stage',
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / 'tmp'), ANSIBLE_NOCOLOR='1', ANSIBLE_HOST_KEY_CHECKING='0',
+               ANSIBLE_LIBRARY=str(tmp_path / 'library'), ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    env.pop('ANSIBLE_CONFIG', None)
+    env.update(extra)
+    return env
+
+
+def test_ansible_doc_renders(tmp_path):
+    out = subprocess.run([os.path.join(BIN, 'ansible-doc'), '-t', 'callback', 'factiii.infra.results_by_stage'],
+                         env=_env(tmp_path), capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    assert 'results_json' in out.stdout and 'FACTIII_RESULTS_JSON' in out.stdout
+
+
+def test_real_playbook_run(tmp_path):
+    """End to end through ansible-playbook: real CallbackTaskResult, option from env, unreachable host."""
+    (tmp_path / 'library').mkdir()
+    # A stand-in for the stage module: returns its 'ret' argument as the task result.
+    (tmp_path / 'library' / 'echo_result.py').write_text(textwrap.dedent('''\
+        import json, sys
+        from ansible.module_utils.basic import AnsibleModule
+        m = AnsibleModule(argument_spec={'ret': {'type': 'dict'}, 'stage': {'type': 'str'}})
+        m.exit_json(**m.params['ret'])
+        '''))
+    (tmp_path / 'inventory').write_text(
+        'localhost ansible_connection=local factiii_stage=staging\n'
+        'gone ansible_host=127.0.0.1 ansible_port=1 ansible_connection=ssh factiii_stage=prod\n')
+    ret = stage_result('staging', [fix('staging-docker-autostart', 'manual', 'at login', ['enable autologin'])])
+    (tmp_path / 'play.yml').write_text(json.dumps([{
+        'hosts': 'all', 'gather_facts': False,
+        'tasks': [{'echo_result': {'ret': ret, 'stage': '{{ factiii_stage }}'}}],
+    }]))
+    out = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', 'inventory', 'play.yml'], cwd=str(tmp_path),
+                         env=_env(tmp_path, FACTIII_RESULTS_JSON=str(tmp_path / 'r.json')),
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert 'RESULTS BY STAGE' in out.stdout, out.stdout + out.stderr
+    report = out.stdout[out.stdout.index('RESULTS BY STAGE'):]
+    assert 'PROD:\n   Fixed: 0, Manual: 0, Failed: 1\n   Failed: prod-host-unreachable: ' in report
+    assert 'STAGING:\n   Fixed: 0, Manual: 1, Failed: 0\n   Manual: staging-docker-autostart: at login\n' \
+        '      - enable autologin\n' in report
+    assert 'TOTAL: Fixed: 0, Manual: 1, Failed: 1' in report
+    data = json.loads((tmp_path / 'r.json').read_text())
+    assert data['total'] == {'fixed': 0, 'manual': 1, 'failed': 1, 'ok': 0}

@@ -1,0 +1,246 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""github_secrets against a real HTTP server on 127.0.0.1 speaking GitHub's shapes."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from ansible_collections.factiii.infra.plugins.plugin_utils import github_secrets as gs
+
+TOKEN = 'ghp_TESTtoken0123456789abcdefSECRET'
+PATH = '/repos/o/r/actions/secrets'
+
+
+def secret(name):
+    return {'name': name, 'created_at': '2024-01-01T00:00:00Z', 'updated_at': '2024-02-01T00:00:00Z'}
+
+
+class FakeGitHub:
+    """Serves canned answers per (path, page); records every request it got."""
+
+    def __init__(self):
+        self.routes = {}
+        self.requests = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                url = urlsplit(self.path)
+                query = parse_qs(url.query)
+                fake.requests.append({'path': url.path, 'query': query, 'headers': dict(self.headers)})
+                page = int(query.get('page', ['1'])[0])
+                status, payload, headers = fake.routes.get(
+                    (url.path, page), (404, {'message': 'Not Found'}, {}))
+                body = json.dumps(payload).encode('utf-8')
+                self.send_response(status)
+                self.send_header('Content-Type', 'application/json; charset=utf-8')
+                self.send_header('Content-Length', str(len(body)))
+                for key, value in headers.items():
+                    self.send_header(key, value.replace('{base}', fake.url))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.url = 'http://127.0.0.1:%d' % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       kwargs={'poll_interval': 0.05}, daemon=True)
+        self.thread.start()
+
+    def route(self, status, payload, page=1, headers=None, path=PATH):
+        self.routes[(path, page)] = (status, payload, dict(headers or {}))
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def github():
+    fake = FakeGitHub()
+    yield fake
+    fake.close()
+
+
+def check(github, names=('STAGING_SSH', 'PROD_SSH'), repo='o/r', token=TOKEN):
+    results = gs.check_secrets(list(names), repo, token, api_url=github.url, timeout=5)
+    assert TOKEN not in json.dumps(results)
+    return results
+
+
+def by_id(results):
+    return dict((r['fix_id'], r) for r in results)
+
+
+def test_fix_id():
+    assert gs.fix_id('STAGING_SSH') == 'secrets-staging-ssh-missing'
+    assert gs.fix_id('PROD_SSH') == 'secrets-prod-ssh-missing'
+
+
+def test_present_and_absent(github):
+    github.route(200, {'total_count': 2, 'secrets': [secret('STAGING_SSH'), secret('OTHER')]})
+    results = check(github)
+
+    assert [r['fix_id'] for r in results] == ['secrets-staging-ssh-missing', 'secrets-prod-ssh-missing']
+    staging, prod = results
+    assert staging['status'] == 'ok'
+    assert staging['steps'] == []
+    assert prod['status'] == 'manual'
+    assert prod['steps'][0] == 'gh secret set PROD_SSH --repo o/r < path/to/private_key'
+    assert 'private SSH key' in prod['steps'][1] and 'prod server' in prod['steps'][1]
+
+    assert len(github.requests) == 1
+    req = github.requests[0]
+    assert req['path'] == PATH
+    assert req['query']['per_page'] == ['100']
+    headers = dict((k.lower(), v) for k, v in req['headers'].items())
+    assert headers['authorization'] == 'Bearer %s' % TOKEN
+    assert headers['accept'] == 'application/vnd.github+json'
+    assert headers['x-github-api-version'] == '2022-11-28'
+
+
+def test_names_compare_case_insensitively(github):
+    github.route(200, {'total_count': 1, 'secrets': [secret('STAGING_SSH')]})
+    assert check(github, names=['staging_ssh'])[0]['status'] == 'ok'
+
+
+def test_pagination_follows_link_next(github):
+    link = '<{base}%s?per_page=100&page=%d>; rel="%s"'
+    github.route(200, {'total_count': 3, 'secrets': [secret('A')]}, page=1, headers={
+        'Link': ', '.join([link % (PATH, 2, 'next'), link % (PATH, 3, 'last')])})
+    github.route(200, {'total_count': 3, 'secrets': [secret('B')]}, page=2, headers={
+        'Link': ', '.join([link % (PATH, 1, 'prev'), link % (PATH, 3, 'next')])})
+    github.route(200, {'total_count': 3, 'secrets': [secret('PROD_SSH')]}, page=3, headers={
+        'Link': link % (PATH, 1, 'first')})
+
+    results = by_id(check(github, names=['A', 'PROD_SSH', 'STAGING_SSH']))
+
+    assert results['secrets-a-missing']['status'] == 'ok'
+    assert results['secrets-prod-ssh-missing']['status'] == 'ok'
+    assert results['secrets-staging-ssh-missing']['status'] == 'manual'
+    assert [r['query'].get('page', ['1'])[0] for r in github.requests] == ['1', '2', '3']
+    for req in github.requests:
+        assert req['headers'].get('Authorization') == 'Bearer %s' % TOKEN
+
+
+def test_next_link_to_another_host_is_not_followed(github):
+    github.route(200, {'total_count': 2, 'secrets': [secret('A')]}, headers={
+        'Link': '<http://evil.example%s?page=2>; rel="next"' % PATH})
+    results = check(github, names=['A'])
+    assert results[0]['status'] == 'failed'
+    assert 'points away' in results[0]['msg']
+    assert len(github.requests) == 1
+
+
+def test_401_fails_with_github_message(github):
+    github.route(401, {'message': 'Bad credentials', 'documentation_url': 'https://docs.github.com/rest'})
+    results = check(github)
+    assert [r['status'] for r in results] == ['failed', 'failed']
+    msg = results[0]['msg']
+    assert '401' in msg and 'Bad credentials' in msg and 'token' in msg
+    assert '\n' not in msg
+
+
+def test_403_fails_with_permission_hint(github):
+    github.route(403, {'message': 'Resource not accessible by integration'})
+    msg = check(github)[0]['msg']
+    assert '403' in msg and 'Resource not accessible by integration' in msg
+    assert 'Secrets: read' in msg
+    assert '\n' not in msg
+
+
+def test_403_rate_limit(github):
+    github.route(403, {'message': 'API rate limit exceeded'}, headers={'X-RateLimit-Remaining': '0'})
+    assert 'rate limit' in check(github)[0]['msg']
+
+
+def test_404(github):
+    github.route(404, {'message': 'Not Found'})
+    results = check(github)
+    assert results[0]['status'] == 'failed'
+    assert 'repository o/r not found or token cannot see it' in results[0]['msg']
+
+
+def test_redirect_is_not_followed_with_the_token(github):
+    github.route(301, {'message': 'Moved Permanently'}, headers={'Location': '{base}/repos/o/r2/actions/secrets'})
+    github.route(200, {'total_count': 1, 'secrets': [secret('STAGING_SSH')]}, path='/repos/o/r2/actions/secrets')
+    results = check(github, names=['STAGING_SSH'])
+    assert results[0]['status'] == 'failed'
+    assert 'github_repo' in results[0]['msg']
+    assert len(github.requests) == 1
+
+
+def test_token_echoed_by_server_is_scrubbed(github):
+    github.route(403, {'message': 'token %s lacks permission' % TOKEN})
+    results = check(github)
+    assert gs.MASK in results[0]['msg']
+
+
+def test_network_error():
+    fake = FakeGitHub()
+    url = fake.url
+    fake.close()
+    results = gs.check_secrets(['STAGING_SSH'], 'o/r', TOKEN, api_url=url, timeout=2)
+    assert results[0]['status'] == 'failed'
+    assert 'cannot reach the GitHub API' in results[0]['msg']
+    assert TOKEN not in json.dumps(results)
+
+
+def test_not_json(github):
+    github.route(200, ['not', 'a', 'dict'])
+    assert 'unexpected payload' in check(github)[0]['msg']
+
+
+def test_bad_repo_name_makes_no_request(github):
+    results = check(github, repo='not-a-repo')
+    assert results[0]['status'] == 'failed'
+    assert 'owner/name' in results[0]['msg']
+    assert github.requests == []
+
+
+def test_no_token_is_manual_and_makes_no_request(github):
+    results = check(github, token=None)
+    assert [r['status'] for r in results] == ['manual', 'manual']
+    steps = results[0]['steps']
+    assert 'export GITHUB_TOKEN=$(gh auth token)' in steps
+    assert any('Secrets: read' in s and 'fine-grained PAT' in s for s in steps)
+    assert any('secrets.GITHUB_TOKEN' in s for s in steps)
+    assert github.requests == []
+
+
+def test_no_repo_is_manual(github):
+    results = check(github, repo=None)
+    assert [r['status'] for r in results] == ['manual', 'manual']
+    assert 'set github_repo or GITHUB_REPOSITORY' in results[0]['msg']
+    assert github.requests == []
+
+
+def test_no_names_no_request(github):
+    assert check(github, names=[]) == []
+    assert github.requests == []
+
+
+def test_find_token_and_repo():
+    assert gs.find_token({'GITHUB_TOKEN': 'a', 'GH_TOKEN': 'b'}) == 'a'
+    assert gs.find_token({'GITHUB_TOKEN': '', 'GH_TOKEN': 'b'}) == 'b'
+    assert gs.find_token({}) is None
+    assert gs.find_repo('x/y', {'GITHUB_REPOSITORY': 'o/r'}) == 'x/y'
+    assert gs.find_repo(None, {'GITHUB_REPOSITORY': 'o/r'}) == 'o/r'
+    assert gs.find_repo(None, {}) is None
+
+
+def test_scrub_nested():
+    value = {'msg': 'x %s y' % TOKEN, 'steps': [TOKEN], 'details': {'k': TOKEN, 'n': 1}}
+    assert TOKEN not in json.dumps(gs.scrub(value, TOKEN))
