@@ -87,3 +87,12 @@ def test_fix_converges(playbook, tmp_path):
     proc = playbook('playbooks/scan.yml', '-l', 'dev', results=tmp_path / 'rescan.json')
     stage, results = dev_results(proc, tmp_path / 'rescan.json', check_mode=True)
     assert (stage['fixed'], stage['manual'], stage['failed']) == (0, 0, 0), results
+
+
+def test_fix_playbook_with_check_flag_is_a_scan(playbook, tmp_path):
+    """`fix.yml --check` must change nothing: the plays' check_mode keyword must not
+    override Ansible's --check flag (an explicit `check_mode: false` would)."""
+    before = machine_state()
+    proc = playbook('playbooks/fix.yml', '--check', '-l', 'dev', results=tmp_path / 'check.json')
+    dev_results(proc, tmp_path / 'check.json', check_mode=True)
+    assert machine_state() == before
