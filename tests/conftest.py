@@ -1,6 +1,11 @@
-"""Make this checkout importable as ansible_collections.factiii.infra for pytest."""
+"""Make this checkout importable as ansible_collections.factiii.infra for pytest, and
+build + install it for the tests that run Ansible for real."""
+import glob
 import os
+import subprocess
 import sys
+
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASE = os.path.join(ROOT, '.pytest-collections')
@@ -12,7 +17,45 @@ if not os.path.islink(LINK):
 if BASE not in sys.path:
     sys.path.insert(0, BASE)
 
-# Test helpers (fake.py, sim_debian.py) are imported by name from tests/unit.
-UNIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'unit')
-if UNIT not in sys.path:
-    sys.path.insert(0, UNIT)
+# Test helpers are imported by name: support.py from tests/, fake.py and sim_*.py from tests/unit.
+for _helpers in ('', 'unit'):
+    _path = os.path.join(os.path.dirname(os.path.abspath(__file__)), _helpers).rstrip(os.sep)
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+from support import tool  # noqa: E402  (found through the sys.path entries above)
+
+
+@pytest.fixture(scope='session')
+def built_collection(tmp_path_factory):
+    """(tarball, collections path): this tree built and installed as factiii.infra.
+
+    Built here rather than taken from ./.collections so that the tests always run the
+    current code, and the build (galaxy.yml, build_ignore) is tested on the way.
+    """
+    base = tmp_path_factory.mktemp('collection')
+    galaxy = tool('ansible-galaxy')
+    subprocess.run([galaxy, 'collection', 'build', '--force', '--output-path', str(base), ROOT],
+                   check=True, capture_output=True, text=True)
+    tarball, = glob.glob(str(base / 'factiii-infra-*.tar.gz'))
+    paths = base / 'collections'
+    subprocess.run([galaxy, 'collection', 'install', '--force', '--no-deps', '-p', str(paths), tarball],
+                   check=True, capture_output=True, text=True)
+    return tarball, paths
+
+
+@pytest.fixture(scope='session')
+def ansible_env(built_collection):
+    """Environment for ansible-playbook and molecule with the built collection installed."""
+    paths = built_collection[1]
+    env = dict(os.environ)
+    env.pop('FACTIII_RESULTS_JSON', None)
+    env.update({
+        'ANSIBLE_CONFIG': os.path.join(ROOT, 'ansible.cfg'),
+        'ANSIBLE_COLLECTIONS_PATH': str(paths),
+        'ANSIBLE_NOCOLOR': '1',
+        'ANSIBLE_FORCE_COLOR': '0',
+        'PATH': os.path.dirname(tool('ansible-playbook')) + os.pathsep + env.get('PATH', ''),
+    })
+    return env
+

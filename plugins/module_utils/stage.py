@@ -17,19 +17,20 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import (
 
 STAGES = ('dev', 'secrets', 'staging', 'prod')
 
-# Host-side fixes in the order they run: a fix comes after the ones it requires.
+# Host-side fixes in the order they run: a fix comes after the ones it requires,
+# and the clone comes before pnpm, whose version may come from the app's package.json.
 FIX_ORDER = (
     'git-missing',
     'node-missing',
-    'pnpm-missing',
     'docker-missing',
+    'repo-not-cloned',
+    'pnpm-missing',
     'docker-not-running',
     'docker-autostart',
-    'repo-not-cloned',
 )
 
 DEFAULT_FIXES = {
-    'dev': ['git-missing', 'node-missing', 'pnpm-missing', 'docker-missing', 'docker-not-running'],
+    'dev': ['git-missing', 'node-missing', 'docker-missing', 'pnpm-missing', 'docker-not-running'],
     'secrets': [],  # controller side only (action plugin), nothing runs on a host
     'staging': list(FIX_ORDER),
     'prod': list(FIX_ORDER),

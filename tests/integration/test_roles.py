@@ -107,7 +107,7 @@ def test_playbooks_share_the_stage_plays():
     assert [p['hosts'] for p in plays] == ['dev', 'secrets', 'staging', 'prod']
     for play in plays:
         assert play['gather_facts'] is False
-        assert play['check_mode'] == '{{ factiii_scan | default(false) | bool }}'
+        assert play['check_mode'] == '{{ (factiii_scan | default(false) | bool) or ansible_check_mode }}'
         assert play['roles'] == [{'role': 'factiii.infra.' + play['hosts']}]
     for name, scan in [('fix.yml', False), ('scan.yml', True)]:
         imported, = load('playbooks', name)
