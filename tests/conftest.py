@@ -58,4 +58,3 @@ def ansible_env(built_collection):
         'PATH': os.path.dirname(tool('ansible-playbook')) + os.pathsep + env.get('PATH', ''),
     })
     return env
-

@@ -1,5 +1,4 @@
 """Fixtures for the integration tests: ansible-playbook run from the repository root."""
-import os
 import subprocess
 
 import pytest
