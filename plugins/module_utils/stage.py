@@ -97,7 +97,11 @@ def run_fixes(fixes, stage, check_mode):
         if type(fix).packages is not Fix.packages:
             early[fix.name] = _safe(fix.scan)
             if early[fix.name].needs_fix:
-                batch.extend(p for p in fix.packages() if p not in batch)
+                packages = _safe(fix.packages)
+                if isinstance(packages, Result):
+                    early[fix.name] = packages
+                else:
+                    batch.extend(p for p in packages if p not in batch)
 
     install_error = None
     if batch and not check_mode:
@@ -131,10 +135,7 @@ def run_one(fix, stage, check_mode):
 
 
 def _apply(fix, finding):
-    try:
-        res = fix.apply()
-    except PlatformError as exc:
-        return exc.result
+    res = _safe(fix.apply)
     if res is not None:
         return res
     after = _safe(fix.scan)
@@ -146,14 +147,18 @@ def _apply(fix, finding):
 
 
 def _done_msg(would):
-    """'would install git' -> 'installed git' style, kept simple and honest."""
+    """'would install git (git)' -> 'done: install git (git)'."""
     if would.startswith('would '):
         return 'done: ' + would[len('would '):]
     return would
 
 
-def _safe(scan):
+def _safe(call):
+    """call(), with a PlatformError - or any unexpected error - as that fix's row:
+    one broken fix must not stop the rest of the stage."""
     try:
-        return scan()
+        return call()
     except PlatformError as exc:
         return exc.result
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        return failed('unexpected error in %s: %s: %s' % (getattr(call, '__name__', 'fix'), type(exc).__name__, exc))

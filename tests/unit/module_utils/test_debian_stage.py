@@ -187,3 +187,16 @@ def test_pnpm_version_from_package_json_wins(systemd, tmp_path):
     assert rows['pnpm-missing']['status'] == 'fixed'
     assert ['/usr/bin/npm', 'install', '-g', '--no-fund', '--no-audit', 'pnpm@9.12.0'] in host.calls
     assert host.pnpm == '9.12.0'
+
+
+def test_an_unexpected_error_in_one_fix_is_its_failed_row_and_the_rest_go_on(systemd, monkeypatch):
+    from ansible_collections.factiii.infra.plugins.module_utils.fixes.docker_not_running import DockerNotRunning
+
+    def boom(self):
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(DockerNotRunning, 'apply', boom)
+    host = SimDebian(CONVERGED, pnpm='10.2.1', docker_running=False, docker_enabled=False)
+    rows = run(host, SERVER)
+    assert rows['docker-not-running']['status'] == 'failed'
+    assert rows['docker-not-running']['msg'] == 'unexpected error in boom: OSError: [Errno 28] No space left on device'
+    assert rows['docker-autostart']['status'] == 'fixed'
