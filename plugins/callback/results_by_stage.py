@@ -212,7 +212,9 @@ def _plain(value):
 
 def _first_line(msg, default):
     text = ('%s' % (msg or '')).strip()
-    return text.splitlines()[0] if text else default
+    line = text.splitlines()[0] if text else default
+    # ansible-core 2.19 prefixes its own messages; the row already says it failed
+    return line[len('Task failed: '):] if line.startswith('Task failed: ') else line
 
 
 class CallbackModule(CallbackBase):

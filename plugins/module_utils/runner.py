@@ -14,7 +14,8 @@ EXTRA_BIN_DIRS = ['/opt/homebrew/bin', '/usr/local/bin', '/usr/local/sbin', '/us
 
 
 # Lines that say what went wrong, most specific first (ssh, git, apt, generic).
-REASON_MARKERS = ('Host key verification failed', 'Permission denied', 'Could not get lock',
+REASON_MARKERS = ('Host key verification failed', 'Permission denied', 'Could not resolve hostname',
+                  'Connection refused', 'Connection timed out', 'No route to host', 'Could not get lock',
                   'fatal:', 'E: ', 'error:', 'Error:', 'ERR!')
 
 

@@ -223,7 +223,8 @@ def test_looped_stage_task_counts_every_item(cb):
 ])
 def test_unreachable_host_is_one_failed_row_in_its_stage(cb, task, host, stage):
     res = {'unreachable': True, 'changed': False,
-           'msg': 'Failed to connect to the host via ssh: ssh: connect to host 10.0.0.9 port 22: Connection refused\nmore'}
+           'msg': 'Task failed: Failed to connect to the host via ssh: ssh: connect to host 10.0.0.9 port 22: '
+                  'Connection refused\nmore'}
     result = Result(host, res, task)
     text = run(cb, ('v2_runner_on_unreachable', result), ('v2_runner_on_unreachable', result))
     assert text.splitlines()[2:5] == [
