@@ -11,6 +11,7 @@ import os
 import subprocess
 
 import pytest
+import testinfra
 
 from support import ROOT, tool
 
@@ -91,15 +92,18 @@ def docker_exec(container, command):
 
 
 def host_state(container):
-    """What a scan must not change: packages, services, enabled units, the app dir, global npm bins."""
-    proc = docker_exec(container, "dpkg-query -W -f='${Package} ${Version}\\n'; echo ---; "
-                                  # user@0 is root's systemd session from logging in, not from factiii
-                                  "systemctl list-units --type=service --state=running --no-legend --plain "
-                                  "| awk '{print $1}' | grep -v '^user@'; echo ---; "
-                                  "systemctl list-unit-files --state=enabled "
-                                  "--no-legend | awk '{print $1}'; echo ---; ls -la /srv /usr/local/bin 2>&1")
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+    """What a scan must not change, read by testinfra (docker backend, so no SSH login):
+    packages, running services, enabled units, the app dir and global npm bins."""
+    host = testinfra.get_host('docker://' + container)
+    listing = host.run("systemctl list-units --type=service --state=running --no-legend --plain | awk '{print $1}'")
+    return {
+        'packages': host.check_output("dpkg-query -W -f='${Package} ${Version}\\n'"),
+        # user@0 is root's systemd session from logging in, not from factiii
+        'running': [unit for unit in listing.stdout.split() if not unit.startswith('user@')],
+        'enabled': host.check_output("systemctl list-unit-files --state=enabled --no-legend | awk '{print $1}'"),
+        'files': host.check_output('ls -la /srv /usr/local/bin 2>&1'),
+        'docker_running': host.service('docker').is_running,
+    }
 
 
 def ssh_logins(container):

@@ -1,0 +1,318 @@
+"""The GitHub workflows and the scripts they call.
+
+actionlint passes on every workflow file; the stage workflows reach their servers only through
+bin/factiii-ssh-run, never echo a secret, and upload/summarize/clean up with `if: always()`;
+bin/factiii-ssh-run is run for real against an SSH test host: the key is 0600 while the command
+runs and gone afterwards (success, failure, signal), the exit code is passed through, a missing
+secret is a one-line error with exit 2, host keys are checked, and the secret never shows.
+bin/factiii-summary prints the callback's own report as Markdown. (Both scripts are Python:
+ansible-test's sanity tests read every file under bin/ as Python.)
+"""
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tarfile
+
+import pytest
+import yaml
+
+from support import ROOT, tool
+from testhost import TestHosts
+
+SSH_RUN = os.path.join(ROOT, 'bin', 'factiii-ssh-run')
+SUMMARY = os.path.join(ROOT, 'bin', 'factiii-summary')
+TEMPLATES = os.path.join(ROOT, 'workflow-templates')
+WORKFLOW_FILES = sorted(glob.glob(os.path.join(ROOT, '.github', 'workflows', '*.yml'))
+                        + glob.glob(os.path.join(TEMPLATES, '*.yml')))
+STAGE_WORKFLOWS = ['factiii-scan.yml', 'factiii-fix-staging.yml', 'factiii-fix-prod.yml', 'factiii-deploy.yml',
+                   'factiii-dev-sync.yml']
+
+
+def load(name):
+    with open(os.path.join(TEMPLATES, name)) as handle:
+        return yaml.safe_load(handle)
+
+
+def steps(workflow):
+    return [(job_id, step) for job_id, job in workflow['jobs'].items() for step in job.get('steps', [])]
+
+
+# --- the workflow files -------------------------------------------------------------------
+
+
+def test_every_workflow_exists():
+    names = sorted(os.path.basename(p) for p in WORKFLOW_FILES)
+    assert names == sorted(STAGE_WORKFLOWS + ['ci.yml'])
+
+
+def test_actionlint_passes_on_every_workflow_file():
+    argv = [tool('actionlint'), '-no-color']
+    shellcheck = shutil.which('shellcheck')
+    # with shellcheck, actionlint checks the scripts of `run:` steps too
+    if shellcheck:
+        argv.append('-shellcheck=%s' % shellcheck)
+    proc = subprocess.run(argv + WORKFLOW_FILES, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_triggers_and_inputs():
+    scan = load('factiii-scan.yml')
+    assert set(scan['on']) == {'schedule', 'workflow_dispatch'} and not scan['on']['workflow_dispatch']
+    for name in ('factiii-fix-staging.yml', 'factiii-fix-prod.yml'):
+        assert load(name)['on'] == {'workflow_dispatch': None}, 'fix workflows take no inputs'
+    deploy = load('factiii-deploy.yml')
+    inputs = deploy['on']['workflow_dispatch']['inputs']
+    assert list(inputs) == ['environment'] and inputs['environment']['options'] == ['staging', 'prod']
+    assert [job['environment'] for job in deploy['jobs'].values()] == ['${{ inputs.environment }}']
+
+
+@pytest.mark.parametrize('name', STAGE_WORKFLOWS)
+def test_stage_workflows_use_the_scripts_and_always_report_and_clean_up(name):
+    with open(os.path.join(TEMPLATES, name)) as handle:
+        text = handle.read()
+    # host key options are factiii-ssh-run's business alone, and it never turns checking off
+    assert 'StrictHostKeyChecking' not in text
+    workflow = yaml.safe_load(text)
+    assert workflow['permissions']['contents'] == 'read'
+    runs = [step.get('run', '') for _job, step in steps(workflow)]
+    for script in runs:
+        # secrets reach a script only through env, and nothing echoes them
+        assert '${{' not in script, 'expressions reach a script only through env: %s' % script
+        assert not re.search(r'(echo|printf|cat)\b[^\n|]*\$\{?[A-Z]+_(SSH|KNOWN_HOSTS)\b', script), script
+        if 'ansible-playbook' in script and '-l secrets' not in script:
+            assert re.search(r'factiii-ssh-run "?\$?\w+"? -- ansible-playbook factiii\.infra\.\w+', script), script
+    for job_id, job in workflow['jobs'].items():
+        job_runs = [step.get('run', '') for step in job.get('steps', [])]
+        if not any('factiii-ssh-run' in r for r in job_runs):
+            continue
+        always = [step for step in job['steps'] if str(step.get('if', '')).startswith('always()')]
+        assert any('factiii-summary' in s.get('run', '') and '$GITHUB_STEP_SUMMARY' in s['run'] for s in always), job_id
+        assert any(s.get('uses', '').startswith('actions/upload-artifact@') for s in always), job_id
+        assert any('rm -rf "$RUNNER_TEMP"/factiii-ssh.*' in s.get('run', '') for s in always), job_id
+        for step in job['steps']:
+            if 'factiii-ssh-run' in step.get('run', ''):
+                assert any(k.endswith('_SSH') and v.startswith('${{') and 'secrets.' in v
+                           for k, v in step['env'].items()), step
+
+
+@pytest.mark.parametrize('name,playbook,stage', [
+    ('factiii-fix-staging.yml', 'fix', 'staging'), ('factiii-fix-prod.yml', 'fix', 'prod'),
+    ('factiii-scan.yml', 'scan', 'staging'), ('factiii-scan.yml', 'scan', 'prod'),
+    ('factiii-deploy.yml', 'deploy', '"$STAGE"'), ('factiii-dev-sync.yml', 'dev_sync', 'staging')])
+def test_each_workflow_runs_the_collections_playbook(name, playbook, stage):
+    with open(os.path.join(TEMPLATES, name)) as handle:
+        text = handle.read()
+    assert re.search(r'factiii-ssh-run %s -- ansible-playbook factiii\.infra\.%s\b' % (re.escape(stage), playbook), text)
+    assert os.path.exists(os.path.join(ROOT, 'playbooks', playbook + '.yml'))
+
+
+def test_workflows_pin_the_ansible_core_of_requirements_txt():
+    with open(os.path.join(ROOT, 'requirements.txt')) as handle:
+        pin, = [line.strip() for line in handle if line.startswith('ansible-core==')]
+    for name in STAGE_WORKFLOWS:
+        assert load(name)['env']['FACTIII_ANSIBLE_CORE'] == pin, name
+
+
+def test_the_tarball_ships_the_templates_and_executable_scripts(built_collection):
+    with tarfile.open(built_collection[0]) as tar:
+        members = dict((m.name, m) for m in tar.getmembers())
+    for name in STAGE_WORKFLOWS + ['README.md']:
+        assert 'workflow-templates/' + name in members
+    for script in ('bin/factiii-ssh-run', 'bin/factiii-summary'):
+        assert members[script].mode & 0o111, script
+    assert 'playbooks/dev_sync.yml' in members
+    assert not any(n.startswith('.github/') for n in members)
+
+
+# --- bin/factiii-summary ------------------------------------------------------------------
+
+
+def test_summary_is_the_callbacks_report_as_markdown(tmp_path):
+    from ansible_collections.factiii.infra.plugins.callback import results_by_stage as cb
+    report = cb.new_report()
+    cb.add_results(report, 'prod', 'p1', [{'fix_id': 'prod-git-missing', 'status': 'failed', 'msg': 'apt held', 'steps': []}])
+    cb.add_results(report, 'staging', 's1', [
+        {'fix_id': 'staging-git-missing', 'status': 'fixed', 'msg': 'installed git', 'steps': []},
+        {'fix_id': 'staging-docker-autostart', 'status': 'manual', 'msg': 'login', 'steps': ['enable auto-login']}])
+    staging, prod = cb.new_report(), cb.new_report()
+    staging['stages'] = {'staging': report['stages']['staging']}
+    prod['stages'] = {'prod': report['stages']['prod']}
+    files = []
+    for name, part in (('staging', staging), ('prod', prod)):
+        path = tmp_path / ('%s.json' % name)
+        path.write_text(json.dumps(part))
+        files.append(str(path))
+    proc = subprocess.run([tool('python'), SUMMARY] + files, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert '| STAGING | 1 | 1 | 0 | 0 |' in proc.stdout
+    assert '| PROD | 0 | 0 | 1 | 0 |' in proc.stdout
+    assert '| **Total** | 1 | 1 | 1 | 0 |' in proc.stdout
+    # the merged files give exactly the callback's own text for the whole report
+    assert '```text\n%s\n```' % cb.format_report(report) in proc.stdout
+
+    missing = subprocess.run([tool('python'), SUMMARY, str(tmp_path / 'none.json')], capture_output=True,
+                             text=True, check=False)
+    assert missing.returncode == 1
+    assert 'none.json**: no results' in missing.stdout
+
+
+# --- bin/factiii-ssh-run against a real SSH host ------------------------------------------
+
+
+@pytest.fixture(scope='module')
+def host_image():
+    proc = subprocess.run(['bash', os.path.join(ROOT, 'tests', 'hosts', 'build-image')], capture_output=True,
+                          text=True, check=False, stdin=subprocess.DEVNULL, timeout=1200)
+    if proc.returncode != 0:
+        pytest.fail('cannot build the test host image:\n%s%s' % (proc.stdout, proc.stderr))
+
+
+@pytest.fixture(scope='module')
+def ssh_host(host_image, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp('ssh-run')
+    with TestHosts('sync-ssh', 1, workdir, base_port=23210) as hosts:
+        inventory = workdir / 'hosts.yml'
+        host = hosts[0]
+        # the address only: key and host key come from factiii-ssh-run
+        inventory.write_text(yaml.safe_dump({'all': {'children': {'staging': {'hosts': {host.name: {
+            'ansible_host': '127.0.0.1', 'ansible_port': host.port, 'ansible_user': 'root'}}}}}}))
+        with open(hosts.key) as handle:
+            key = handle.read()
+        with open(hosts.known_hosts) as handle:
+            known = handle.read()
+        yield {'hosts': hosts, 'host': host, 'inventory': str(inventory), 'key': key, 'known': known}
+
+
+def ssh_run(ssh_host, tmp_path, *command, drop=(), **kw):
+    tmp = tmp_path / 'tmp'
+    tmp.mkdir(exist_ok=True)
+    env = dict(os.environ, TMPDIR=str(tmp), STAGING_SSH=ssh_host['key'], STAGING_KNOWN_HOSTS=ssh_host['known'],
+               ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
+               PATH=os.path.dirname(tool('ansible-playbook')) + os.pathsep + os.environ.get('PATH', ''))
+    env.pop('RUNNER_TEMP', None)
+    for name in drop:
+        env.pop(name, None)
+    env.update(kw.pop('env', {}))
+    proc = subprocess.run([SSH_RUN, 'staging', '--'] + list(command), env=env, cwd=str(tmp_path),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False, timeout=300, **kw)
+    proc.report = 'rc=%s\n--- stdout\n%s\n--- stderr\n%s' % (proc.returncode, proc.stdout, proc.stderr)
+    proc.tmp = tmp
+    return proc
+
+
+def secret_lines(key):
+    """The lines of the private key that are secret (not the BEGIN/END markers)."""
+    return [line for line in key.splitlines() if line and not line.startswith('-----')]
+
+
+def assert_no_secret(proc, key):
+    for line in secret_lines(key):
+        assert line not in proc.stdout and line not in proc.stderr, 'the private key was printed'
+
+
+PROBE = ('echo "key=$ANSIBLE_PRIVATE_KEY_FILE mode=$(stat -c %a "$ANSIBLE_PRIVATE_KEY_FILE") cp=$ANSIBLE_SSH_CONTROL_PATH_DIR '
+         'dir=$(stat -c %a "$(dirname "$ANSIBLE_PRIVATE_KEY_FILE")") '
+         'hosts_mode=$(stat -c %a "$FACTIII_KNOWN_HOSTS") secret_in_env=${STAGING_SSH:+yes}"; '
+         'echo "common=$ANSIBLE_SSH_COMMON_ARGS"; env')
+
+
+def probe(proc):
+    line = [x for x in proc.stdout.splitlines() if x.startswith('key=')][0]
+    return dict(part.split('=', 1) for part in line.split())
+
+
+def test_ssh_run_reaches_the_host_with_one_connection_and_removes_the_key(ssh_host, tmp_path):
+    playbook = tmp_path / 'ping.yml'
+    playbook.write_text(yaml.safe_dump([{'name': 'Three tasks, one connection', 'hosts': 'staging',
+                                         'gather_facts': False, 'tasks': [
+                                             {'ansible.builtin.ping': None},
+                                             {'ansible.builtin.command': 'true', 'changed_when': False},
+                                             {'ansible.builtin.ping': None}]}]))
+    logins = ssh_host['host'].ssh_logins()
+    proc = ssh_run(ssh_host, tmp_path, 'sh', '-c', PROBE + ' && ansible-playbook -i "$1" "$2"', 'probe',
+                   ssh_host['inventory'], str(playbook))
+    assert proc.returncode == 0, proc.report
+    seen = probe(proc)
+    assert (seen['mode'], seen['dir'], seen['hosts_mode']) == ('600', '700', '600')
+    assert seen.get('secret_in_env', '') == '', 'the command does not get STAGING_SSH'
+    assert 'StrictHostKeyChecking=yes' in proc.stdout and 'IdentitiesOnly=yes' in proc.stdout
+    assert 'ok=3' in proc.stdout, proc.report
+    assert ssh_host['host'].ssh_logins() - logins == 1, 'one SSH connection for the whole run'
+    # pinned host key fingerprint shown, key gone, no ssh master left behind
+    assert re.search(r'factiii-ssh-run: staging: pinned host key 256 SHA256:\S+ .*\(ED25519\)', proc.stdout)
+    assert not os.path.exists(seen['key']) and not os.path.exists(seen['cp'])
+    assert os.listdir(str(proc.tmp)) == []
+    ps = subprocess.run(['ps', '-eo', 'args'], capture_output=True, text=True, check=True).stdout
+    assert seen['cp'] not in ps, 'an ssh master outlived the run'
+    assert_no_secret(proc, ssh_host['key'])
+
+
+def test_ssh_run_passes_a_failure_through_and_still_removes_the_key(ssh_host, tmp_path):
+    proc = ssh_run(ssh_host, tmp_path, 'sh', '-c', PROBE + '; exit 7')
+    assert proc.returncode == 7, proc.report
+    assert not os.path.exists(probe(proc)['key'])
+    assert os.listdir(str(proc.tmp)) == []
+    assert_no_secret(proc, ssh_host['key'])
+
+
+def test_ssh_run_removes_the_key_when_the_job_is_cancelled(ssh_host, tmp_path):
+    tmp = tmp_path / 'tmp'
+    tmp.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp), STAGING_SSH=ssh_host['key'], STAGING_KNOWN_HOSTS=ssh_host['known'],
+               PATH=os.path.dirname(tool('python')) + os.pathsep + os.environ.get('PATH', ''))
+    env.pop('RUNNER_TEMP', None)
+    proc = subprocess.Popen([SSH_RUN, 'staging', '--', 'sh', '-c', 'echo "$ANSIBLE_PRIVATE_KEY_FILE"; exec sleep 60'],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        line = ''
+        while not line.startswith('/'):
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+        assert os.path.exists(line.strip())
+        # a cancelled GitHub job: the runner signals the step's processes
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.stdout.close()
+        proc.stderr.close()
+    assert not os.path.exists(line.strip())
+    assert os.listdir(str(tmp)) == []
+
+
+@pytest.mark.parametrize('missing', ['STAGING_SSH', 'STAGING_KNOWN_HOSTS'])
+def test_ssh_run_names_a_missing_secret_in_one_line(ssh_host, tmp_path, missing):
+    proc = ssh_run(ssh_host, tmp_path, 'sh', '-c', 'echo ran', drop=(missing,))
+    assert proc.returncode == 2, proc.report
+    assert proc.stdout == ''
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith('factiii-ssh-run: %s is not set' % missing), proc.report
+    assert os.listdir(str(proc.tmp)) == []
+    assert_no_secret(proc, ssh_host['key'])
+
+
+def test_ssh_run_refuses_a_key_that_is_not_one(ssh_host, tmp_path):
+    garbage = 'not a key but a secret value 1234567890'
+    proc = ssh_run(ssh_host, tmp_path, 'sh', '-c', 'echo ran', env={'STAGING_SSH': garbage})
+    assert proc.returncode == 2, proc.report
+    assert proc.stderr.splitlines() == ['factiii-ssh-run: STAGING_SSH is not a usable private key '
+                                        '(an OpenSSH or PEM key without a passphrase)']
+    assert garbage not in proc.stdout + proc.stderr
+
+
+def test_ssh_run_checks_the_host_key(ssh_host, tmp_path):
+    other = tmp_path / 'other'
+    subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', str(other)], check=True)
+    wrong = '[127.0.0.1]:%d %s' % (ssh_host['host'].port, ' '.join((tmp_path / 'other.pub').read_text().split()[:2]))
+    proc = ssh_run(ssh_host, tmp_path, 'ansible', '-i', ssh_host['inventory'], 'staging', '-m', 'ansible.builtin.ping',
+                   env={'STAGING_KNOWN_HOSTS': wrong})
+    assert proc.returncode != 0, proc.report
+    assert 'Host key verification failed' in proc.stdout + proc.stderr or 'HOST IDENTIFICATION HAS CHANGED' in proc.stdout, \
+        proc.report
+    assert os.listdir(str(proc.tmp)) == []
