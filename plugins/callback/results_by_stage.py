@@ -16,9 +16,12 @@ description:
     fixes were fixed, need manual work or failed, per stage and in total.
   - Under each stage it lists what was fixed (C(Would fix) in check mode), the
     manual steps a human must take, and why fixes failed.
-  - An unreachable host counts as one failed result in its stage, so a host that
-    could not be reached never looks clean; so does a task of this collection
-    that failed without reporting any fix (for example a module crash).
+  - An unreachable host counts as one failed result in its stage (C(<stage>-host-unreachable)), so a
+    host that could not be reached never looks clean; so does a task of this collection that failed
+    without reporting a failed fix (C(<stage>-task-failed), for example a module crash), and a role of
+    this collection that refused its variables (C(<stage>-invalid-arguments)).
+  - Each such reason is one line - a changed host key, a refused SSH key, a connection lost mid-run,
+    a wrong become password - with what to do about it, not ssh's whole output.
   - Task results that carry no factiii fix results are ignored.
 version_added: 1.0.0
 requirements:
@@ -29,7 +32,11 @@ options:
     description:
       - Also write the results as JSON to this file.
       - The file is replaced atomically; its directory must exist and be writable.
-        If it cannot be written a warning is shown and the text report is still printed.
+      - This is checked when the playbook starts, before any play runs; if the file could not be
+        written there, ansible-playbook stops with one error line and exit code 5 (bad option).
+        Callback errors cannot stop a run in ansible-core 2.19 (they become warnings), so the
+        callback ends the process itself (C(SystemExit)) after printing the error.
+      - If it still cannot be written at the end, a warning is shown and the text report is still printed.
       - The JSON holds only what the modules returned (without their C(details)), never task arguments.
     type: path
     env:
@@ -48,6 +55,10 @@ from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.factiii.infra.plugins.module_utils.fix import FAILED, FIXED, MANUAL, OK
 from ansible_collections.factiii.infra.plugins.module_utils.stage import STAGES
+from ansible_collections.factiii.infra.plugins.plugin_utils import reasons
+
+# ansible-core's exit code for bad or incomplete options (ExitCode.INVALID_CLI_OPTION)
+EXIT_BAD_OPTION = 5
 
 SHOWN = ((FIXED, 'Fixed'), (MANUAL, 'Manual'), (FAILED, 'Failed'))
 COUNTED = (FIXED, MANUAL, FAILED, OK)
@@ -149,14 +160,40 @@ def format_report(report):
     return '\n'.join(lines)
 
 
+def _dir_problem(path):
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        return 'directory %s does not exist' % directory
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return 'directory %s is not writable' % directory
+    if os.path.isdir(path):
+        return 'it is a directory'
+    return None
+
+
+def path_problem(path):
+    """None when ``path`` can be written by write_json, else why not (one line).
+
+    Checked before the run starts: besides the directory's existence and mode,
+    a temporary file is really created there and removed (a read-only
+    filesystem, or root on a directory it may not write, only shows that way).
+    """
+    why = _dir_problem(path)
+    if why is None:
+        try:
+            fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.check',
+                                       dir=os.path.dirname(os.path.abspath(path)))
+            os.close(fd)
+            os.unlink(tmp)
+        except OSError as exc:
+            why = getattr(exc, 'strerror', None) or '%s' % exc
+    return 'results_json: cannot write %s: %s' % (path, why) if why else None
+
+
 def write_json(report, path):
     """Write ``report`` to ``path`` atomically; return None, or why it could not."""
     directory = os.path.dirname(os.path.abspath(path))
-    why = None
-    if not os.path.isdir(directory):
-        why = 'directory %s does not exist' % directory
-    elif not os.access(directory, os.W_OK | os.X_OK):
-        why = 'directory %s is not writable' % directory
+    why = _dir_problem(path)
     if why:
         return 'results_json: cannot write %s: %s' % (path, why)
     tmp = None
@@ -199,6 +236,18 @@ def extract(res):
     return found
 
 
+def _reports_a_failure(outcomes):
+    """True when ``outcomes`` (from extract) hold at least one failed fix or a failed count."""
+    for dummy, dummy, fixes, counts in outcomes:
+        if any(fix.get('status') == FAILED for fix in fixes):
+            return True
+        if not fixes and isinstance(counts, Mapping):
+            value = counts.get(FAILED)
+            if isinstance(value, int) and value > 0:
+                return True
+    return False
+
+
 def _is_fix(item):
     return isinstance(item, Mapping) and isinstance(item.get('fix_id'), str)
 
@@ -211,10 +260,16 @@ def _plain(value):
 
 
 def _first_line(msg, default):
-    text = ('%s' % (msg or '')).strip()
-    line = text.splitlines()[0] if text else default
-    # ansible-core 2.19 prefixes its own messages; the row already says it failed
-    return line[len('Task failed: '):] if line.startswith('Task failed: ') else line
+    # ansible-core 2.19 prefixes its own messages with 'Task failed: '; the row already says it failed
+    return reasons.become_reason(msg) or reasons.first_line(msg, default)
+
+
+def _argument_errors(res):
+    """The argument errors of a failed validate_argument_spec result, in one line, or None."""
+    errors = res.get('argument_errors')
+    if isinstance(errors, list) and errors:
+        return '; '.join(reasons.first_line(e, '') for e in errors if reasons.first_line(e, ''))
+    return None
 
 
 class CallbackModule(CallbackBase):
@@ -267,18 +322,56 @@ class CallbackModule(CallbackBase):
         outcomes = extract(res)
         for stage, check_mode, fixes, counts in outcomes:
             add_results(self.report, stage or self._stage_of(host, task), name, fixes, counts, check_mode)
-        if failed and not outcomes and self._is_ours(task):
+        if failed and not _reports_a_failure(outcomes) and self._is_ours(task):
             # A factiii task that failed before it could report fixes (crash, bad
             # arguments, no python on the host) must not look like a clean stage.
             stage = _plain(res.get('stage')) or self._stage_of(host, task)
             fix = {'fix_id': '%s-task-failed' % stage, 'status': FAILED, 'steps': [],
                    'msg': _first_line(res.get('msg'), 'task failed')}
             add_results(self.report, stage, name, [fix])
+        elif failed and not outcomes and self._our_role(task) and _argument_errors(res):
+            # A role of this collection refused its variables (a stage's fix
+            # list with a typo, a version that is not a number): the stage did
+            # not run, and the report says why instead of looking empty.
+            role = self._our_role(task)
+            stage = role if role in STAGES else self._stage_of(host, task)
+            if stage == 'unknown':
+                # the server role is imported by staging and prod with server_stage set
+                task_vars = task.get_vars() if hasattr(task, 'get_vars') else {}
+                stage = _plain(task_vars.get('server_stage') if isinstance(task_vars, Mapping) else None) or role
+            fix = {'fix_id': '%s-invalid-arguments' % stage, 'status': FAILED, 'steps': [],
+                   'msg': 'role factiii.infra.%s: %s' % (role, _argument_errors(res))}
+            add_results(self.report, stage, name, [fix])
 
     @staticmethod
     def _is_ours(task):
         action = getattr(task, 'resolved_action', None) or getattr(task, 'action', None) or ''
         return isinstance(action, str) and action.startswith('factiii.infra.')
+
+    @staticmethod
+    def _our_role(task):
+        """The short name of the factiii.infra role ``task`` belongs to, or None."""
+        role = getattr(task, '_role', None)
+        name = role.get_name() if role is not None and hasattr(role, 'get_name') else None
+        if isinstance(name, str) and name.startswith('factiii.infra.'):
+            return name[len('factiii.infra.'):]
+        return None
+
+    def v2_playbook_on_start(self, playbook):
+        """Stop before any play runs when the results file could not be written at the end.
+
+        An exception raised here would only become a warning (ansible-core 2.19
+        turns every Exception from a callback into one), so the run would go on
+        and only miss its JSON at the end. SystemExit is not an Exception: it
+        goes through ansible-playbook, whose executor cleans up on the way out,
+        and the process exits non-zero before any host was contacted.
+        """
+        path = self.get_option('results_json')
+        problem = path_problem(path) if path else None
+        if problem:
+            self._display.error('%s; nothing was run (set FACTIII_RESULTS_JSON to a file in an existing, '
+                                'writable directory)' % problem)
+            raise SystemExit(EXIT_BAD_OPTION)
 
     def v2_playbook_on_play_start(self, play):
         self._play_vars = play.get_vars() if hasattr(play, 'get_vars') else {}
@@ -296,7 +389,7 @@ class CallbackModule(CallbackBase):
             return
         self._unreachable.add((stage, name))
         fix = {'fix_id': '%s-host-unreachable' % stage, 'status': FAILED, 'steps': [],
-               'msg': _first_line(res.get('msg'), 'host unreachable')}
+               'msg': reasons.unreachable_reason(res.get('msg'))}
         add_results(self.report, stage, name, [fix])
 
     def v2_playbook_on_stats(self, stats):

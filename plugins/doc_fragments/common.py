@@ -14,10 +14,20 @@ class ModuleDocFragment(object):
 options:
   package_lock_timeout:
     description:
-      - Seconds to wait for the package manager's lock (apt/dpkg) held by another process
-        before the fix reports C(failed) with the PID holding it.
+      - Seconds to wait in all for the package manager's locks (apt/dpkg) held by another process
+        before the fix reports C(failed) with the PID holding it; a second run after the lock is
+        released fixes it.
     type: int
     default: 120
+  repair_dpkg:
+    description:
+      - What to do when dpkg was interrupted (a package install killed midway left its journal in
+        C(/var/lib/dpkg/updates)) and packages must be installed.
+      - V(false) - the package fixes report C(manual) with the exact command, C(sudo dpkg --configure -a).
+      - V(true) - run C(dpkg --configure -a) (non-interactive, changed config files kept) before the
+        install; that finishes the interrupted install, running its packages' configure scripts.
+    type: bool
+    default: false
   ca_bundle:
     description:
       - CA bundle (PEM) for downloads over HTTPS behind a TLS-intercepting proxy;

@@ -21,6 +21,7 @@ FIX = {
 # doc fragment: factiii.infra.common
 COMMON = {
     'package_lock_timeout': {'type': 'int', 'default': 120},
+    'repair_dpkg': {'type': 'bool', 'default': False},
     'ca_bundle': {'type': 'path'},
 }
 

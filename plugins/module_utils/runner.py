@@ -13,10 +13,15 @@ import os
 EXTRA_BIN_DIRS = ['/opt/homebrew/bin', '/usr/local/bin', '/usr/local/sbin', '/usr/sbin', '/sbin']
 
 
-# Lines that say what went wrong, most specific first (ssh, git, apt, generic).
-REASON_MARKERS = ('Host key verification failed', 'Permission denied', 'Could not resolve hostname',
+# Lines that say what went wrong, most specific first (file system, ssh, git, apt, generic).
+REASON_MARKERS = ('No space left on device', 'Read-only file system', 'Disk quota exceeded',
+                  'Host key verification failed', 'Permission denied', 'Could not resolve hostname',
                   'Connection refused', 'Connection timed out', 'No route to host', 'Could not get lock',
                   'fatal:', 'E: ', 'error:', 'Error:', 'ERR!')
+# Of several lines with the same marker, the one the tool gave as its error wins: git says
+# "error: copy-fd: write returned: No space left on device" before
+# "fatal: cannot copy '...' to '...': No space left on device".
+ERROR_PREFIXES = ('fatal:', 'E: ')
 
 
 class CommandResult:
@@ -34,9 +39,9 @@ class CommandResult:
         lines = [line.strip() for text in (self.err, self.out)
                  for line in text.splitlines() if line.strip()]
         for marker in REASON_MARKERS:
-            for line in lines:
-                if marker in line:
-                    return line
+            found = [line for line in lines if marker in line]
+            if found:
+                return next((line for line in found if line.startswith(ERROR_PREFIXES)), found[0])
         return lines[-1] if lines else 'exit code %d' % self.rc
 
 

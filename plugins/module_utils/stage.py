@@ -91,6 +91,10 @@ def run_fixes(fixes, stage, check_mode):
     fixes = sorted(fixes, key=lambda f: FIX_ORDER.index(f.name) if f.name in FIX_ORDER else len(FIX_ORDER))
     platform = fixes[0].platform if fixes else None
 
+    bad_input = _input_problems(fixes)
+    if bad_input:
+        return [res.as_dict(fix.fix_id(stage)) for fix, res in bad_input]
+
     early = {}
     batch = []
     for fix in fixes:
@@ -127,6 +131,20 @@ def run_fixes(fixes, stage, check_mode):
         else:
             done[fix.name] = _apply(fix, finding)
     return [done[f.name].as_dict(f.fix_id(stage)) for f in fixes]
+
+
+def _input_problems(fixes):
+    """(fix, FAILED Result) for each fix whose input is wrong before anything runs
+    (a deploy key file that is missing or readable by others, ...). Bad input
+    must change nothing: the stage then runs none of its fixes."""
+    found = []
+    for fix in fixes:
+        # the fix's own check of its options, when it has one (repo-not-cloned)
+        check = getattr(fix, '_input_problem', None)
+        res = _safe(check) if callable(check) else None
+        if isinstance(res, Result) and res.status == FAILED:
+            found.append((fix, res))
+    return found
 
 
 def run_one(fix, stage, check_mode):

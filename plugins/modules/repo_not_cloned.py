@@ -13,7 +13,8 @@ short_description: Clone the app repository
 version_added: 1.0.0
 description:
   - Clones O(repo_url) into O(repo_dest) at O(repo_version) when it is not cloned yet.
-  - An existing directory is never overwritten; another clone or a non-empty directory is C(manual).
+  - An existing directory is never overwritten; another clone, a clone with local changes (listed) or a
+    non-empty directory is C(manual).
   - Host keys are always checked; a deploy key given as content is written 0600 and removed afterwards.
   - Reported as fix C(<stage>-repo-not-cloned). The same fix runs inside M(factiii.infra.stage) with the rest of its stage.
 author:

@@ -2,7 +2,17 @@
 
 State (installed packages, docker running / enabled) changes only through the
 commands a fix runs, so a test proves a fix by what it ran and what it left.
+
+Faults, with the output apt 2.6 / dpkg 1.21 print on Debian 12 (seen on a test host):
+- ``lock``: {'path': ..., 'pid': ..., 'name': ..., 'until': t} - another process holds
+  that lock until the simulated time ``t`` (``clock``, advanced by apt's own waiting and
+  by the platform's sleep);
+- ``updates_dir``: dpkg's journal directory; digit-named entries mean "dpkg was
+  interrupted", ``dpkg --configure -a`` clears them (or fails with ``configure_error``);
+- ``source_down``: the package source refuses connections (update only warns).
 """
+import os
+import re
 
 PACKAGE_BINS = {
     'git': {'git': '/usr/bin/git'},
@@ -10,6 +20,8 @@ PACKAGE_BINS = {
     'npm': {'npm': '/usr/bin/npm'},
     'docker.io': {'docker': '/usr/bin/docker', 'dockerd': '/usr/sbin/dockerd'},
 }
+FRONTEND, LISTS = '/var/lib/dpkg/lock-frontend', '/var/lib/apt/lists/lock'
+SOURCE = 'http://127.0.0.1:23448/debian'
 VERSIONS = {
     'git': 'git version 2.39.5',
     'docker': 'Docker version 20.10.24+dfsg1, build 297e128',
@@ -19,7 +31,8 @@ VERSIONS = {
 class SimDebian:
     def __init__(self, packages=(), node='20.19.2', candidate_node='20.19.2-1nodesource1',
                  docker_running=False, docker_enabled=False, pnpm=None, euid=0, sudo=False,
-                 apt_error=None, start_error=None, check_mode=False):
+                 apt_error=None, start_error=None, check_mode=False, lock=None, updates_dir=None,
+                 configure_error=None, source_down=False):
         self.packages = set(packages)
         self.node = node
         self.candidate_node = candidate_node
@@ -31,7 +44,29 @@ class SimDebian:
         self.apt_error = apt_error
         self.start_error = start_error
         self.check_mode = check_mode
+        self.lock = lock
+        self.updates_dir = updates_dir
+        self.configure_error = configure_error
+        self.source_down = source_down
+        self.now = 0.0
         self.calls = []
+
+    # the platform's clock and sleep
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+    def _locked(self, path):
+        return self.lock is not None and self.lock['path'] == path and self.now < self.lock['until']
+
+    def _held_by(self):
+        return 'Could not get lock %s. It is held by process %d (%s)' % (
+            self.lock['path'], self.lock['pid'], self.lock['name'])
+
+    def interrupted(self):
+        return bool(self.updates_dir) and any(n.isdigit() for n in os.listdir(self.updates_dir))
 
     # AnsibleModule's two entry points used by Runner
     def get_bin_path(self, name, required=False, opt_dirs=None):
@@ -71,6 +106,8 @@ class SimDebian:
             return 0, 'nodejs:\n  Installed: (none)\n  Candidate: %s\n' % (self.candidate_node or '(none)'), ''
         if tool == 'apt-get':
             return self._apt(argv)
+        if tool == 'dpkg':
+            return self._dpkg(argv)
         if tool == 'npm':
             self.pnpm = argv[-1].split('@', 1)[1].replace('10', '10.2.1') if argv[-1] != 'pnpm@9.12.0' else '9.12.0'
             return 0, 'added 1 package in 2s\n', ''
@@ -92,12 +129,34 @@ class SimDebian:
         raise AssertionError('unexpected command %r' % (argv,))
 
     def _apt(self, argv):
-        assert argv[1:3] == ['-o', 'DPkg::Lock::Timeout=30'], argv
+        assert argv[1] == '-o', argv
+        wait = int(re.match(r'DPkg::Lock::Timeout=(\d+)$', argv[2]).group(1))
         if self.apt_error:
             return 100, '', self.apt_error
         if 'update' in argv:
+            if self._locked(LISTS):  # apt does not wait for the lists lock
+                return 100, 'Reading package lists...\n', 'E: %s\nE: Unable to lock directory /var/lib/apt/lists/\n' % (
+                    self._held_by())
+            if self.source_down:
+                return 0, ('Err:1 %s bookworm InRelease\n  Could not connect to 127.0.0.1:23448 (127.0.0.1). - connect '
+                           '(111: Connection refused)\nReading package lists...\n' % SOURCE), (
+                    'W: Failed to fetch %s/dists/bookworm/InRelease  Could not connect to 127.0.0.1:23448 '
+                    '(127.0.0.1). - connect (111: Connection refused)\n'
+                    'W: Some index files failed to download. They have been ignored, or old ones used instead.\n'
+                    % SOURCE)
             return 0, 'Reading package lists...\n', ''
+        if self._locked(FRONTEND):  # apt waits up to DPkg::Lock::Timeout, printing a line a second
+            waited = min(wait, self.lock['until'] - self.now)
+            self.now += waited
+            out = ''.join('Waiting for cache lock: %s...\n' % self._held_by() for dummy in range(max(1, int(waited))))
+            if self._locked(FRONTEND):
+                return 100, out, ('E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), '
+                                  'is another process using it?\n')
+        if self.interrupted():
+            return 100, '', "E: dpkg was interrupted, you must manually run 'dpkg --configure -a' to correct the problem. \n"
         pkgs = argv[argv.index('install') + 1:]
+        if self.source_down:
+            return 100, 'Reading package lists...\n', ''.join('E: Unable to locate package %s\n' % p for p in pkgs)
         self.packages.update(pkgs)
         if 'nodejs' in pkgs:
             self.node = self.candidate_node.split('-')[0].split('+')[0]
@@ -107,3 +166,20 @@ class SimDebian:
 
     def installs(self):
         return [c for c in self.calls if 'apt-get' in c and 'install' in c]
+
+    def _dpkg(self, argv):
+        assert argv == ['dpkg', '--force-confdef', '--force-confold', '--configure', '-a'], argv
+        if self._locked(FRONTEND):  # dpkg does not wait
+            return 2, '', ('dpkg: error: dpkg frontend lock was locked by another process with pid %d\n'
+                           'Note: removing the lock file is always wrong, can damage the locked area\n'
+                           'and the entire system. See <https://wiki.debian.org/Teams/Dpkg/FAQ#db-lock>.\n'
+                           % self.lock['pid'])
+        if self.configure_error:
+            return 1, '', self.configure_error
+        for name in os.listdir(self.updates_dir):
+            os.remove(os.path.join(self.updates_dir, name))
+        return 0, 'Setting up factiii-interrupted (1.0) ...\n', ''
+
+    def lock_waits(self):
+        """DPkg::Lock::Timeout of each apt-get run, in order."""
+        return [int(c[2].split('=')[1]) for c in self.calls if c[0] == 'apt-get']

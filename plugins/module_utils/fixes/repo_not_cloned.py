@@ -3,17 +3,20 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """repo-not-cloned: the app repository is cloned at ``repo_dest``.
 
-An existing directory is never overwritten: a clone of another remote, or a
-non-empty directory that is not a clone, is MANUAL. A new clone is made in a
-temporary sibling directory and renamed into place, so a failed clone leaves
-nothing behind. Host keys are pinned (StrictHostKeyChecking=yes); a deploy key
-given as content is written 0600 to a private temp dir and removed afterwards.
+An existing directory is never overwritten: a clone of another remote, a clone
+with local changes to tracked files (the ones a checkout could lose; listed in the
+row), or a non-empty directory that is not a clone, is MANUAL. A new clone is made
+in a temporary sibling directory and renamed into place, so a failed clone (a full
+disk, a read-only file system) leaves nothing behind. Host keys are pinned
+(StrictHostKeyChecking=yes); a deploy key given as content is written 0600 to a
+private temp dir and removed afterwards.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import os
 import shlex
 import shutil
@@ -26,8 +29,17 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import (
 from ansible_collections.factiii.infra.plugins.module_utils.options import REPO
 
 
+SHOWN_CHANGES = 5  # changed files named in the row; the rest are counted
+
+
 def is_ssh_url(url):
     return not url.startswith(('http://', 'https://', 'file://', '/', 'git://'))
+
+
+def os_reason(exc):
+    """'Read-only file system (EROFS)': the error's text and its errno name."""
+    name = errno.errorcode.get(exc.errno)
+    return '%s (%s)' % (exc.strerror, name) if name else str(exc)
 
 
 class RepoNotCloned(Fix):
@@ -75,11 +87,29 @@ class RepoNotCloned(Fix):
         if not git:
             return ok('%s is a git clone (git is not installed to check its remote)' % self.dest)
         res = self.platform.runner.run([git, '-C', self.dest, 'config', '--get', 'remote.origin.url'])
+        if res.rc not in (0, 1):  # 1: no such key, the clone has no origin
+            return failed('cannot read the clone at %s: %s' % (self.dest, res.reason()))
         origin = res.out.strip()
         if origin != self.url:
             return manual('%s is a clone of %s, not of %s' % (self.dest, origin or 'no remote', self.url), [
                 'Check which repository %s should hold; factiii never replaces a clone.' % self.dest,
                 'To use the configured one: mv %s %s.old and re-run the stage' % (self.dest, self.dest)])
+        # The same test as the deploy role's: untracked files are no change a checkout could lose.
+        # --no-optional-locks: status must not write the clone's index, which on a full disk is
+        # "fatal: sha1 file '.git/index.lock' write error. Out of diskspace".
+        res = self.platform.runner.run([git, '--no-optional-locks', '-C', self.dest, 'status', '--porcelain',
+                                        '--untracked-files=no'])
+        if not res.ok:
+            return failed('cannot read the state of the clone at %s: %s' % (self.dest, res.reason()))
+        changes = [line.strip() for line in res.out.splitlines() if line.strip()]
+        if changes:
+            return manual('%s has local changes to %d file%s (%s%s); factiii leaves the clone as it is' % (
+                self.dest, len(changes), '' if len(changes) == 1 else 's', ', '.join(changes[:SHOWN_CHANGES]),
+                ', ...' if len(changes) > SHOWN_CHANGES else ''), [
+                    'See them: git -C %s status; git -C %s diff' % (self.dest, self.dest),
+                    'Keep them (commit and push, or git -C %s stash) or drop them '
+                    '(git -C %s checkout -- .), then re-run the stage' % (self.dest, self.dest)],
+                changes=changes)
         head = self.platform.runner.run([git, '-C', self.dest, 'rev-parse', '--short', 'HEAD']).out.strip()
         return ok('%s is cloned from %s (HEAD %s)' % (self.dest, self.url, head or 'unknown'),
                   head=head)
@@ -89,14 +119,19 @@ class RepoNotCloned(Fix):
         if not git:
             return failed('git is not installed')
         parent = os.path.dirname(os.path.abspath(self.dest)) or '/'
-        secrets_dir = tempfile.mkdtemp(prefix='factiii-ssh-')
+        try:
+            secrets_dir = tempfile.mkdtemp(prefix='factiii-ssh-')
+        except OSError as exc:
+            return failed('cannot create a private temporary directory in %s: %s'
+                          % (tempfile.gettempdir(), os_reason(exc)))
         try:
             if not os.path.isdir(parent):
                 os.makedirs(parent)
             work = tempfile.mkdtemp(prefix='.factiii-clone-', dir=parent)
         except OSError as exc:
             shutil.rmtree(secrets_dir, ignore_errors=True)
-            return failed('cannot create %s: %s' % (parent, exc.strerror))
+            return failed('cannot clone into %s: cannot create a directory in %s: %s'
+                          % (self.dest, parent, os_reason(exc)))
         try:
             env = self._git_env(secrets_dir)
             clone = os.path.join(work, 'repo')
@@ -111,7 +146,7 @@ class RepoNotCloned(Fix):
         except PlatformError as exc:
             return exc.result
         except OSError as exc:
-            return failed('cannot place the clone at %s: %s' % (self.dest, exc.strerror))
+            return failed('cannot place the clone at %s: %s' % (self.dest, os_reason(exc)))
         finally:
             shutil.rmtree(work, ignore_errors=True)
             shutil.rmtree(secrets_dir, ignore_errors=True)

@@ -5,6 +5,15 @@
 
 apt is driven through apt-get/apt-cache/dpkg-query, not python3-apt: a bare server
 has no python3-apt, and a scan there must still answer.
+
+A bad day on the package side ends in one row with apt's own words:
+- a lock held by another process (apt-daily, an admin's apt-get): waited for up to
+  ``package_lock_timeout`` seconds in all (apt waits for dpkg's locks itself, the
+  locks it does not wait for are tried again), then FAILED with the holder's PID;
+- an interrupted dpkg (journal entries left in /var/lib/dpkg/updates): MANUAL with
+  ``sudo dpkg --configure -a``, or that command run first when ``repair_dpkg`` is set;
+- a package source that cannot be reached: `apt-get update` only warns, so its
+  "Failed to fetch" line is kept and added to the install's failure.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -12,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import glob
+import math
 import os
 import re
 import time
@@ -23,6 +33,50 @@ from ansible_collections.factiii.infra.plugins.module_utils.platforms.base impor
 
 APT_LISTS = '/var/lib/apt/lists'
 LISTS_MAX_AGE = 3600  # seconds before `apt-get update` runs again
+# dpkg's journal: entries named by digits are status changes a killed dpkg did not
+# fold into its database (apt's test for "dpkg was interrupted").
+DPKG_UPDATES = '/var/lib/dpkg/updates'
+LOCK_RETRY_INTERVAL = 1.0  # seconds between tries of a lock apt does not wait for
+
+# The error line of apt or dpkg saying it could not take a lock.
+LOCK_FAILED = re.compile(
+    r'^(?:E: (?:Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock)'
+    r'|dpkg: error: dpkg (?:frontend|database) lock (?:was|is) locked by another process)', re.M)
+# Who holds it. apt: "[Waiting for cache lock: |E: ]Could not get lock /var/lib/dpkg/lock-frontend.
+# It is held by process 72 (python3)[...]"; dpkg: "dpkg frontend lock was locked by another
+# process with pid 72".
+APT_LOCK_HOLDER = re.compile(
+    r'Could not get lock (/\S*?)\.?(?: It is held by process (\d+)(?: \(([^)\n]*)\))?)?(?:\.\.\.)?[ \t]*$', re.M)
+DPKG_LOCK_HOLDER = re.compile(r'dpkg (frontend|database) lock (?:was|is) locked by another process with pid (\d+)')
+DPKG_LOCKS = {'frontend': '/var/lib/dpkg/lock-frontend', 'database': '/var/lib/dpkg/lock'}
+# `apt-get update` exits 0 when a source cannot be fetched; these lines say which and why.
+FETCH_FAILED = re.compile(r'^[WE]: Failed to fetch .*$', re.M)
+
+
+def lock_holder(text):
+    """(pid or None, process name or None, lock path or None) when ``text`` is apt's or
+    dpkg's output of a failure to take a lock held by another process; else None."""
+    if not LOCK_FAILED.search(text):
+        return None
+    pid = name = path = None
+    for match in APT_LOCK_HOLDER.finditer(text):  # the last one that names a holder wins
+        if match.group(2) or not pid:
+            path, pid, name = match.group(1), match.group(2), match.group(3)
+    for match in DPKG_LOCK_HOLDER.finditer(text):
+        path, pid, name = DPKG_LOCKS[match.group(1)], match.group(2), None
+    return pid, name, path
+
+
+def dpkg_error(text):
+    """dpkg's error about a package as one line: it prints it over two, e.g.
+    "dpkg: error processing package app (--configure):" and " installed app package
+    post-installation script subprocess returned error exit status 1"."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith('dpkg: error processing'):
+            detail = lines[index + 1].strip() if index + 1 < len(lines) else ''
+            return ('%s %s' % (line.strip(), detail)).strip()
+    return None
 
 
 class Debian(Platform):
@@ -38,6 +92,8 @@ class Debian(Platform):
         super(Debian, self).__init__(runner, check_mode, options)
         self._sudo = None
         self._lists_fresh = False
+        self._lists_error = None   # Result of a failed `apt-get update`, reported once per run
+        self._fetch_problem = None  # apt-get update's first "Failed to fetch" line
 
     # -- privileges ----------------------------------------------------
     def _prefix(self):
@@ -74,19 +130,46 @@ class Debian(Platform):
     def _apt_env(self):
         return {'DEBIAN_FRONTEND': 'noninteractive', 'NEEDRESTART_MODE': 'a'}
 
-    def _lock_opt(self):
-        return ['-o', 'DPkg::Lock::Timeout=%d' % self.options.get('package_lock_timeout', 120)]
+    def _lock_timeout(self):
+        return self.options.get('package_lock_timeout', 120)
+
+    def _run_locked(self, argv, what, apt=True):
+        """Run ``argv`` (apt-get's arguments, or a whole dpkg command) as root. While it fails
+        because another process holds a package lock, try again until package_lock_timeout
+        seconds have passed in all; then raise PlatformError with the holder's PID.
+
+        apt-get itself waits for dpkg's locks (DPkg::Lock::Timeout, given what is left of the
+        time); the lists and archives locks, and dpkg's own, fail at once and are retried here.
+        """
+        timeout = self._lock_timeout()
+        start = self.clock()
+        wait = timeout
+        while True:
+            full = ['apt-get', '-o', 'DPkg::Lock::Timeout=%d' % wait] + list(argv) if apt else list(argv)
+            res = self.runner.run(self._as_root(full), env=self._apt_env())
+            if res.ok:
+                return res
+            waited = self.clock() - start
+            if lock_holder(res.err + '\n' + res.out) is None or waited >= timeout:
+                raise PlatformError(self._apt_failure(what, res, waited))
+            self.sleep(LOCK_RETRY_INTERVAL)
+            wait = max(0, int(math.ceil(timeout - (self.clock() - start))))
 
     def refresh_lists(self):
         """`apt-get update` once per run, only when the lists are missing or stale."""
         if self._lists_fresh or self.check_mode:
             return
+        if self._lists_error is not None:
+            raise PlatformError(self._lists_error)
         age = self._lists_age()
         if age is None or age > LISTS_MAX_AGE:
-            res = self.runner.run(self._as_root(['apt-get'] + self._lock_opt() + ['-q', 'update']),
-                                  env=self._apt_env())
-            if not res.ok:
-                raise PlatformError(self._apt_failure('apt-get update', res))
+            try:
+                res = self._run_locked(['-q', 'update'], 'apt-get update')
+            except PlatformError as exc:
+                self._lists_error = exc.result
+                raise
+            fetch = FETCH_FAILED.search(res.err + '\n' + res.out)
+            self._fetch_problem = fetch.group(0).strip() if fetch else None
         self._lists_fresh = True
 
     def candidate_version(self, package):
@@ -97,26 +180,48 @@ class Debian(Platform):
             return None
         return match.group(1)
 
+    def dpkg_interrupted(self):
+        """True when dpkg was killed midway and its database needs `dpkg --configure -a`."""
+        try:
+            return any(name.isdigit() for name in os.listdir(DPKG_UPDATES))
+        except OSError:
+            return False
+
     def install_packages(self, packages):
+        if self.dpkg_interrupted():
+            if not self.options.get('repair_dpkg'):
+                raise PlatformError(self._dpkg_manual())
+            # What apt would run for us, made non-interactive: keep changed config files.
+            self._run_locked(['dpkg', '--force-confdef', '--force-confold', '--configure', '-a'],
+                             'dpkg --configure -a', apt=False)
         self.refresh_lists()
-        argv = ['apt-get'] + self._lock_opt() + ['-q', '-y', 'install'] + list(packages)
-        res = self.runner.run(self._as_root(argv), env=self._apt_env())
-        if not res.ok:
-            raise PlatformError(self._apt_failure('apt-get install %s' % ' '.join(packages), res))
+        self._run_locked(['-q', '-y', 'install'] + list(packages), 'apt-get install %s' % ' '.join(packages))
         for tool in ('git', 'node', 'npm', 'docker', 'dockerd'):
             self.runner.forget(tool)
 
-    def _apt_failure(self, what, res):
-        text = res.err + res.out
-        lock = re.search(r'Could not get lock (\S+)\.? It is held by process (\d+)', text)
-        if lock or 'Could not get lock' in text:
-            pid = lock.group(2) if lock else 'unknown'
-            return failed('package manager busy (lock held by PID %s) after waiting %ds'
-                          % (pid, self.options.get('package_lock_timeout', 120)))
+    @staticmethod
+    def _dpkg_manual():
+        return manual('dpkg was interrupted: the package database needs repair', [
+            'sudo dpkg --configure -a',
+            'then re-run the stage; or set repair_dpkg: true (role variable staging_repair_dpkg or '
+            'prod_repair_dpkg) and factiii runs it before installing'])
+
+    def _apt_failure(self, what, res, waited=0):
+        text = res.err + '\n' + res.out
+        holder = lock_holder(text)
+        if holder is not None:
+            pid, name, path = holder
+            msg = 'package manager busy (lock held by %s) after waiting %ds' % (
+                'PID %s' % pid if pid else 'another process', int(round(waited)))
+            if path:
+                msg += ': %s%s' % (path, ' is held by %s' % name if name else '')
+            return failed(msg)
         if 'dpkg was interrupted' in text:
-            return manual('dpkg was interrupted: the package database needs repair', [
-                'sudo dpkg --configure -a', 'then re-run the stage'])
-        return failed('%s failed: %s' % (what, res.reason()))
+            return self._dpkg_manual()
+        msg = '%s failed: %s' % (what, dpkg_error(text) or res.reason())
+        if self._fetch_problem and what.startswith('apt-get install'):
+            msg += '; apt-get update: %s' % self._fetch_problem
+        return failed(msg)
 
     def npm_install_global(self, spec, ca_bundle=None):
         npm = self.which('npm')

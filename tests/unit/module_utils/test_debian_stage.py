@@ -1,4 +1,6 @@
 """Every fix on the Debian backend, through the stage runner, on a simulated host."""
+import os
+
 import pytest
 
 from ansible_collections.factiii.infra.plugins.module_utils.platforms import debian as debian_mod
@@ -7,7 +9,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXE
 from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
 from ansible_collections.factiii.infra.plugins.module_utils.stage import DEFAULT_FIXES, run_fixes
 
-from sim_debian import SimDebian
+from sim_debian import FRONTEND, LISTS, SimDebian
 
 PARAMS = {'node_min_major': 20, 'pnpm_version': '10', 'package_lock_timeout': 30,
           'docker_start_timeout': 5, 'repo_known_hosts': []}
@@ -29,7 +31,7 @@ def fresh_lists(monkeypatch):
 def run(host, names, check_mode=False, monkeypatch=None, **params):
     debian_mod.os.geteuid = lambda: host.euid
     platform = Debian(Runner(host), check_mode=check_mode, options=dict(PARAMS, **params))
-    platform.sleep = lambda seconds: None
+    platform.clock, platform.sleep = host.clock, host.sleep  # simulated time: apt's waits and ours
     fixes = [FIXES[n](platform, dict(PARAMS, **params)) for n in names]
     return dict((r['fix_id'][len('staging-'):], r) for r in run_fixes(fixes, 'staging', check_mode))
 
@@ -133,12 +135,166 @@ def test_node_min_major_is_a_parameter(systemd):
 
 
 def test_apt_lock_held_fails_with_the_pid_and_dependents_are_not_attempted(systemd):
-    host = SimDebian(apt_error='E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by '
-                               'process 4242 (apt-get)\n')
+    host = SimDebian(lock={'path': FRONTEND, 'pid': 4242, 'name': 'apt-get', 'until': 1000})
     rows = run(host, ['git-missing', 'docker-missing', 'docker-not-running'])
-    assert rows['git-missing']['status'] == 'failed'
-    assert rows['git-missing']['msg'] == 'package manager busy (lock held by PID 4242) after waiting 30s'
+    busy = ('package manager busy (lock held by PID 4242) after waiting 30s: '
+            '/var/lib/dpkg/lock-frontend is held by apt-get')
+    assert rows['git-missing'] == dict(rows['git-missing'], status='failed', msg=busy)
+    assert rows['docker-missing'] == dict(rows['docker-missing'], status='failed', msg=busy)
     assert rows['docker-not-running']['msg'] == 'not attempted: needs staging-docker-missing, which is failed'
+    # apt itself waited the whole package_lock_timeout: one try, no second wait on top
+    assert host.lock_waits() == [30] and host.now == 30
+    assert host.packages == set()
+
+
+def test_second_run_after_the_lock_is_released_fixes_it(systemd):
+    host = SimDebian(lock={'path': FRONTEND, 'pid': 4242, 'name': 'apt-get', 'until': 1000})
+    assert run(host, ['git-missing'])['git-missing']['status'] == 'failed'
+    host.lock = None
+    rows = run(host, ['git-missing'])
+    assert rows['git-missing'] == dict(rows['git-missing'], status='fixed', msg='done: install git (git)')
+    assert 'git' in host.packages
+
+
+def test_lock_released_while_apt_waits_is_no_failure(systemd):
+    host = SimDebian(lock={'path': FRONTEND, 'pid': 4242, 'name': 'apt-get', 'until': 12})
+    rows = run(host, ['git-missing'])
+    assert rows['git-missing']['status'] == 'fixed'
+    assert host.now == 12 and host.lock_waits() == [30]
+
+
+def test_package_lock_timeout_is_the_bound(systemd):
+    host = SimDebian(lock={'path': FRONTEND, 'pid': 77, 'name': 'unattended-upgr', 'until': 1000})
+    rows = run(host, ['git-missing'], package_lock_timeout=5)
+    assert rows['git-missing']['msg'] == ('package manager busy (lock held by PID 77) after waiting 5s: '
+                                          '/var/lib/dpkg/lock-frontend is held by unattended-upgr')
+    assert host.now == 5
+
+
+def test_lists_lock_apt_does_not_wait_for_is_retried_within_the_timeout(systemd, monkeypatch):
+    monkeypatch.setattr(Debian, '_lists_age', lambda self: None)
+    host = SimDebian(lock={'path': LISTS, 'pid': 555, 'name': 'apt-get', 'until': 3.5})
+    rows = run(host, ['git-missing'])
+    assert rows['git-missing']['status'] == 'fixed'
+    updates = [c for c in host.calls if c[0] == 'apt-get' and 'update' in c]
+    assert len(updates) == 5  # at 0, 1, 2, 3 s: held; at 4 s: free
+    # each try is given only what is left of the 30 s
+    assert host.lock_waits()[:5] == [30, 29, 28, 27, 26]
+
+
+def test_lists_lock_held_too_long_fails_every_package_fix_after_one_wait(systemd, monkeypatch):
+    monkeypatch.setattr(Debian, '_lists_age', lambda self: None)
+    host = SimDebian(lock={'path': LISTS, 'pid': 555, 'name': 'apt-get', 'until': 1000})
+    rows = run(host, ['git-missing', 'node-missing'])
+    busy = 'package manager busy (lock held by PID 555) after waiting 30s: /var/lib/apt/lists/lock is held by apt-get'
+    assert rows['git-missing'] == dict(rows['git-missing'], status='failed', msg=busy)
+    assert rows['node-missing'] == dict(rows['node-missing'], status='failed', msg=busy)
+    assert host.now == 30  # node's scan waited; the install did not wait again
+    assert not host.installs()
+
+
+@pytest.mark.parametrize('text, expected', [
+    # apt-get install with DPkg::Lock::Timeout, as apt 2.6 prints it (stderr, then stdout)
+    ('E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?\n'
+     'Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 72 (python3)...\n'
+     'Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 73 (apt-get)...\n',
+     ('73', 'apt-get', '/var/lib/dpkg/lock-frontend')),
+    ('E: Could not get lock /var/lib/apt/lists/lock. It is held by process 217 (python3)\n'
+     'E: Unable to lock directory /var/lib/apt/lists/\n', ('217', 'python3', '/var/lib/apt/lists/lock')),
+    ('E: Could not get lock /var/cache/apt/archives/lock. It is held by process 9\n', ('9', None, '/var/cache/apt/archives/lock')),
+    ('E: Could not get lock /var/lib/dpkg/lock-frontend\n', (None, None, '/var/lib/dpkg/lock-frontend')),
+    ('E: Unable to lock the administration directory (/var/lib/dpkg/), is another process using it?\n'
+     'Waiting for cache lock: Could not get lock /var/lib/dpkg/lock. It is held by process 322 (python3)...\n',
+     ('322', 'python3', '/var/lib/dpkg/lock')),
+    ('dpkg: error: dpkg database lock was locked by another process with pid 511\n'
+     'Note: removing the lock file is always wrong, can damage the locked area\n', ('511', None, '/var/lib/dpkg/lock')),
+    # the lock was freed while apt waited, then something else failed: not busy
+    ('E: Unable to locate package gti\n'
+     'Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 72 (python3)...\n', None),
+    ("E: dpkg was interrupted, you must manually run 'dpkg --configure -a' to correct the problem.\n", None),
+])
+def test_lock_holder_reads_apts_and_dpkgs_own_lines(text, expected):
+    assert debian_mod.lock_holder(text) == expected
+
+
+@pytest.fixture
+def journal(tmp_path, monkeypatch):
+    """dpkg's journal as a killed `dpkg -i` left it (the entry seen on a test host)."""
+    updates = tmp_path / 'updates'
+    updates.mkdir()
+    (updates / '0004').write_text('Package: factiii-interrupted\nStatus: install ok half-configured\n')
+    (updates / 'tmp.i').write_text('')
+    monkeypatch.setattr(debian_mod, 'DPKG_UPDATES', str(updates))
+    return updates
+
+
+def test_interrupted_dpkg_found_before_apt_runs_is_manual_with_the_command(systemd, journal):
+    host = SimDebian(['docker.io'], updates_dir=str(journal), docker_running=False)
+    rows = run(host, ['git-missing', 'repo-not-cloned', 'docker-missing', 'docker-not-running'],
+               repo_url='file:///srv/git/app.git', repo_dest='/nonexistent/app')
+    assert rows['git-missing']['status'] == 'manual'
+    assert rows['git-missing']['msg'] == 'dpkg was interrupted: the package database needs repair'
+    assert rows['git-missing']['steps'][0] == 'sudo dpkg --configure -a'
+    assert rows['repo-not-cloned']['msg'] == 'not attempted: needs staging-git-missing, which is manual'
+    # nothing ran on the package database; docker, installed already, was started
+    assert not [c for c in host.calls if c[0] in ('dpkg', 'apt-get')]
+    assert rows['docker-not-running']['status'] == 'fixed'
+    assert os.listdir(str(journal)) != ['tmp.i']
+
+
+def test_interrupted_dpkg_is_repaired_first_when_opted_in(systemd, journal):
+    host = SimDebian(updates_dir=str(journal))
+    rows = run(host, ['git-missing'], repair_dpkg=True)
+    assert rows['git-missing']['status'] == 'fixed'
+    ran = [c for c in host.calls if c[0] in ('dpkg', 'apt-get')]
+    assert ran == [['dpkg', '--force-confdef', '--force-confold', '--configure', '-a'],
+                   ['apt-get', '-o', 'DPkg::Lock::Timeout=30', '-q', '-y', 'install', 'git']]
+    assert os.listdir(str(journal)) == []
+
+
+def test_opt_in_without_an_interrupted_dpkg_runs_no_repair(systemd, journal):
+    for entry in os.listdir(str(journal)):
+        os.remove(os.path.join(str(journal), entry))
+    host = SimDebian(updates_dir=str(journal))
+    assert run(host, ['git-missing'], repair_dpkg=True)['git-missing']['status'] == 'fixed'
+    assert not [c for c in host.calls if c[0] == 'dpkg']
+
+
+def test_a_repair_that_fails_is_failed_with_dpkgs_reason(systemd, journal):
+    host = SimDebian(updates_dir=str(journal), configure_error=(
+        'Setting up factiii-interrupted (1.0) ...\n'
+        'dpkg: error processing package factiii-interrupted (--configure):\n'
+        ' installed factiii-interrupted package post-installation script subprocess returned error exit status 1\n'
+        'Errors were encountered while processing:\n factiii-interrupted\n'))
+    rows = run(host, ['git-missing'], repair_dpkg=True)
+    assert rows['git-missing'] == dict(rows['git-missing'], status='failed', msg=(
+        'dpkg --configure -a failed: dpkg: error processing package factiii-interrupted (--configure): '
+        'installed factiii-interrupted package post-installation script subprocess returned error exit status 1'))
+    assert not host.installs()
+
+
+def test_a_repair_blocked_by_a_lock_waits_then_names_the_holder(systemd, journal):
+    host = SimDebian(updates_dir=str(journal), lock={'path': FRONTEND, 'pid': 506, 'name': 'apt-get', 'until': 1000})
+    rows = run(host, ['git-missing'], repair_dpkg=True, package_lock_timeout=4)
+    assert rows['git-missing']['msg'] == ('package manager busy (lock held by PID 506) after waiting 4s: '
+                                          '/var/lib/dpkg/lock-frontend')
+    assert len([c for c in host.calls if c[0] == 'dpkg']) == 5  # at 0, 1, 2, 3 and 4 s
+
+
+def test_unreachable_package_source_fails_the_package_fixes_and_the_rest_go_on(systemd, monkeypatch):
+    monkeypatch.setattr(Debian, '_lists_age', lambda self: None)
+    host = SimDebian(['git', 'docker.io'], candidate_node=None, source_down=True,
+                     docker_running=False, docker_enabled=False)
+    rows = run(host, SERVER, node_min_major=18)
+    assert statuses(rows) == {
+        'git-missing': 'ok', 'node-missing': 'failed', 'docker-missing': 'ok',
+        'pnpm-missing': 'failed', 'docker-not-running': 'fixed', 'docker-autostart': 'fixed'}
+    assert rows['node-missing']['msg'] == (
+        'apt-get install nodejs npm failed: E: Unable to locate package nodejs; apt-get update: '
+        'W: Failed to fetch http://127.0.0.1:23448/debian/dists/bookworm/InRelease  Could not connect to '
+        '127.0.0.1:23448 (127.0.0.1). - connect (111: Connection refused)')
+    assert rows['pnpm-missing']['msg'] == 'not attempted: needs staging-node-missing, which is failed'
+    assert host.docker_running and host.docker_enabled
 
 
 def test_interrupted_dpkg_is_manual_with_the_exact_command(systemd):

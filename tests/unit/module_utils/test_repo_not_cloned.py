@@ -1,7 +1,9 @@
 """repo-not-cloned against real git and real directories (tmp_path), no network."""
+import errno
 import os
 import stat
 import subprocess
+import tempfile
 
 import pytest
 
@@ -64,13 +66,146 @@ def test_default_branch_when_no_version(origin, tmp_path):
     assert (dest / 'app.txt').read_text() == 'two\n'
 
 
-def test_dirty_clone_is_never_touched(origin, tmp_path):
+def test_dirty_clone_is_manual_listing_the_changes_and_never_touched(origin, tmp_path):
     dest = tmp_path / 'app'
     run(repo_url=origin, repo_dest=str(dest))
+    head = git('rev-parse', 'HEAD', cwd=dest)
     (dest / 'app.txt').write_text('local change\n')
-    res = run(repo_url=origin, repo_dest=str(dest), repo_version='v1')
-    assert res['status'] == 'ok'
+    (dest / 'notes.txt').write_text('untracked: no change a checkout could lose\n')
+    for check_mode in (True, False):
+        res = run(check_mode=check_mode, repo_url=origin, repo_dest=str(dest), repo_version='v1')
+        assert res['status'] == 'manual', res
+        assert res['msg'] == ('%s has local changes to 1 file (M app.txt); factiii leaves the clone as it is' % dest)
+        assert res['steps'][0] == 'See them: git -C %s status; git -C %s diff' % (dest, dest)
+        assert res['details']['changes'] == ['M app.txt']
     assert (dest / 'app.txt').read_text() == 'local change\n'
+    assert (dest / 'notes.txt').exists()
+    assert git('rev-parse', 'HEAD', cwd=dest) == head
+
+
+def test_reading_the_clone_never_writes_its_index(origin, tmp_path):
+    # On a full disk git status fails when it tries to refresh the index ("sha1 file
+    # '.git/index.lock' write error. Out of diskspace"); the fix reads without writing.
+    dest = tmp_path / 'app'
+    run(repo_url=origin, repo_dest=str(dest))
+    os.utime(str(dest / 'app.txt'), (1, 1))  # same content, new stat: git status would refresh the index
+    index = dest / '.git' / 'index'
+    before = (index.read_bytes(), os.stat(str(index)).st_mtime_ns)
+    assert run(repo_url=origin, repo_dest=str(dest))['status'] == 'ok'
+    assert (index.read_bytes(), os.stat(str(index)).st_mtime_ns) == before
+    git('status', '--porcelain', cwd=dest)  # the premise: a plain git status does rewrite it
+    assert index.read_bytes() != before[0]
+
+
+def test_dirty_clone_lists_the_first_five_changes(origin, tmp_path):
+    dest = tmp_path / 'app'
+    run(repo_url=origin, repo_dest=str(dest))
+    for name in ('a', 'b', 'c', 'd', 'e', 'f'):
+        (dest / name).write_text(name)
+    git('add', 'a', 'b', 'c', 'd', 'e', 'f', cwd=dest)
+    (dest / 'app.txt').unlink()
+    res = run(repo_url=origin, repo_dest=str(dest))
+    assert res['status'] == 'manual'
+    assert res['msg'] == ('%s has local changes to 7 files (A  a, D app.txt, A  b, A  c, A  d, ...); '
+                          'factiii leaves the clone as it is' % dest)
+    assert len(res['details']['changes']) == 7
+
+
+def test_clean_clone_with_untracked_files_stays_ok(origin, tmp_path):
+    dest = tmp_path / 'app'
+    run(repo_url=origin, repo_dest=str(dest))
+    (dest / 'notes.txt').write_text('draft\n')
+    res = run(repo_url=origin, repo_dest=str(dest))
+    assert res['status'] == 'ok', res
+    assert res['msg'].startswith('%s is cloned from %s (HEAD ' % (dest, origin))
+
+
+def test_a_clone_git_cannot_read_is_failed_with_gits_reason(origin, tmp_path, monkeypatch):
+    dest = tmp_path / 'app'
+    run(repo_url=origin, repo_dest=str(dest))
+
+    class Dubious(RealModule):
+        """git's safe.directory refusal, as when the clone belongs to another user than the one running."""
+
+        def run_command(self, argv, environ_update=None, **kw):
+            self.calls.append(list(argv))
+            return 128, '', ("fatal: detected dubious ownership in repository at '%s'\n"
+                             "To add an exception for this directory, call:\n" % dest)
+    base = {'repo_url': origin, 'repo_dest': str(dest), 'repo_version': None, 'repo_key': None,
+            'repo_key_file': None, 'repo_known_hosts': []}
+    platform = Debian(Runner(Dubious()), options=base)
+    monkeypatch.setattr(platform, 'which', lambda tool: '/usr/bin/git')
+    res = run_one(RepoNotCloned(platform, base), 'prod', True)
+    assert res['status'] == 'failed'
+    assert res['msg'] == ("cannot read the clone at %s: fatal: detected dubious ownership in repository at '%s'"
+                          % (dest, dest))
+
+
+def spy_git(tmp_path, monkeypatch, answers):
+    """A platform whose git commands get canned answers ((rc, out, err) per subcommand)."""
+    class Spy(RealModule):
+        def run_command(self, argv, environ_update=None, **kw):
+            self.calls.append(list(argv))
+            for sub, answer in answers.items():
+                if sub in argv:
+                    return answer
+            raise AssertionError('unexpected %r' % (argv,))
+    base = {'repo_url': 'file:///srv/git/app.git', 'repo_dest': str(tmp_path / 'srv' / 'app'), 'repo_version': None,
+            'repo_key': None, 'repo_key_file': None, 'repo_known_hosts': []}
+    platform = Debian(Runner(Spy()), options=base)
+    monkeypatch.setattr(platform, 'which', lambda tool: '/usr/bin/git')
+    return platform, base
+
+
+def test_git_status_failing_is_failed_not_ok(tmp_path, monkeypatch):
+    platform, base = spy_git(tmp_path, monkeypatch, {
+        'config': (0, 'file:///srv/git/app.git\n', ''),
+        'status': (128, '', 'fatal: unknown index entry format 0x60000000\n')})
+    os.makedirs(os.path.join(base['repo_dest'], '.git'))
+    res = run_one(RepoNotCloned(platform, base), 'prod', True)
+    assert res == dict(res, status='failed', msg='cannot read the state of the clone at %s: '
+                       'fatal: unknown index entry format 0x60000000' % base['repo_dest'])
+
+
+def test_full_disk_during_the_clone_is_failed_with_the_reason_and_leaves_nothing(tmp_path, monkeypatch):
+    # what git 2.39 prints when the file system of repo_dest is full (seen on a test host)
+    platform, base = spy_git(tmp_path, monkeypatch, {'clone': (128, '', (
+        'error: copy-fd: write returned: No space left on device\n'
+        "fatal: cannot copy '/usr/share/git-core/templates/description' to "
+        "'/srv/.factiii-clone-x/repo/.git/description': No space left on device\n"))})
+    os.makedirs(str(tmp_path / 'srv'))
+    res = run_one(RepoNotCloned(platform, base), 'prod', False)
+    assert res == dict(res, status='failed', msg=(
+        "git clone failed: fatal: cannot copy '/usr/share/git-core/templates/description' to "
+        "'/srv/.factiii-clone-x/repo/.git/description': No space left on device"))
+    assert os.listdir(str(tmp_path / 'srv')) == []
+
+
+def test_git_error_line_naming_the_file_system_wins_over_a_generic_fatal(tmp_path, monkeypatch):
+    platform, base = spy_git(tmp_path, monkeypatch, {'clone': (128, '', (
+        'error: unable to write file .git/objects/pack/tmp_pack_x: Read-only file system\n'
+        'fatal: index-pack failed\n'))})
+    os.makedirs(str(tmp_path / 'srv'))
+    res = run_one(RepoNotCloned(platform, base), 'prod', False)
+    assert res['msg'] == 'git clone failed: error: unable to write file .git/objects/pack/tmp_pack_x: Read-only file system'
+
+
+@pytest.mark.parametrize('code, reason', [
+    (errno.EROFS, 'Read-only file system (EROFS)'), (errno.ENOSPC, 'No space left on device (ENOSPC)')])
+def test_unwritable_parent_is_failed_with_the_errno_and_nothing_created(origin, tmp_path, monkeypatch, code, reason):
+    parent = tmp_path / 'srv'
+    parent.mkdir()
+    real = tempfile.mkdtemp
+
+    def mkdtemp(prefix=None, dir=None, **kw):
+        if dir == str(parent):
+            raise OSError(code, os.strerror(code), os.path.join(dir, prefix + 'x'))
+        return real(prefix=prefix, dir=dir, **kw)
+    monkeypatch.setattr(tempfile, 'mkdtemp', mkdtemp)
+    res = run(repo_url=origin, repo_dest=str(parent / 'app'))
+    assert res == dict(res, status='failed', msg='cannot clone into %s: cannot create a directory in %s: %s'
+                       % (parent / 'app', parent, reason))
+    assert os.listdir(str(parent)) == []
 
 
 def test_clone_of_another_remote_is_manual(origin, tmp_path):

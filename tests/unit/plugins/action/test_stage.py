@@ -12,6 +12,7 @@ import json
 from unittest.mock import MagicMock, patch
 
 import pytest
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleError
 
 from ansible_collections.factiii.infra.plugins.action.stage import ActionModule
 from ansible_collections.factiii.infra.plugins.module_utils.stage import FIX_ORDER
@@ -22,6 +23,7 @@ MODULE_RESULT = {
     'stage': 'staging', 'check_mode': False, 'results': [], 'changed': False, 'failed': False,
     'counts': {'ok': 0, 'fixed': 0, 'manual': 0, 'failed': 0}, 'msg': 'staging: fixed 0, manual 0, failed 0',
 }
+REPO = {'repo_url': 'git@example.invalid:o/app.git', 'repo_dest': '/srv/app'}
 
 
 def make_action(args, check_mode=False):
@@ -60,7 +62,7 @@ def test_class_attributes():
 
 
 def test_staging_runs_the_module_exactly_once():
-    action = make_action({'stage': 'staging', 'node_min_major': 22, 'repo_key_file': '/k'})
+    action = make_action({'stage': 'staging', 'node_min_major': 22, 'repo_key_file': '/k', **REPO})
     result = action.run(task_vars={'inventory_hostname': 'h'})
 
     action._execute_module.assert_called_once()
@@ -89,7 +91,7 @@ def test_other_host_stages_run_the_module(stage):
 
 
 def test_module_failure_is_returned_as_is():
-    action = make_action({'stage': 'prod'})
+    action = make_action({'stage': 'prod', **REPO})
     action._execute_module.return_value = {'failed': True, 'msg': 'prod: fixed 0, manual 0, failed 1'}
     result = action.run(task_vars={})
     assert result['failed'] is True
@@ -223,4 +225,97 @@ def test_secrets_api_failure_fails_the_stage(no_github_env, monkeypatch):
     assert_one_line_failure(result)
     assert 'cannot reach the GitHub API' in result['msg']
     assert TOKEN not in json.dumps(result)
+    action._execute_module.assert_not_called()
+
+
+# -- issue 8: bad input and become, in one line ------------------------------------------
+
+def test_a_wrong_become_password_is_the_stages_failed_row():
+    action = make_action({'stage': 'staging', 'fixes': ['git-missing']})
+    action._connection.get_option.side_effect = lambda name: {'remote_user': 'deployer'}[name]
+    action._execute_module.side_effect = AnsibleError('Incorrect sudo password')
+    result = action.run(task_vars={})
+    assert result['failed'] is True and result['stage'] == 'staging'
+    row, = result['results']
+    assert row['fix_id'] == 'staging-become-failed' and row['status'] == 'failed'
+    assert row['msg'].startswith('become failed: sudo rejected the become password of deployer '
+                                 '(Incorrect sudo password): ')
+    assert '"deployer ALL=(ALL) NOPASSWD: ALL" in /etc/sudoers.d/factiii' in row['msg']
+    assert result['counts']['failed'] == 1
+    assert '\n' not in result['msg']
+
+
+def test_a_missing_become_password_says_how_to_give_one():
+    action = make_action({'stage': 'prod', 'fixes': ['git-missing']})
+    action._connection.get_option.side_effect = lambda name: {'remote_user': 'ops'}[name]
+    action._execute_module.side_effect = AnsibleError('Missing sudo password')
+    row, = action.run(task_vars={})['results']
+    assert row['fix_id'] == 'prod-become-failed'
+    assert row['msg'].startswith('become failed: sudo asks ops for a password and none was given '
+                                 '(Missing sudo password): set ansible_become_password')
+
+
+def test_an_unreachable_host_stays_unreachable():
+    action = make_action({'stage': 'staging', 'fixes': ['git-missing']})
+    action._execute_module.side_effect = AnsibleConnectionFailure('Failed to connect to the host via ssh: boom')
+    with pytest.raises(AnsibleConnectionFailure):
+        action.run(task_vars={})
+    action._remove_tmp_path.assert_called_once()
+
+
+def test_other_errors_are_not_turned_into_become_rows():
+    action = make_action({'stage': 'staging', 'fixes': ['git-missing']})
+    action._execute_module.side_effect = AnsibleError('The module factiii.infra.stage was not found')
+    with pytest.raises(AnsibleError, match='was not found'):
+        action.run(task_vars={})
+
+
+@pytest.mark.parametrize('args, empty', [
+    ({'repo_url': '', 'repo_dest': '/srv/app'}, 'repo_url, and it is empty (in the roles: staging_repo_url)'),
+    ({'repo_url': '  ', 'repo_dest': '/srv/app'}, 'repo_url, and it is empty (in the roles: staging_repo_url)'),
+    ({'repo_url': 'git@x:o/a.git', 'repo_dest': ''}, 'repo_dest, and it is empty (in the roles: staging_repo_dest)'),
+    ({}, 'repo_url and repo_dest, and they are empty (in the roles: staging_repo_url, staging_repo_dest)'),
+    ({'fixes': ['git-missing', 'repo-not-cloned'], 'repo_url': ''}, 'repo_url and repo_dest, and they are empty'),
+])
+def test_an_empty_repo_url_or_dest_stops_the_stage_before_anything_runs(args, empty):
+    action = make_action(dict({'stage': 'staging'}, **args))
+    result = action.run(task_vars={})
+    assert_one_line_failure(result)
+    assert result['msg'].startswith('staging-repo-not-cloned needs ' + empty), result['msg']
+    assert result['msg'].endswith('; nothing was run')
+    action._execute_module.assert_not_called()
+
+
+@pytest.mark.parametrize('args', [
+    {'stage': 'staging', 'fixes': ['git-missing'], 'repo_url': ''},
+    {'stage': 'dev'},  # the dev stage does not clone
+    {'stage': 'prod', 'fixes': []},
+])
+def test_the_repo_check_only_applies_when_the_stage_clones(args):
+    action = make_action(args)
+    action.run(task_vars={})
+    action._execute_module.assert_called_once()
+
+
+def test_a_multi_line_key_quoted_in_an_error_is_masked_line_by_line():
+    key = ('-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n'
+           'QyNTUxOQAAACDsecretsecretsecret\n-----END OPENSSH PRIVATE KEY-----\n')
+    action = make_action({'stage': 'staging', 'repo_key': key, 'repo_key_file': '/k'})
+    # what a validator quoting the value back would produce, once folded into one line
+    with patch.object(ActionModule, 'validate_argument_spec',
+                      side_effect=AnsibleActionFail('bad repo_key %r:\n%s' % (key, key))):
+        result = action.run(task_vars={})
+    assert_one_line_failure(result)
+    for line in key.splitlines()[1:3]:
+        assert line not in result['msg']
+    assert 'secretsecret' not in result['msg']
+    assert '********' in result['msg']
+
+
+@pytest.mark.parametrize('args', ['stage=staging', ['stage', 'staging'], None])
+def test_arguments_that_are_not_a_mapping_fail_in_one_line(args):
+    action = make_action({})
+    action._task.args = args
+    result = action.run(task_vars={})
+    assert_one_line_failure(result)
     action._execute_module.assert_not_called()

@@ -378,3 +378,131 @@ def test_real_playbook_run(tmp_path):
     assert 'TOTAL: Fixed: 0, Manual: 1, Failed: 1' in report
     data = json.loads((tmp_path / 'r.json').read_text())
     assert data['total'] == {'fixed': 0, 'manual': 1, 'failed': 1, 'ok': 0}
+
+
+# -- issue 8: one-line reasons, bad input rows, a results file checked before the run ------
+
+class Role:
+    def __init__(self, name):
+        self.name = name
+
+    def get_name(self):
+        return self.name
+
+
+def validate_task(role):
+    task = Task('ansible.builtin.validate_argument_spec')
+    task._role = Role(role) if role else None
+    return task
+
+
+@pytest.fixture
+def errors(cb, monkeypatch):
+    cb.errors = []
+    monkeypatch.setattr(cb._display, 'error', lambda msg, *a, **kw: cb.errors.append(msg))
+    return cb.errors
+
+
+@pytest.mark.parametrize('where', ['missing-dir', 'a-directory', 'a-file-as-dir'])
+def test_a_results_file_that_cannot_be_written_stops_the_run_at_its_start(cb, errors, tmp_path, where):
+    (tmp_path / 'file').write_text('x')
+    path = {'missing-dir': tmp_path / 'nope' / 'r.json', 'a-directory': tmp_path,
+            'a-file-as-dir': tmp_path / 'file' / 'r.json'}[where]
+    cb._plugin_options['results_json'] = str(path)
+    with pytest.raises(SystemExit) as exc:
+        cb.v2_playbook_on_start(None)
+    assert exc.value.code == 5
+    error, = errors
+    assert error.startswith('results_json: cannot write %s: ' % path) and '\n' not in error
+    assert error.endswith('; nothing was run (set FACTIII_RESULTS_JSON to a file in an existing, writable directory)')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['file']
+
+
+@pytest.mark.parametrize('value', [None, 'ok'])
+def test_a_writable_or_no_results_file_lets_the_run_start(cb, errors, tmp_path, value):
+    cb._plugin_options['results_json'] = str(tmp_path / 'r.json') if value else None
+    cb.v2_playbook_on_start(None)
+    assert errors == [] and list(tmp_path.iterdir()) == []  # the check leaves nothing behind
+
+
+def test_a_changed_host_key_is_one_line_in_the_report(cb):
+    msg = ('Task failed: Failed to connect to the host via ssh: @@@@@@@@@@@@@@@@@@@@@\r\n'
+           '@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\r\n@@@@@@@@@@@@@@@@@@@@@\r\n'
+           'Offending ED25519 key in /k/known_hosts:2\r\n'
+           'Host key for [127.0.0.1]:2200 has changed and you have requested strict checking.\r\n'
+           'Host key verification failed.')
+    text = run(cb, ('v2_runner_on_unreachable', Result('s1', {'unreachable': True, 'msg': msg},
+                                                       Task(args={'stage': 'staging'}))))
+    line, = [line for line in text.splitlines() if line.startswith('   Failed: ')]
+    assert line.startswith('   Failed: staging-host-unreachable: host key changed, ssh refused to connect '
+                           '(REMOTE HOST IDENTIFICATION HAS CHANGED; Host key verification failed): '
+                           '[127.0.0.1]:2200 no longer shows the key pinned for it (pinned at /k/known_hosts line 2)')
+    assert '@@' not in text
+
+
+def test_a_single_fix_module_with_a_wrong_become_password(cb):
+    res = {'failed': True, 'msg': 'Task failed: Incorrect sudo password'}
+    task = Task('factiii.infra.git_missing', args={'stage': 'prod'})
+    text = run(cb, ('v2_runner_on_failed', Result('web1', res, task)))
+    assert '   Failed: prod-task-failed: become failed: sudo rejected the become password of the connecting user' \
+        ' (Incorrect sudo password): ' in text
+
+
+def test_a_role_of_this_collection_refusing_its_variables_is_a_failed_row(cb):
+    res = {'failed': True, 'msg': 'Validation of arguments failed:\nvalue of staging_fixes must be ...',
+           'argument_errors': ['value of staging_fixes must be one or more of: git-missing. Got no match for: x',
+                               "argument 'staging_node_min_major' is of type str\nand more"]}
+    text = run(cb, ('v2_runner_on_failed', Result('s1', res, validate_task('factiii.infra.staging'))))
+    assert text.splitlines()[2:5] == [
+        'STAGING:',
+        '   Fixed: 0, Manual: 0, Failed: 1',
+        "   Failed: staging-invalid-arguments: role factiii.infra.staging: value of staging_fixes must be one or more "
+        "of: git-missing. Got no match for: x; argument 'staging_node_min_major' is of type str",
+    ]
+
+
+def test_the_server_role_takes_its_stage_from_the_host(cb):
+    res = {'failed': True, 'argument_errors': ['missing required arguments: server_repo_url']}
+    text = run(cb, ('v2_runner_on_failed', Result(Host('p1', {'factiii_stage': 'prod'}), res,
+                                                  validate_task('factiii.infra.server'))))
+    assert '   Failed: prod-invalid-arguments: role factiii.infra.server: missing required arguments: server_repo_url' \
+        in text.splitlines()
+
+
+@pytest.mark.parametrize('role', ['someone.else.staging', None])
+def test_other_roles_refusing_their_variables_are_not_ours(cb, role):
+    res = {'failed': True, 'argument_errors': ['missing required arguments: x']}
+    assert run(cb, ('v2_runner_on_failed', Result('s1', res, validate_task(role)))) == ''
+
+
+def test_real_playbook_stops_before_any_play_when_the_results_file_cannot_be_written(tmp_path):
+    (tmp_path / 'inventory').write_text('localhost ansible_connection=local\n')
+    marker = tmp_path / 'ran'
+    (tmp_path / 'play.yml').write_text(json.dumps([{
+        'hosts': 'all', 'gather_facts': False,
+        'tasks': [{'ansible.builtin.file': {'path': str(marker), 'state': 'touch'}}],
+    }]))
+    bad = tmp_path / 'no-such-dir' / 'r.json'
+    out = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', 'inventory', 'play.yml'], cwd=str(tmp_path),
+                         env=_env(tmp_path, FACTIII_RESULTS_JSON=str(bad)),
+                         capture_output=True, text=True, timeout=300, check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode == 5, text
+    assert 'results_json: cannot write %s: directory %s does not exist; nothing was run' % (bad, bad.parent) in text
+    assert 'Traceback' not in text and 'PLAY [' not in text
+    assert not marker.exists()
+    # the control case: the same run with a path that can be written runs the play
+    good = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', 'inventory', 'play.yml'], cwd=str(tmp_path),
+                          env=_env(tmp_path, FACTIII_RESULTS_JSON=str(tmp_path / 'r.json')),
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert marker.exists()
+
+
+def test_the_server_role_takes_its_stage_from_server_stage(cb):
+    task = validate_task('factiii.infra.server')
+    task.vars = {'server_stage': 'staging'}
+    res = {'failed': True, 'argument_errors': ['missing required arguments: server_repo_url']}
+    text = run(cb, ('v2_runner_on_failed', Result('s1', res, task)))
+    assert '   Failed: staging-invalid-arguments: role factiii.infra.server: missing required arguments: ' \
+        'server_repo_url' in text.splitlines()
