@@ -96,6 +96,11 @@ class Fix:
         """Packages the platform must install when scan() says NEEDS_FIX."""
         return []
 
+    def input_problem(self):
+        """A FAILED Result when this fix's options are wrong (checked before the
+        stage runs anything: bad input changes nothing), else None."""
+        return None
+
     def scan(self):
         raise NotImplementedError
 

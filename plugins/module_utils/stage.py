@@ -139,9 +139,7 @@ def _input_problems(fixes):
     must change nothing: the stage then runs none of its fixes."""
     found = []
     for fix in fixes:
-        # the fix's own check of its options, when it has one (repo-not-cloned)
-        check = getattr(fix, '_input_problem', None)
-        res = _safe(check) if callable(check) else None
+        res = _safe(fix.input_problem)
         if isinstance(res, Result) and res.status == FAILED:
             found.append((fix, res))
     return found

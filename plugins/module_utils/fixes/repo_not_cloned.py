@@ -55,7 +55,7 @@ class RepoNotCloned(Fix):
     def dest(self):
         return self.params.get('repo_dest')
 
-    def _input_problem(self):
+    def input_problem(self):
         if not self.url or not self.dest:
             return failed('repo_url and repo_dest must be set for repo-not-cloned')
         key_file = self.params.get('repo_key_file')
@@ -69,7 +69,7 @@ class RepoNotCloned(Fix):
         return None
 
     def scan(self):
-        problem = self._input_problem()
+        problem = self.input_problem()
         if problem:
             return problem
         dest = self.dest
