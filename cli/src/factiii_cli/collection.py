@@ -1,0 +1,101 @@
+"""Where the factiii.infra collection is, and its RESULTS BY STAGE functions.
+
+The CLI runs the collection's own playbooks and prints its callback's own report
+(``results_by_stage``: new_report, add_results, format_report, write_json), so it
+needs the collection on this machine:
+
+1. installed where Ansible looks for collections (ANSIBLE_COLLECTIONS_PATH, the
+   collections_path of the ansible.cfg in force, Ansible's defaults, and the
+   Python path), as ansible-playbook itself would find it; else
+2. the checkout this package was installed from in editable mode (``pip install
+   -e ./cli`` in the collection's repository), made importable as
+   ansible_collections.factiii.infra through a symlink in a temporary directory.
+"""
+import atexit
+import importlib
+import os
+import shutil
+import sys
+import tempfile
+
+from factiii_cli.errors import CliError
+
+PARTS = ('ansible_collections', 'factiii', 'infra')
+
+
+class Collection:
+    """An installed (or linked) factiii.infra: ``base`` is the collections path that holds it."""
+
+    def __init__(self, base, source, searched=(), config_file=None):
+        self.base = base
+        self.source = source
+        # what ansible-playbook would use from here: the other collections paths, the ansible.cfg
+        self.searched = [p for p in searched if p != base]
+        self.config_file = config_file
+        self.root = os.path.join(base, *PARTS)
+        self._callback = None
+
+    def path(self, *parts):
+        return os.path.join(self.root, *parts)
+
+    @property
+    def callback(self):
+        """The results_by_stage callback module of this collection."""
+        if self._callback is None:
+            if self.base not in sys.path:
+                sys.path.insert(0, self.base)
+            name = '.'.join(PARTS + ('plugins', 'callback', 'results_by_stage'))
+            try:
+                self._callback = importlib.import_module(name)
+            except ImportError as exc:
+                raise CliError('cannot load the results_by_stage callback of factiii.infra in %s: %s' % (self.root, exc))
+            if not os.path.realpath(self._callback.__file__).startswith(os.path.realpath(self.root) + os.sep):
+                raise CliError('another copy of factiii.infra was already imported from %s' % self._callback.__file__)
+        return self._callback
+
+
+def _is_collection(root):
+    return os.path.isfile(os.path.join(root, 'plugins', 'callback', 'results_by_stage.py')) and (
+        os.path.isfile(os.path.join(root, 'MANIFEST.json')) or os.path.isfile(os.path.join(root, 'galaxy.yml')))
+
+
+def _search_paths():
+    """The collections paths in the order ansible-playbook searches them."""
+    try:
+        from ansible import constants
+    except Exception as exc:  # an unreadable ansible.cfg raises AnsibleError here
+        raise CliError('cannot read the Ansible configuration: %s' % exc)
+    configured = [os.path.abspath(os.path.expanduser(p)) for p in (constants.COLLECTIONS_PATHS or [])]
+    paths = list(configured)
+    if getattr(constants, 'COLLECTIONS_SCAN_SYS_PATH', True):
+        paths.extend(p for p in sys.path if p and os.path.isdir(p))
+    return paths, configured, constants.CONFIG_FILE
+
+
+def _checkout_root():
+    """The repository this package lives in when installed in editable mode, else None."""
+    here = os.path.dirname(os.path.realpath(__file__))  # <root>/cli/src/factiii_cli
+    root = os.path.dirname(os.path.dirname(os.path.dirname(here)))
+    return root if _is_collection(root) else None
+
+
+def _link(root):
+    base = tempfile.mkdtemp(prefix='factiii-cli.')
+    atexit.register(shutil.rmtree, base, True)
+    os.makedirs(os.path.join(base, *PARTS[:2]))
+    os.symlink(root, os.path.join(base, *PARTS))
+    return base
+
+
+def find():
+    """The factiii.infra this CLI uses; a CliError saying how to install it when there is none."""
+    paths, configured, config_file = _search_paths()
+    for base in paths:
+        if _is_collection(os.path.join(base, *PARTS)):
+            return Collection(os.path.abspath(base), 'installed in %s' % base, configured, config_file)
+    root = _checkout_root()
+    if root:
+        return Collection(_link(root), 'checkout %s' % root, configured, config_file)
+    raise CliError('the factiii.infra collection is not installed (searched %s): install it with '
+                   '`ansible-galaxy collection install factiii.infra`, or run scripts/setup in its repository'
+                   % ', '.join(paths[:4] + (['...'] if len(paths) > 4 else [])))

@@ -1,0 +1,231 @@
+"""factiii: scan and fix every stage of factiii.infra from a developer's machine.
+
+    factiii scan [--dev] [--secrets] [--staging] [--prod]      no stage flag: all four
+    factiii fix  [--dev] [--secrets] [--staging] [--prod] [--on-server]
+    factiii deploy --staging|--prod [--ref REF]
+    factiii dev-sync --staging [--rollback]
+
+dev and secrets (and any stage with --on-server) run here through ansible-runner;
+staging and prod run in the app repository's GitHub workflows, started, followed
+and read back through the GitHub REST API. One RESULTS BY STAGE table for all of
+them goes to stdout, progress to stderr.
+
+Exit status: 0 no fix failed; 1 a fix failed; 2 the command could not do its
+work (one line on stderr says why); 130 interrupted.
+"""
+import argparse
+import os
+import sys
+
+from factiii_cli import __version__, collection as collections, local, remote
+from factiii_cli.errors import CliError
+from factiii_cli.progress import Progress
+from factiii_cli.report import Report
+
+STAGES = ('dev', 'secrets', 'staging', 'prod')
+LOCAL_STAGES = ('dev', 'secrets')
+FIX_WORKFLOWS = {'staging': 'factiii-fix-staging.yml', 'prod': 'factiii-fix-prod.yml'}
+SCAN_WORKFLOW = 'factiii-scan.yml'
+DEPLOY_WORKFLOW = 'factiii-deploy.yml'
+DEV_SYNC_WORKFLOW = 'factiii-dev-sync.yml'
+WORKFLOW_HOST = 'workflow'
+
+
+def _positive(value):
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError('%r is not a number of seconds' % value) from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError('%r must be more than 0' % value)
+    return number
+
+
+def _github_options(parser):
+    group = parser.add_argument_group('GitHub (staging and prod run in the app repository\'s workflows)')
+    group.add_argument('--repo', metavar='OWNER/NAME',
+                       help='the app repository (default: GITHUB_REPOSITORY, else the origin remote of this clone)')
+    group.add_argument('--ref', help='branch or tag to run the workflow on (default: the repository\'s default branch)')
+    group.add_argument('--timeout', type=_positive, default=3600, metavar='SECONDS',
+                       help='give up following a workflow run after this long (default: %(default)s; the run goes on)')
+    group.add_argument('--poll-interval', type=_positive, default=5, metavar='SECONDS',
+                       help='seconds between two looks at a running workflow (default: %(default)s)')
+    parser.add_argument('--json', metavar='PATH', help='also write the merged results as JSON (the callback\'s format)')
+
+
+def parser():
+    top = argparse.ArgumentParser(prog='factiii', description=__doc__.split('\n\n', maxsplit=1)[0],
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    top.add_argument('--version', action='version', version='factiii %s' % __version__)
+    sub = top.add_subparsers(dest='command', metavar='COMMAND', required=True)
+    for command, text in (('scan', 'report what each stage needs; nothing changes (check mode)'),
+                          ('fix', 'fix each stage')):
+        cmd = sub.add_parser(command, help=text, description='%s. No stage flag: every stage.' % text.capitalize())
+        for stage in STAGES:
+            cmd.add_argument('--%s' % stage, action='store_true', help='the %s stage' % stage)
+        cmd.add_argument('--on-server', action='store_true',
+                         help='run the chosen stages on this machine (the server itself) with a local connection, '
+                              'not through their workflows')
+        cmd.add_argument('--inventory', '-i', action='append', metavar='PATH',
+                         help='inventory for the stages run here (default: the collection\'s inventories/local, '
+                              'plus inventories/on-server with --on-server); repeatable')
+        _github_options(cmd)
+    cmd = sub.add_parser('deploy', help='deploy a ref to staging or prod (factiii-deploy.yml)')
+    where = cmd.add_mutually_exclusive_group(required=True)
+    where.add_argument('--staging', action='store_true')
+    where.add_argument('--prod', action='store_true')
+    _github_options(cmd)
+    cmd = sub.add_parser('dev-sync', help='ship this branch\'s collection build to staging (factiii-dev-sync.yml)')
+    cmd.add_argument('--staging', action='store_true', required=True, help='the only stage dev-sync serves')
+    cmd.add_argument('--rollback', action='store_true', help='switch staging back to the previous version')
+    cmd.add_argument('--artifact-run-id', metavar='RUN_ID',
+                     help='ship the factiii-collection artifact of this workflow run instead of building the ref')
+    _github_options(cmd)
+    return top
+
+
+class Command:
+    """One invocation: the local run, the workflow runs, then one report."""
+
+    def __init__(self, args, progress):
+        self.args = args
+        self.progress = progress
+        self.collection = collections.find()
+        self.report = Report(self.collection.callback)
+        self.check_mode = args.command == 'scan'
+
+    # -- GitHub -------------------------------------------------------------
+
+    def workflows(self):
+        repo = remote.repository(self.args.repo)
+        return remote.Workflows(repo, remote.token(), self.progress, poll_interval=self.args.poll_interval,
+                                timeout=self.args.timeout)
+
+    def absorb(self, outcome, owner, stages=None):
+        """Add a finished run's results (only ``stages`` when given) to the report."""
+        cb = self.collection.callback
+        if not outcome.reports:
+            self.report.add_failed(owner, WORKFLOW_HOST, '%s-no-results' % owner, 'run concluded %s, but %s: %s' % (
+                outcome.conclusion, outcome.missing, outcome.url), self.check_mode)
+            return
+        failed = 0
+        for name, data in outcome.reports:
+            self.report.add(data, stages)
+            failed += sum(st.get(cb.FAILED, 0) for st in (data.get('stages') or {}).values())
+        missing = [s for s in stages or [] if s not in self.report.stages()]
+        if missing:
+            self.progress.line('%s: the run reported no results for %s (no hosts in its inventory?)' % (
+                owner, ', '.join(missing)))
+        if outcome.conclusion != 'success' and not failed:
+            self.report.add_failed(owner, WORKFLOW_HOST, '%s-run-failed' % owner,
+                                   'the workflow run concluded %s without reporting a failed fix: %s' % (
+                                       outcome.conclusion, outcome.url), self.check_mode)
+
+    # -- commands -----------------------------------------------------------
+
+    def scan_or_fix(self):
+        args = self.args
+        chosen = [s for s in STAGES if getattr(args, s)] or list(STAGES)
+        if args.on_server and not any(getattr(args, s) for s in STAGES):
+            raise CliError('--on-server runs the stages of the server you are on: name them (--staging or --prod)')
+        here = [s for s in chosen if s in LOCAL_STAGES or args.on_server]
+        there = [s for s in chosen if s not in here]
+        github, problem = None, None
+        if there:
+            try:
+                github = self.workflows()
+            except CliError as exc:
+                problem = exc  # the local stages still run; this is reported after them
+        if here:
+            self.run_here(here)
+        if problem:
+            raise problem
+        if there and args.command == 'scan':
+            # One run of the scan workflow scans every remote stage; show those asked for.
+            outcome = github.run(SCAN_WORKFLOW, args.ref, label='scan %s' % '+'.join(there))
+            self.absorb(outcome, there[0], there)
+        elif there:
+            for stage in there:
+                self.absorb(github.run(FIX_WORKFLOWS[stage], args.ref, label='fix %s' % stage), stage, [stage])
+
+    def run_here(self, stages):
+        args = self.args
+        inventories = args.inventory or [self.collection.path('inventories', 'local', 'hosts.yml')]
+        if not args.inventory and any(s not in LOCAL_STAGES for s in stages):
+            inventories.append(self.collection.path('inventories', 'on-server', 'hosts.yml'))
+        env, extravars = {}, {}
+        if 'secrets' in stages:
+            # What the secrets stage needs from GitHub, found as the CLI finds it; when it
+            # cannot be found the stage itself reports what to set.
+            for name, find in (('GITHUB_REPOSITORY', lambda: remote.repository(args.repo)), ('GITHUB_TOKEN', remote.token)):
+                try:
+                    env[name] = find()
+                except CliError:
+                    pass
+            if os.environ.get('FACTIII_GITHUB_API_URL'):
+                extravars['secrets_github_api_url'] = remote.api_url()
+        self.progress.line('%s %s here (factiii.infra.%s from %s)' % (
+            'scanning' if self.check_mode else 'fixing', ', '.join(stages), args.command, self.collection.source))
+        data = local.run(self.collection, args.command, stages, inventories, self.progress, env, extravars)
+        self.report.add(data, stages)
+
+    def deploy(self):
+        stage = 'staging' if self.args.staging else 'prod'
+        outcome = self.workflows().run(DEPLOY_WORKFLOW, self.args.ref, inputs={'environment': stage},
+                                       label='deploy %s' % stage)
+        self.absorb(outcome, stage)
+
+    def dev_sync(self):
+        args = self.args
+        ref = args.ref
+        if not ref:
+            branch = remote.git('symbolic-ref', '--quiet', '--short', 'HEAD')
+            ref = branch or None
+        inputs = {'rollback': 'true' if args.rollback else 'false'}
+        if args.artifact_run_id:
+            inputs['artifact_run_id'] = args.artifact_run_id
+        outcome = self.workflows().run(DEV_SYNC_WORKFLOW, ref, inputs=inputs, label='dev-sync staging')
+        self.absorb(outcome, 'staging')
+
+    def execute(self):
+        """Run the command; print the report and the error, if any; return the exit status."""
+        error = None
+        check = getattr(self.collection.callback, 'path_problem', None)  # the callback's own check, when it has one
+        problem = check(self.args.json) if self.args.json and check else None
+        if problem:
+            raise CliError(problem)
+        try:
+            {'scan': self.scan_or_fix, 'fix': self.scan_or_fix, 'deploy': self.deploy,
+             'dev-sync': self.dev_sync}[self.args.command]()
+        except CliError as exc:
+            error = exc
+        if self.report.stages():
+            self.progress.line('')
+            sys.stdout.write(self.report.text() + '\n')
+            sys.stdout.flush()
+        elif error is None:
+            self.progress.line('no stage reported any result (are the stages\' groups empty in the inventory?)')
+        if self.args.json:
+            problem = self.report.write_json(self.args.json)
+            if problem and error is None:
+                error = CliError(problem)
+        if error is not None:
+            raise error
+        return 1 if self.report.failed() else 0
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    progress = Progress()
+    try:
+        return Command(args, progress).execute()
+    except CliError as exc:
+        progress.line('factiii: error: %s' % exc)
+        return 2
+    except KeyboardInterrupt:
+        progress.line('factiii: interrupted (a workflow run that was started goes on; see the Actions tab)')
+        return 130
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""One RESULTS BY STAGE report from the local run and the workflow runs' results files.
+
+Everything goes through the collection's callback functions (new_report,
+add_results, format_report, write_json), exactly as bin/factiii-summary merges
+several results files: the text and the JSON are the callback's own.
+"""
+import io
+import json
+import zipfile
+
+# A results artifact is a few kilobytes; refuse to unpack anything absurd.
+MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
+MAX_MEMBER_BYTES = 16 * 1024 * 1024
+
+
+class Report:
+    """The merged report, built with the callback module ``cb``."""
+
+    def __init__(self, cb):
+        self.cb = cb
+        self.data = cb.new_report()
+
+    def add(self, report, stages=None):
+        """Add a results report (the callback's JSON shape); only ``stages`` when given."""
+        for stage, st in (report.get('stages') or {}).items():
+            if stages is not None and stage not in stages:
+                continue
+            for host, entry in (st.get('hosts') or {}).items():
+                counts = dict((status, entry.get(status, 0)) for status in self.cb.COUNTED)
+                self.cb.add_results(self.data, stage, host, entry.get('results') or [], counts,
+                                    report.get('check_mode', False))
+        self.data['check_mode'] = self.data['check_mode'] or bool(report.get('check_mode'))
+
+    def add_failed(self, stage, host, fix_id, msg, check_mode=False):
+        """A failed row that is not a fix's own (a run that failed or reported nothing)."""
+        fix = {'fix_id': fix_id, 'status': self.cb.FAILED, 'msg': msg, 'steps': []}
+        self.cb.add_results(self.data, stage, host, [fix], check_mode=check_mode)
+
+    def stages(self):
+        return list(self.data['stages'])
+
+    def failed(self):
+        return self.data['total'][self.cb.FAILED]
+
+    def text(self):
+        return self.cb.format_report(self.data)
+
+    def write_json(self, path):
+        """None, or why ``path`` could not be written."""
+        return self.cb.write_json(self.data, path)
+
+
+def reports_in_zip(blob):
+    """The results reports (dicts with "stages") in an artifact's zip archive, by member name."""
+    if len(blob) > MAX_ARCHIVE_BYTES:
+        raise ValueError('archive of %d bytes is too large for a results artifact' % len(blob))
+    found = []
+    with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+        for info in sorted(archive.infolist(), key=lambda i: i.filename):
+            if info.is_dir() or not info.filename.endswith('.json') or info.file_size > MAX_MEMBER_BYTES:
+                continue
+            try:
+                data = json.loads(archive.read(info).decode('utf-8'))
+            except ValueError:
+                continue
+            if isinstance(data, dict) and isinstance(data.get('stages'), dict):
+                found.append((info.filename, data))
+    return found

@@ -1,0 +1,64 @@
+"""Fixtures for the factiii CLI tests: the fake GitHub API, and the CLI run as a user runs it."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+from fake_github import FakeGitHub  # noqa: E402  (found through the sys.path entry above)
+from support import tool  # noqa: E402
+
+GITHUB_ENV = ('GITHUB_TOKEN', 'GH_TOKEN', 'GITHUB_REPOSITORY', 'FACTIII_GITHUB_API_URL', 'FACTIII_RESULTS_JSON',
+              'ANSIBLE_CONFIG', 'ANSIBLE_INVENTORY')
+
+
+@pytest.fixture
+def fake():
+    server = FakeGitHub()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope='session')
+def cb():
+    """The callback module whose report the CLI prints (this checkout's)."""
+    from ansible_collections.factiii.infra.plugins.callback import results_by_stage
+    return results_by_stage
+
+
+@pytest.fixture
+def cli_env(ansible_env, fake, tmp_path):
+    """The environment of a developer's shell: the built collection installed, a token, the fake API."""
+    env = dict(ansible_env)
+    for name in GITHUB_ENV:
+        env.pop(name, None)
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    env.update({
+        'FACTIII_GITHUB_API_URL': fake.url,
+        'GITHUB_TOKEN': fake.token,
+        # tests put their own `gh` here; a real one later on PATH is never reached for a token
+        'PATH': str(bin_dir) + os.pathsep + env['PATH'],
+    })
+    (bin_dir / 'gh').write_text('#!/bin/sh\necho "You are not logged into any GitHub hosts." >&2\nexit 1\n')
+    (bin_dir / 'gh').chmod(0o755)
+    return env
+
+
+@pytest.fixture
+def factiii(tmp_path):
+    """Run the installed `factiii` command in an empty directory (no git clone, no ansible.cfg)."""
+    work = tmp_path / 'work'
+    work.mkdir()
+
+    def run(*args, env, cwd=None, timeout=300):
+        proc = subprocess.run([tool('factiii')] + list(args), env=env, cwd=str(cwd or work), stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=timeout, check=False)
+        proc.report = 'factiii %s\nrc=%s\n--- stdout\n%s\n--- stderr\n%s' % (
+            ' '.join(args), proc.returncode, proc.stdout, proc.stderr)
+        return proc
+    return run

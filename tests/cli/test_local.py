@@ -1,0 +1,148 @@
+"""The factiii CLI's local stages, for real on this machine (through ansible-runner).
+
+`factiii scan --dev` is a scan: it must change nothing, so it runs everywhere
+(unlike tests/integration's fix of the dev stage). What it reports is compared
+with what `ansible-playbook playbooks/scan.yml -l dev` reports on this machine
+at the same time: on a converged dev host both say Fixed 0.
+"""
+import json
+import os
+import subprocess
+
+from support import ROOT, tool
+
+
+def machine_state():
+    """What a scan must not change: installed packages, pnpm and docker on PATH, dockerd running."""
+    packages = subprocess.run(['dpkg-query', '-W'], capture_output=True, text=True, check=False).stdout
+    found = dict((name, subprocess.run(['sh', '-c', 'command -v %s' % name], capture_output=True, text=True,
+                                       check=False).stdout.strip()) for name in ('git', 'node', 'pnpm', 'docker'))
+    dockerd = False
+    for pid in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/comm' % pid) as comm:
+                dockerd = dockerd or comm.read().strip() == 'dockerd'
+        except OSError:
+            pass
+    return {'packages': packages.splitlines(), 'commands': found, 'dockerd': dockerd}
+
+
+def reference_scan(ansible_env, tmp_path):
+    """The dev stage's results as ansible-playbook reports them (the README's own command)."""
+    results = tmp_path / 'reference.json'
+    env = dict(ansible_env, FACTIII_RESULTS_JSON=str(results))
+    proc = subprocess.run([tool('ansible-playbook'), 'playbooks/scan.yml', '-l', 'dev'], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert 'RESULTS BY STAGE' in proc.stdout, proc.stdout + proc.stderr
+    with open(results) as handle:
+        return json.load(handle)
+
+
+def statuses(report, stage):
+    return sorted((r['fix_id'], r['status']) for h in report['stages'][stage]['hosts'].values() for r in h['results'])
+
+
+def test_scan_dev_runs_here_and_changes_nothing(ansible_env, cli_env, factiii, tmp_path):
+    expected = reference_scan(ansible_env, tmp_path)
+    before = machine_state()
+    out = tmp_path / 'cli.json'
+
+    proc = factiii('scan', '--dev', '--json', str(out), env=cli_env)
+
+    failed = expected['total']['failed']
+    assert proc.returncode == (1 if failed else 0), proc.report
+    assert 'Traceback' not in proc.stdout + proc.stderr, proc.report
+    assert proc.stdout.startswith('RESULTS BY STAGE\n\nDEV:\n'), proc.report
+    assert 'TOTAL: Fixed: %d, Manual: %d, Failed: %d' % (
+        expected['total']['fixed'], expected['total']['manual'], failed) in proc.stdout, proc.report
+    with open(out) as handle:
+        data = json.load(handle)
+    assert data['check_mode'] is True
+    assert list(data['stages']) == ['dev']
+    assert statuses(data, 'dev') == statuses(expected, 'dev')
+    # a progress line for each fix, as the stage's result came in
+    for fix_id, status in statuses(data, 'dev'):
+        assert '[dev] localhost: %s ' % fix_id in proc.stderr, proc.report
+    assert machine_state() == before, 'the scan changed this machine'
+
+
+def test_scan_dev_and_staging_is_one_merged_table(ansible_env, cli_env, factiii, fake, cb, tmp_path):
+    expected_dev = reference_scan(ansible_env, tmp_path)
+    staging = cb.new_report()
+    cb.add_results(staging, 'staging', 'mac-mini', [
+        {'fix_id': 'staging-docker-autostart', 'status': 'manual', 'msg': 'Docker Desktop starts at login, not at boot',
+         'steps': ['System Settings > Users & Groups > Automatically log in as admin']},
+        {'fix_id': 'staging-git-missing', 'status': 'ok', 'msg': 'git is installed', 'steps': []}], check_mode=True)
+    fake.plan('factiii-scan.yml', artifacts={'factiii-results-scan': {'scan-staging.json': cb.ordered(staging)}})
+    out = tmp_path / 'cli.json'
+
+    proc = factiii('scan', '--dev', '--staging', '--repo', 'acme/app', '--poll-interval', '0.1', '--json', str(out),
+                   env=cli_env)
+
+    data = json.load(open(out))
+    assert list(data['stages']) == ['dev', 'staging'], proc.report
+    assert statuses(data, 'dev') == statuses(expected_dev, 'dev')
+    assert data['stages']['staging']['manual'] == 1
+    failed = expected_dev['total']['failed']
+    assert proc.returncode == (1 if failed else 0), proc.report
+    text = proc.stdout
+    assert text.count('RESULTS BY STAGE') == 1, text
+    assert text.index('DEV:') < text.index('STAGING:') < text.index('TOTAL:'), text
+    assert '   Manual: staging-docker-autostart: Docker Desktop starts at login, not at boot\n' \
+           '      - System Settings > Users & Groups > Automatically log in as admin' in text
+    assert 'TOTAL: Fixed: %d, Manual: %d, Failed: %d' % (
+        expected_dev['total']['fixed'], expected_dev['total']['manual'] + 1, failed) in text
+    # the text is the callback's own, for the merged report
+    assert text == cb.format_report(data) + '\n'
+    assert [d['workflow'] for d in fake.dispatches] == ['factiii-scan.yml']
+
+
+def test_broken_inventory_is_one_line(cli_env, factiii, tmp_path):
+    inventory = tmp_path / 'broken.yml'
+    inventory.write_text('all:\n  children:\n    dev:\n      hosts: [oops\n')
+
+    proc = factiii('scan', '--dev', '--inventory', str(inventory), env=cli_env)
+
+    assert proc.returncode == 2, proc.report
+    assert 'Traceback' not in proc.stderr, proc.report
+    last = proc.stderr.rstrip('\n').splitlines()[-1]
+    assert last.startswith('factiii: error: the local run of dev (factiii.infra.scan) failed before reporting a failed '
+                           'fix: '), proc.report
+    assert str(inventory) in last, proc.report
+
+
+def test_scan_staging_on_server_runs_here(cli_env, factiii, tmp_path):
+    """--on-server: the staging stage on this machine with a local connection, no GitHub involved."""
+    app = tmp_path / 'srv' / 'app'
+    env = dict(cli_env, APP_REPO_URL='https://git.example.invalid/acme/app.git', APP_DIR=str(app))
+    env.pop('GITHUB_TOKEN')
+    out = tmp_path / 'cli.json'
+    before = machine_state()
+
+    proc = factiii('scan', '--staging', '--on-server', '--json', str(out), env=env)
+
+    with open(out) as handle:
+        data = json.load(handle)
+    assert list(data['stages']) == ['staging'], proc.report
+    assert list(data['stages']['staging']['hosts']) == ['staging-local']
+    assert proc.returncode == (1 if data['total']['failed'] else 0), proc.report
+    rows = dict(statuses(data, 'staging'))
+    assert rows['staging-repo-not-cloned'] == 'fixed', proc.report
+    assert 'Would fix: staging-repo-not-cloned: would clone https://git.example.invalid/acme/app.git into %s' % app \
+        in proc.stdout, proc.report
+    assert '[staging] staging-local: staging-repo-not-cloned would fix' in proc.stderr, proc.report
+    assert not app.parent.exists(), 'the scan created the app directory'
+    assert machine_state() == before, 'the scan changed this machine'
+
+
+def test_on_server_stage_without_its_settings_is_one_line(cli_env, factiii):
+    env = dict(cli_env)
+    for name in ('APP_REPO_URL', 'APP_DIR'):
+        env.pop(name, None)
+
+    proc = factiii('scan', '--prod', '--on-server', env=env)
+
+    assert proc.returncode == 2, proc.report
+    assert proc.stderr.rstrip('\n').splitlines()[-1] == (
+        'factiii: error: the local run of prod (factiii.infra.scan) failed before reporting a failed fix: '
+        'Set APP_REPO_URL to the app repository, e.g. git@github.com:OWNER/APP.git'), proc.report
