@@ -53,8 +53,9 @@ class TestHosts:
 
     __test__ = False  # pytest would collect a Test* class
 
-    def __init__(self, prefix, count, workdir, base_port=23000):
+    def __init__(self, prefix, count, workdir, base_port=23000, image=IMAGE):
         self.prefix = prefix
+        self.image = image
         self.workdir = str(workdir)
         self.hosts = [Host('factiii-%s-%d' % (prefix, i), base_port + i) for i in range(count)]
         self.key = os.path.join(self.workdir, 'id_ed25519')
@@ -76,7 +77,7 @@ class TestHosts:
             for host in self.hosts:
                 argv = ['docker', 'run', '-d', '--name', host.name, '--hostname', host.name,
                         '--label', 'factiii.test=%s' % self.prefix, '-p', '127.0.0.1:%d:22' % host.port]
-                argv += [a for cap in CAPS for a in ('--cap-add', cap)] + RUN_FLAGS + [IMAGE]
+                argv += [a for cap in CAPS for a in ('--cap-add', cap)] + RUN_FLAGS + [self.image]
                 _run(argv)
             for host in self.hosts:
                 self._authorize(host, pub)

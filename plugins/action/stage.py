@@ -24,7 +24,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.options import (
 )
 from ansible_collections.factiii.infra.plugins.module_utils.fix import failed
 from ansible_collections.factiii.infra.plugins.module_utils.stage import DEFAULT_FIXES, FIX_ORDER, stage_return
-from ansible_collections.factiii.infra.plugins.plugin_utils import github_secrets, reasons
+from ansible_collections.factiii.infra.plugins.plugin_utils import reasons
 
 display = Display()
 
@@ -190,6 +190,11 @@ class ActionModule(ActionBase):
         return dict((key, value) for key, value in args.items() if value is not None)
 
     def _run_secrets(self, args):
+        # Imported here: only the secrets stage (on the controller) needs the
+        # HTTP client, and every forked worker of every other stage would pay
+        # its imports (about 5 MB each; bench/README.md).
+        from ansible_collections.factiii.infra.plugins.plugin_utils import github_secrets  # pylint: disable=import-outside-toplevel
+
         if args.get('fixes'):
             display.warning('factiii.infra.stage: fixes are ignored for stage secrets; '
                             'it checks the names in secrets')

@@ -74,7 +74,9 @@ class SimDebian:
         for pkg in self.packages:
             bins.update(PACKAGE_BINS.get(pkg, {}))
         if self.pnpm:
-            bins['pnpm'] = '/usr/local/bin/pnpm'
+            # Not a path on this machine: the fix would read the package.json beside a real
+            # pnpm (test_pnpm_version.py); here `pnpm --version` answers for it.
+            bins['pnpm'] = '/nonexistent-sim/usr/local/bin/pnpm'
         if self.sudo is not None:
             bins['sudo'] = '/usr/bin/sudo'
         return bins.get(name)

@@ -28,7 +28,9 @@ class SimMac:
             for tool in FORMULA_BINS.get(formula, []):
                 bins[tool] = '/opt/homebrew/bin/' + tool
         if self.pnpm:
-            bins['pnpm'] = '/opt/homebrew/bin/pnpm'
+            # Not a path on this machine: the fix would read the package.json beside a real
+            # pnpm (test_pnpm_version.py); here `pnpm --version` answers for it.
+            bins['pnpm'] = '/nonexistent-sim/opt/homebrew/bin/pnpm'
         return bins.get(name)
 
     def run_command(self, argv, environ_update=None, data=None, cwd=None, check_rc=False,
