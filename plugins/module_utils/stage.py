@@ -108,7 +108,11 @@ def run_fixes(fixes, stage, check_mode):
                     batch.extend(p for p in packages if p not in batch)
 
     install_error = None
-    if batch and not check_mode:
+    if batch and check_mode:
+        # what the install would end with, so that a scan never promises a fix
+        # that the fix run would report manual
+        install_error = _safe(platform.install_blocker)
+    elif batch:
         try:
             platform.install_packages(batch)
         except PlatformError as exc:
@@ -124,10 +128,10 @@ def run_fixes(fixes, stage, check_mode):
         finding = early.get(fix.name) or _safe(fix.scan)
         if not finding.needs_fix:
             done[fix.name] = finding
-        elif check_mode:
-            done[fix.name] = Result(FIXED, finding.msg, details=finding.details)
         elif fix.name in early and install_error is not None:
             done[fix.name] = install_error
+        elif check_mode:
+            done[fix.name] = Result(FIXED, finding.msg, details=finding.details)
         else:
             done[fix.name] = _apply(fix, finding)
     return [done[f.name].as_dict(f.fix_id(stage)) for f in fixes]

@@ -189,6 +189,13 @@ def test_interrupted_dpkg_is_manual_then_repaired_when_opted_in(test_host_image,
         assert probe.returncode != 0
         assert "E: dpkg was interrupted, you must manually run 'dpkg --configure -a'" in probe.stdout, probe.stdout
 
+        # a scan says what the fix will say (not "would install")
+        proc, data, _seconds = run_fix(ansible_env, hosts, tmp_path, 'scan', stage_vars(['git-missing']), '--check')
+        assert proc.returncode == 0, proc.report
+        scanned = row(data, host, 'git-missing')
+        assert (scanned['status'], scanned['msg']) == ('manual', 'dpkg was interrupted: the package database needs repair')
+        assert host.exec("dpkg-query -W -f='${Status}' factiii-interrupted").stdout == 'install ok half-configured'
+
         proc, data, seconds = run_fix(ansible_env, hosts, tmp_path, 'manual', stage_vars(['git-missing']))
         assert proc.returncode == 0, proc.report  # manual alone does not fail the run
         git = row(data, host, 'git-missing')

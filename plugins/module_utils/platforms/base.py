@@ -65,6 +65,12 @@ class Platform:
         """Install every package in ONE package-manager transaction."""
         raise NotImplementedError
 
+    def install_blocker(self):
+        """The Result that install_packages() would end with before installing
+        anything (a package database needing repair), else None. A scan asks
+        this so that it reports what the fix would really do."""
+        return None
+
     def npm_install_global(self, spec, ca_bundle=None):
         """``npm install -g spec`` as the user allowed to write npm's prefix."""
         raise NotImplementedError

@@ -187,10 +187,16 @@ class Debian(Platform):
         except OSError:
             return False
 
+    def install_blocker(self):
+        if self.dpkg_interrupted() and not self.options.get('repair_dpkg'):
+            return self._dpkg_manual()
+        return None
+
     def install_packages(self, packages):
+        blocker = self.install_blocker()
+        if blocker:
+            raise PlatformError(blocker)
         if self.dpkg_interrupted():
-            if not self.options.get('repair_dpkg'):
-                raise PlatformError(self._dpkg_manual())
             # What apt would run for us, made non-interactive: keep changed config files.
             self._run_locked(['dpkg', '--force-confdef', '--force-confold', '--configure', '-a'],
                              'dpkg --configure -a', apt=False)

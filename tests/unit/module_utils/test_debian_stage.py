@@ -242,6 +242,28 @@ def test_interrupted_dpkg_found_before_apt_runs_is_manual_with_the_command(syste
     assert os.listdir(str(journal)) != ['tmp.i']
 
 
+def test_scan_reports_the_interrupted_dpkg_as_the_fix_would(systemd, journal):
+    # the scan and the fix agree: manual with the command, not "would install"
+    host = SimDebian(['docker.io'], updates_dir=str(journal), docker_running=False)
+    names = ['git-missing', 'repo-not-cloned', 'docker-missing', 'docker-not-running']
+    params = dict(repo_url='file:///srv/git/app.git', repo_dest='/nonexistent/app')
+    scan = run(host, names, check_mode=True, **params)
+    fix = run(SimDebian(['docker.io'], updates_dir=str(journal), docker_running=False), names, **params)
+    assert statuses(scan) == statuses(fix) == {
+        'git-missing': 'manual', 'repo-not-cloned': 'manual', 'docker-missing': 'ok', 'docker-not-running': 'fixed'}
+    assert scan['git-missing']['steps'] == fix['git-missing']['steps']
+    assert scan['docker-not-running']['msg'] == 'would start docker'
+    assert not host.installs() and not host.docker_running
+
+
+def test_scan_with_repair_opted_in_says_would_install(systemd, journal):
+    host = SimDebian(updates_dir=str(journal), check_mode=True)
+    rows = run(host, ['git-missing'], check_mode=True, repair_dpkg=True)
+    assert rows['git-missing']['status'] == 'fixed'
+    assert not [c for c in host.calls if c[0] in ('dpkg', 'apt-get')]
+    assert os.listdir(str(journal)) != []
+
+
 def test_interrupted_dpkg_is_repaired_first_when_opted_in(systemd, journal):
     host = SimDebian(updates_dir=str(journal))
     rows = run(host, ['git-missing'], repair_dpkg=True)
