@@ -476,7 +476,7 @@ class Plan:
 
     def fresh_fixes(self):
         """Fix of a fresh bare host by (b) and (d): their package transactions."""
-        for variant in ('b', 'd'):
+        for variant in [v for v in ('b', 'd') if v in self.args.variants]:
             with self.hosts('fresh', 1, testhost.IMAGE, '-' + variant) as hosts:
                 hosts.put_repo(self.bench.bare_repo)
                 inventory = hosts.inventory({'staging': hosts.names}, {'staging': STAGING_VARS})

@@ -8,13 +8,14 @@ every step alike:
   (controller start and teardown, no connection); the AnsiballZ build of the
   stage module and of ansible.builtin.ping, in-process, with an empty cache
   as every ansible-playbook run has;
-* transport: ``ssh host true``; (a); (f);
+* transport: ``ssh host true``; (a); (f); (f') the same play with one
+  ``ansible.builtin.ping`` task instead of raw (what any Python module costs);
 * host: bench/checks.sh and ``pnpm --version`` through docker exec (no SSH),
   ``python3 -c pass``, the import of the module's runtime (its payload's
   ansible.module_utils.basic), the whole module run from its payload;
-* factiii: the stage through playbooks/scan.yml (e); the same task without the
-  roles (no argument-spec validation tasks); and that with the interpreter set
-  (no discovery round trip);
+* factiii: the stage through playbooks/scan.yml (e); the staging role alone in
+  a play; the same task without the roles (no argument-spec validation task);
+  and that with Ansible's interpreter discovery (one more SSH exec);
 """
 import os
 import statistics
@@ -71,6 +72,16 @@ NOVALIDATE_PLAY = """---
         server_node_min_major: 18
 """ % bench.APP
 
+PING_PLAY = """---
+- name: One ansible.builtin.ping task, the floor of any Python module
+  hosts: staging
+  gather_facts: false
+  become: true
+  tasks:
+    - name: Ping
+      ansible.builtin.ping:
+"""
+
 EMPTY_PLAY = """---
 - name: No task
   hosts: staging
@@ -118,7 +129,8 @@ def main(b, image, reps):
     work = os.path.join(b.workdir, 'profile')
     os.makedirs(work, exist_ok=True)
     plays = {}
-    for name, text in (('direct', DIRECT_PLAY), ('empty', EMPTY_PLAY), ('role', ROLE_PLAY), ('novalidate', NOVALIDATE_PLAY)):
+    for name, text in (('direct', DIRECT_PLAY), ('empty', EMPTY_PLAY), ('role', ROLE_PLAY), ('novalidate', NOVALIDATE_PLAY),
+                       ('ping', PING_PLAY)):
         plays[name] = os.path.join(work, name + '.yml')
         with open(plays[name], 'w', encoding='utf-8') as handle:
             handle.write(text)
@@ -131,22 +143,22 @@ def main(b, image, reps):
         host.exec('cat > /root/checks.sh << "EOF"\n%sEOF' % checks)
         payload = keep_payload(b, hosts, inventory, work)
 
-        def ansible(play, collections=None, extra=()):
+        def ansible(play, extra=()):
             def step():
                 cp_dir = tempfile.mkdtemp(prefix='cp-', dir=work)  # every run starts cold
                 env = b.ansible_env(os.path.join(ROOT, 'ansible.cfg'), 1, cp_dir)
-                if collections:
-                    env['ANSIBLE_COLLECTIONS_PATH'] = collections
                 return timed(['ansible-playbook', '-i', inventory] + list(extra) + [play], env, cp_dir)
             return step
 
-        no_discovery = ('-e', 'ansible_python_interpreter=/usr/bin/python3')
+        # the inventory names the interpreter (bench.STAGING_VARS); this brings discovery back
+        discovery = ('-e', 'ansible_python_interpreter=auto_silent')
         steps = [
             ('controller: ansible-playbook --version', lambda: timed(['ansible-playbook', '--version'])),
             ('controller: a play with no task (start, inventory, teardown)', ansible(plays['empty'])),
             ('transport: ssh host true', lambda: timed(hosts.ssh_argv(host) + ['true'])),
             ('(a) ssh host sh -c checks', lambda: timed(hosts.ssh_argv(host) + ['sh /root/checks.sh'])),
             ('(f) ansible raw task', ansible(os.path.join(ROOT, 'bench', 'playbooks', 'raw.yml'))),
+            ("(f') one ansible.builtin.ping task, same play", ansible(plays['ping'])),
             ('host: checks.sh alone (docker exec)', lambda: timed(['docker', 'exec', host.name, 'sh', '/root/checks.sh'])),
             ('host: pnpm --version alone', lambda: timed(['docker', 'exec', host.name, 'pnpm', '--version'])),
             ('host: docker exec true (the docker exec cost above)', lambda: timed(['docker', 'exec', host.name, 'true'])),
@@ -160,7 +172,7 @@ def main(b, image, reps):
             ('(e) the staging role alone in a play (no stages.yml)', ansible(plays['role'])),
             ('(e) the server role, rolespec_validate: false', ansible(plays['novalidate'])),
             ('(e) the stage task alone, no roles', ansible(plays['direct'])),
-            ('(e) no roles, interpreter set (no discovery)', ansible(plays['direct'], extra=no_discovery)),
+            ('(e) the stage task alone, interpreter discovered (one more SSH exec)', ansible(plays['direct'], extra=discovery)),
         ]
         results = dict((name, []) for name, _step in steps)
         for rep in range(reps):
