@@ -254,6 +254,7 @@ class Bench:
         self.bare_repo = None
         self.runs = []
         self.counter = 0
+        self.forks = None           # ANSIBLE_FORKS; None: one fork per host
 
     # -- setup ------------------------------------------------------------
     def install_collection(self):
@@ -303,7 +304,7 @@ class Bench:
     # -- variants -----------------------------------------------------------
     def ansible_env(self, cfg, count, cp_dir, results=None):
         env = dict(os.environ, ANSIBLE_CONFIG=cfg, ANSIBLE_COLLECTIONS_PATH=self.collections,
-                   ANSIBLE_FORKS=str(max(count, 1)), ANSIBLE_SSH_CONTROL_PATH_DIR=cp_dir,
+                   ANSIBLE_FORKS=str(self.forks or max(count, 1)), ANSIBLE_SSH_CONTROL_PATH_DIR=cp_dir,
                    ANSIBLE_NOCOLOR='1', ANSIBLE_DEPRECATION_WARNINGS='False',
                    ANSIBLE_LOCAL_TEMP=os.path.join(self.workdir, 'ansible-local'))
         if results:
@@ -473,6 +474,23 @@ class Plan:
             for _rep in range(fixes):
                 m = self.bench.measure('e', 'fix', hosts, inventory)
                 self.add(kind, count, m)
+            if kind == 'converged' and count == max(self.args.size_list):
+                self.forks_sweep(count, hosts, inventory)
+
+    def forks_sweep(self, count, hosts, inventory):
+        """The converged scan of (e) and (f) with fewer forks than hosts: the
+        controller's memory against the wall time (mode 'scan-forksK')."""
+        for forks in [k for k in self.args.forks if k < count]:
+            self.bench.forks = forks
+            try:
+                for _rep in range(self.args.reps):
+                    for variant in ('e', 'f'):
+                        m = self.bench.measure(variant, 'scan', hosts, inventory)
+                        m.mode = 'scan-forks%d' % forks
+                        self.add('converged', count, m)
+            finally:
+                self.bench.forks = None
+            log('converged N=%d: forks=%d done' % (count, forks))
 
     def fresh_fixes(self):
         """Fix of a fresh bare host by (b) and (d): their package transactions."""
@@ -576,10 +594,29 @@ def report(plan, sizes, variants, machine):
         out.append(table(['variant', 'fix s', 'apt transactions', 'auth', 'sessions', 'result'],
                          [['(%s) %s' % (v, VARIANT_NAMES[v]), fmt_s(st['wall']), st['apt'], st['auths'],
                            st['sessions'], st['note']] for v, st in fresh if st]))
+    out.extend(forks_table(cells, sizes))
     out.append('\n## targets\n')
     out.extend(targets(cells, sizes))
     out.append('\nmachine: %s' % machine)
     return '\n'.join(out)
+
+
+def forks_table(cells, sizes):
+    big = max(sizes)
+    forks = sorted(set(int(k[3][len('scan-forks'):]) for k in cells if k[1] == big and k[3].startswith('scan-forks')),
+                   reverse=True)
+    if not forks:
+        return []
+    rows = []
+    for k in [big] + forks:
+        mode = 'scan' if k == big else 'scan-forks%d' % k
+        row = [k]
+        for v in ('e', 'f'):
+            st = cell_stats(cells.get(('converged', big, v, mode), []))
+            row.append('%s / %s; %.0f' % (fmt_s(st['wall']), fmt_s(st['cpu']), st['pss']) if st else '-')
+        rows.append(row)
+    return ['\n## forks, converged scan of %d hosts: median wall s / median controller CPU s; peak PSS MB\n' % big,
+            table(['forks', '(e) factiii stage', '(f) ansible raw task'], rows)]
 
 
 def targets(cells, sizes):
@@ -622,10 +659,24 @@ def targets(cells, sizes):
         def peak(variant, attr):
             return max([getattr(m, attr) for key, ms in cells.items() if key[1] == big and key[2] == variant
                         for m in ms if m.ok] or [0]) / 1024.0
+
+        def forks_under(limit):
+            # the most forks whose (e) scan stays under the limit, with its wall time
+            found = [(int(key[3][len('scan-forks'):]), cell_stats(ms)) for key, ms in cells.items()
+                     if key[:3] == ('converged', big, 'e') and key[3].startswith('scan-forks')]
+            found = sorted(((k, st) for k, st in found if st and st['pss'] < limit), key=lambda item: item[0])
+            return found[-1] if found else (None, None)
+
         if peak('e', 'pss_kb'):
             verdict(peak('e', 'pss_kb') < 150, 'controller peak memory < 150 MB for %d hosts: PSS %.0f MB (sum of RSS %.0f MB; '
                     '(f), the raw task: PSS %.0f MB; (g) pyinfra: %.0f MB)' % (
                         big, peak('e', 'pss_kb'), peak('e', 'rss_kb'), peak('f', 'pss_kb'), peak('g', 'pss_kb')))
+            k, under = forks_under(150)
+            full = st('converged', big, 'e')
+            if under and full:
+                lines.append('- [info] with forks = %d the converged scan of %d hosts peaks at PSS %.0f MB, in %.2f s '
+                             '(%.2fx the %.2f s of forks = %d)' % (k, big, under['pss'], under['wall'],
+                                                                   under['wall'] / full['wall'], full['wall'], big))
     fixes = [a for n in sizes for m in cells.get(('bare', n, 'e', 'fix'), []) for a in (m.apt or [])]
     if fixes:
         verdict(set(fixes) == {1}, 'fix of a bare host = one package-manager transaction: %s per host' % _span(fixes))
@@ -669,6 +720,9 @@ def main():
     parser.add_argument('--reps', type=int, help='scan repetitions (default 5)')
     parser.add_argument('--variants', default=''.join(VARIANTS), help='subset of abcdefg')
     parser.add_argument('--kinds', default='converged,bare')
+    parser.add_argument('--forks', default='10,5,3',
+                        help='at the largest N, also scan the converged hosts with these fork counts (default 10,5,3; '
+                             'empty: none)')
     parser.add_argument('--bare-fix-sizes', default='1,5', help='host counts whose bare hosts are also fixed (default 1,5)')
     parser.add_argument('--profile', action='store_true', help='only the time breakdown of a converged scan (bench/profile.py)')
     parser.add_argument('--keep', action='store_true', help='keep the work directory (logs)')
@@ -681,6 +735,8 @@ def main():
     sizes = [int(x) for x in (args.sizes or ('1' if args.quick else '1,5,20')).split(',')]
     args.reps = args.reps or (3 if args.quick else 5)
     args.bare_fix_sizes = [int(x) for x in args.bare_fix_sizes.split(',') if x]
+    args.forks = [int(x) for x in args.forks.split(',') if x]
+    args.size_list = sizes
     args.variants = [v for v in args.variants if v in VARIANTS]
     if 'e' not in args.variants:
         args.variants.append('e')

@@ -9,6 +9,8 @@ __metaclass__ = type
 
 import io
 import json
+import subprocess
+import sys
 from unittest.mock import MagicMock, patch
 
 import pytest
@@ -319,3 +321,14 @@ def test_arguments_that_are_not_a_mapping_fail_in_one_line(args):
     result = action.run(task_vars={})
     assert_one_line_failure(result)
     action._execute_module.assert_not_called()
+
+
+def test_server_stages_do_not_load_the_github_client():
+    # every host's forked worker loads this plugin: the HTTP client (about 5 MB
+    # a worker, bench/README.md) belongs to the secrets stage alone
+    probe = ('import sys; import ansible_collections.factiii.infra.plugins.action.stage; '
+             'print(sorted(m for m in ("ansible_collections.factiii.infra.plugins.plugin_utils.github_secrets", '
+             '"ansible.module_utils.urls", "http.client") if m in sys.modules))')
+    out = subprocess.run([sys.executable, '-c', probe], capture_output=True, text=True, check=True,
+                         env={'PYTHONPATH': ':'.join(sys.path)}).stdout
+    assert out.strip() == '[]'
