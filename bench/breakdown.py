@@ -170,7 +170,7 @@ def main(b, image, reps):
              lambda: timed(['docker', 'exec', '-w', '/root', host.name, 'python3', payload])),
             ('(e) factiii stage: playbooks/scan.yml', ansible(os.path.join(ROOT, 'playbooks', 'scan.yml'))),
             ('(e) the staging role alone in a play (no stages.yml)', ansible(plays['role'])),
-            ('(e) the server role, rolespec_validate: false', ansible(plays['novalidate'])),
+            ('(e) the server role imported, no argument validation', ansible(plays['novalidate'])),
             ('(e) the stage task alone, no roles', ansible(plays['direct'])),
             ('(e) the stage task alone, interpreter discovered (one more SSH exec)', ansible(plays['direct'], extra=discovery)),
         ]
