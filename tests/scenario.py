@@ -13,7 +13,7 @@ import subprocess
 import pytest
 import testinfra
 
-from support import ROOT, tool
+from support import run_reported, tool
 
 
 class Molecule:
@@ -33,10 +33,7 @@ class Molecule:
         self.runs += 1
         env['ANSIBLE_SSH_CONTROL_PATH_DIR'] = str(self.tmp_path / ('cp%d' % self.runs))
         argv = [tool('molecule'), command, '-s', self.scenario] + list(args)
-        proc = subprocess.run(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=timeout, check=False)
-        proc.report = 'molecule %s -s %s\nrc=%s\n--- stdout\n%s\n--- stderr\n%s' % (
-            command, self.scenario, proc.returncode, proc.stdout[-20000:], proc.stderr[-20000:])
+        proc = run_reported(argv, env, timeout)
         if check:
             assert proc.returncode == 0, proc.report
         return proc

@@ -1,7 +1,9 @@
 """Helpers shared by the integration and molecule tests."""
 import os
 import shutil
+import subprocess
 import sys
+import time
 
 import pytest
 
@@ -15,3 +17,20 @@ def tool(name):
     if not found:
         pytest.fail('%s not found: run scripts/setup and pytest from .venv' % name)
     return found
+
+
+def run_reported(argv, env, timeout, cwd=ROOT, text=True):
+    """subprocess.run of ``argv`` with stdin closed and the output captured; never raises on
+    the exit code. Adds ``proc.seconds`` and ``proc.report`` (the command, its exit code and
+    time, and the tails of its output) for assertion messages."""
+    start = time.monotonic()
+    proc = subprocess.run([str(a) for a in argv], cwd=str(cwd), env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=text, timeout=timeout, check=False)
+    proc.seconds = time.monotonic() - start
+
+    def tail(out):
+        out = out[-20000:]
+        return out if text else out.decode('utf-8', 'replace')
+    proc.report = '%s\nrc=%s (%.0fs)\n--- stdout\n%s\n--- stderr\n%s' % (
+        ' '.join(str(a) for a in argv), proc.returncode, proc.seconds, tail(proc.stdout), tail(proc.stderr))
+    return proc

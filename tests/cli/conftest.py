@@ -1,6 +1,5 @@
 """Fixtures for the factiii CLI tests: the fake GitHub API, and the CLI run as a user runs it."""
 import os
-import subprocess
 import sys
 
 import pytest
@@ -10,7 +9,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 from fake_github import FakeGitHub  # noqa: E402  (found through the sys.path entry above)
-from support import tool  # noqa: E402
+from support import run_reported, tool  # noqa: E402
 
 GITHUB_ENV = ('GITHUB_TOKEN', 'GH_TOKEN', 'GITHUB_REPOSITORY', 'FACTIII_GITHUB_API_URL', 'FACTIII_RESULTS_JSON',
               'ANSIBLE_CONFIG', 'ANSIBLE_INVENTORY')
@@ -56,9 +55,5 @@ def factiii(tmp_path):
     work.mkdir()
 
     def run(*args, env, cwd=None, timeout=300):
-        proc = subprocess.run([tool('factiii')] + list(args), env=env, cwd=str(cwd or work), stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=timeout, check=False)
-        proc.report = 'factiii %s\nrc=%s\n--- stdout\n%s\n--- stderr\n%s' % (
-            ' '.join(args), proc.returncode, proc.stdout, proc.stderr)
-        return proc
+        return run_reported([tool('factiii')] + list(args), env, timeout, cwd=cwd or work)
     return run

@@ -1,9 +1,8 @@
 """Fixtures for the integration tests: ansible-playbook run from the repository root."""
-import subprocess
 
 import pytest
 
-from support import ROOT, tool as _tool
+from support import run_reported, tool as _tool
 
 
 @pytest.fixture(scope='session')
@@ -13,11 +12,5 @@ def playbook(ansible_env):
         env = dict(ansible_env)
         if results is not None:
             env['FACTIII_RESULTS_JSON'] = str(results)
-        proc = subprocess.run([_tool('ansible-playbook')] + list(args), cwd=ROOT, env=env,
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              timeout=timeout, check=False)
-        # for assertion messages
-        proc.report = 'ansible-playbook %s\nrc=%s\n--- stdout\n%s\n--- stderr\n%s' % (
-            ' '.join(args), proc.returncode, proc.stdout, proc.stderr)
-        return proc
+        return run_reported([_tool('ansible-playbook')] + list(args), env, timeout)
     return run

@@ -7,12 +7,11 @@ is refused on the controller - not a single SSH login.
 """
 import json
 import os
-import subprocess
 
 import pytest
 import yaml
 
-from support import ROOT, tool
+from support import run_reported, tool
 from testhost import TestHosts
 
 DEST = '/srv/app'
@@ -37,11 +36,7 @@ class Bad:
         if '-i' not in args:
             args = ('-i', self.inventory) + args
         argv = [tool('ansible-playbook')] + list(args)
-        proc = subprocess.run(argv, cwd=ROOT, env=run_env, stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=600, check=False)
-        proc.report = '%s\nrc=%s\n--- stdout\n%s\n--- stderr\n%s' % (
-            ' '.join(argv), proc.returncode, proc.stdout[-20000:], proc.stderr[-20000:])
-        return proc
+        return run_reported(argv, run_env, 600)
 
     def play(self, name, stage_args):
         """A playbook calling factiii.infra.stage directly with ``stage_args``."""

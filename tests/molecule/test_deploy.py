@@ -23,7 +23,7 @@ import subprocess
 
 import pytest
 
-from support import ROOT, tool
+from support import run_reported, tool
 from testhost import TestHosts
 
 DEST = '/srv/app'
@@ -87,11 +87,7 @@ class Deploy:
         if '-i' not in args:
             args = ('-i', self.inventory, 'playbooks/deploy.yml') + args
         argv = [tool('ansible-playbook')] + list(args)
-        proc = subprocess.run(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=900, check=False)
-        proc.report = '%s\nrc=%s\n--- stdout\n%s\n--- stderr\n%s' % (
-            ' '.join(argv), proc.returncode, proc.stdout[-20000:], proc.stderr[-20000:])
-        return proc
+        return run_reported(argv, env, 900)
 
     def head(self):
         return self.host.exec('git -C %s rev-parse HEAD' % DEST).stdout.strip()

@@ -17,7 +17,7 @@ import subprocess
 import pytest
 import yaml
 
-from support import ROOT, tool
+from support import ROOT, run_reported, tool
 from testhost import TestHosts
 
 SERVER_BIN = '/opt/factiii-ansible/bin'
@@ -76,10 +76,7 @@ class Sync:
         argv = [os.path.join(ROOT, 'bin', 'factiii-ssh-run'), 'staging', '--', tool('ansible-playbook'),
                 '-i', str(self.inventory), 'playbooks/dev_sync.yml', '-l', 'staging',
                 '-e', 'dev_sync_ansible_bin=%s' % SERVER_BIN] + list(extra)
-        proc = subprocess.run(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=900, check=False)
-        proc.report = 'dev_sync %s\nrc=%s\n--- stdout\n%s\n--- stderr\n%s' % (
-            ' '.join(extra), proc.returncode, proc.stdout[-20000:], proc.stderr[-5000:])
+        proc = run_reported(argv, env, 900)
         # factiii-ssh-run removed the key whatever happened
         assert os.listdir(str(tmp)) == [], proc.report
         return proc

@@ -26,7 +26,7 @@ import time
 import pytest
 
 from scenario import rows
-from support import ROOT, tool
+from support import run_reported, tool
 from testhost import TestHosts
 
 PORT = 23400  # this file's loopback ports: 23400-23449
@@ -84,17 +84,12 @@ def run_fix(ansible_env, hosts, tmp_path, name, group_vars, *extra):
     env = dict(ansible_env, FACTIII_RESULTS_JSON=str(results),
                ANSIBLE_SSH_CONTROL_PATH_DIR=str(tmp_path / ('cp-%s' % name)))
     argv = [tool('ansible-playbook'), '-i', inventory, 'playbooks/fix.yml', '-l', 'staging'] + list(extra)
-    start = time.monotonic()
-    proc = subprocess.run(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=900, check=False)
-    seconds = time.monotonic() - start
-    proc.report = '%s\nrc=%s\n--- stdout\n%s\n--- stderr\n%s' % (
-        ' '.join(argv), proc.returncode, proc.stdout[-20000:], proc.stderr[-5000:])
+    proc = run_reported(argv, env, 900)
     for stream in (proc.stdout, proc.stderr):
         assert 'Traceback (most recent call last)' not in stream, proc.report
     assert os.path.exists(str(results)), proc.report
     with open(str(results)) as handle:
-        return proc, json.load(handle), seconds
+        return proc, json.load(handle), proc.seconds
 
 
 def row(data, host, fix):

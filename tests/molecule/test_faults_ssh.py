@@ -26,7 +26,7 @@ import time
 import pytest
 import yaml
 
-from support import ROOT, tool
+from support import run_reported, tool
 from testhost import TestHosts
 
 HEALTHY, KILLED, GONE, WRONG_KEY, HOST_KEY, NO_SUDO, BAD_PASSWORD = range(7)
@@ -135,16 +135,11 @@ def faults(test_host_image, ansible_env, tmp_path_factory):
         killer = Killer(hosts[KILLED])
         killer.start()
         argv = [tool('ansible-playbook'), '-i', str(path), 'playbooks/fix.yml', '-l', 'staging']
-        started = time.monotonic()
         try:
-            proc = subprocess.run(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                                  text=True, timeout=600, check=False)
+            proc = run_reported(argv, env, 600)
         finally:
             killer.stop.set()
             killer.join(10)
-        proc.seconds = time.monotonic() - started
-        proc.report = '%s\nrc=%s (%.0fs)\n--- stdout\n%s\n--- stderr\n%s' % (
-            ' '.join(argv), proc.returncode, proc.seconds, proc.stdout[-20000:], proc.stderr[-20000:])
         data = json.loads(results.read_text()) if results.exists() else None
         yield hosts, proc, data, killer
 

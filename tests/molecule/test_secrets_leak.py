@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from ansible_collections.factiii.infra.tests.unit.plugins.plugin_utils.test_github_secrets import FakeGitHub, secret
-from support import ROOT, tool
+from support import run_reported, tool
 from testhost import TestHosts
 
 TOKEN = 'ghp_FAKE-GITHUB-TOKEN-7f3a9c0123456789abcdef'
@@ -147,15 +147,11 @@ def leak(test_host_image, ansible_env, tmp_path_factory):
         watcher.start()
         argv = [tool('ansible-playbook'), '-vvvv', '-i', str(inventory_path), 'playbooks/fix.yml']
         try:
-            proc = subprocess.run(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                                  timeout=900, check=False)
+            proc = run_reported(argv, env, 900, text=False)
         finally:
             watcher.stop.set()
             watcher.join(30)
             github.close()
-        proc.report = '%s\nrc=%s\n--- stdout\n%s\n--- stderr\n%s' % (
-            ' '.join(argv), proc.returncode, proc.stdout[-20000:].decode('utf-8', 'replace'),
-            proc.stderr[-20000:].decode('utf-8', 'replace'))
         secrets = {'token': variants(TOKEN), 'fake key': variants(FAKE_KEY), 'real key': variants(real_key)}
         real_line = [line for line in real_key.splitlines() if 'PRIVATE KEY' not in line][1]
         yield {'real_line': real_line, 'proc': proc, 'out': out, 'hosts': hosts, 'watcher': watcher, 'github': github,

@@ -13,14 +13,13 @@ import json
 import math
 import re
 import string
-from unittest.mock import MagicMock
 
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from ansible_collections.factiii.infra.plugins.action.stage import ActionModule
 from ansible_collections.factiii.infra.plugins.callback import results_by_stage as rbs
 from ansible_collections.factiii.infra.plugins.module_utils.options import stage_argument_spec
 from ansible_collections.factiii.infra.plugins.plugin_utils import reasons
+from ansible_collections.factiii.infra.tests.unit.plugins.action.test_stage import make_action
 
 SPEC = stage_argument_spec()
 VALID = {'stage': 'staging', 'repo_url': 'git@example.invalid:o/app.git', 'repo_dest': '/srv/app'}
@@ -32,22 +31,6 @@ SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan
 ANY_VALUE = st.recursive(SCALARS, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4),
     st.tuples(inner, inner), st.sets(st.integers(), max_size=3)), max_leaves=10)
-
-
-def make_action(args):
-    task = MagicMock()
-    task.args = args
-    task.async_val = 0
-    task.check_mode = False
-    task.action = 'factiii.infra.stage'
-    connection = MagicMock()
-    connection._shell.tmpdir = None
-    action = ActionModule(task, connection, MagicMock(), loader=MagicMock(), templar=MagicMock(),
-                          shared_loader_obj=None)
-    action._load_name = 'factiii.infra.stage'
-    action._execute_module = MagicMock(return_value={'stage': 'staging', 'results': [], 'failed': False})
-    action._remove_tmp_path = MagicMock()
-    return action
 
 
 def declared_type_ok(name, value):
