@@ -14,6 +14,11 @@ options:
   secrets:
     description:
       - Names of the GitHub Actions secrets the C(secrets) stage requires.
+      - A stage's SSH key, C(<STAGE>_SSH), must be a secret of the GitHub environment C(<stage>)
+        (C(STAGING_SSH) of C(staging), C(PROD_SSH) of C(prod)), the environment the workflow jobs that use
+        it run in. The key missing from its environment is C(manual); the key as a repository secret
+        (readable by every workflow of every branch) is C(failed), with the steps to move it.
+      - Other names are checked as repository secrets.
     type: list
     elements: str
     default: [STAGING_SSH, PROD_SSH]
@@ -21,6 +26,7 @@ options:
     description:
       - Repository (C(owner/name)) whose secrets are checked. Defaults to the environment variable
         C(GITHUB_REPOSITORY). The token comes from C(GITHUB_TOKEN) or C(GH_TOKEN) on the controller.
+      - 'A fine-grained token needs the repository permissions "Secrets: read" and "Environments: read".'
     type: str
   github_api_url:
     description:

@@ -6,6 +6,13 @@
 Only secret names are listed (GitHub never returns values). The token comes
 from the controller's environment and must never reach a result, a message
 or an exception: everything leaving this module goes through ``scrub()``.
+
+A stage's SSH key (``<STAGE>_SSH``) must be a secret of the GitHub environment
+``<stage>`` and not a repository secret: a repository secret is readable by
+every workflow of every branch anyone with write access pushes, which the
+environment's deployment-branch rules and required reviewers cannot stop.
+The workflow templates run each job that uses ``<STAGE>_SSH`` in
+``environment: <stage>``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,7 +29,7 @@ from urllib.parse import quote, urlsplit
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.factiii.infra.plugins.module_utils.fix import failed, manual, ok
+from ansible_collections.factiii.infra.plugins.module_utils.fix import FAILED, Result, failed, manual, ok
 
 DEFAULT_API_URL = 'https://api.github.com'
 API_VERSION = '2022-11-28'
@@ -34,6 +41,8 @@ MAX_PAGES = 50
 TOKEN_ENV = ('GITHUB_TOKEN', 'GH_TOKEN')
 REPO_ENV = 'GITHUB_REPOSITORY'
 HTTP_AGENT = 'factiii.infra-ansible'
+# What a fine-grained token needs to list repository and environment secrets.
+PERMISSIONS = '"Secrets: read" and "Environments: read"'
 MASK = '********'
 
 _REPO_RE = re.compile(r'^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$')
@@ -41,11 +50,30 @@ _LINK_RE = re.compile(r'<([^>]*)>\s*;([^,]*)')
 
 
 class GitHubError(Exception):
-    """The API could not answer; ``str()`` is one scrubbed line for a report."""
+    """The API could not answer; ``str()`` is one scrubbed line for a report.
+
+    ``status`` is the HTTP status GitHub answered, when it answered one.
+    """
+
+    def __init__(self, msg, status=None):
+        super(GitHubError, self).__init__(msg)
+        self.status = status
 
 
 def fix_id(name):
     return 'secrets-%s-missing' % name.lower().replace('_', '-')
+
+
+def environment_of(name):
+    """The GitHub environment a secret must live in: STAGING_SSH -> 'staging'.
+
+    None for a name that is not a stage's key (``<STAGE>_SSH``): such a
+    secret is checked at repository level.
+    """
+    upper = name.upper()
+    if upper.endswith('_SSH') and len(upper) > 4:
+        return upper[:-4].lower()
+    return None
 
 
 def find_token(environ=None):
@@ -103,7 +131,7 @@ def _error_body(exc):
     return data if isinstance(data, dict) else {}
 
 
-def _http_reason(exc, repo):
+def _http_reason(exc, repo, environment=None):
     data = _error_body(exc)
     message = _one_line(data.get('message') or exc.reason or '')
     said = ' (GitHub: %s)' % message if message else ''
@@ -114,10 +142,13 @@ def _http_reason(exc, repo):
         return ('GitHub rejected the token (HTTP 401)%s: GITHUB_TOKEN / GH_TOKEN is wrong, '
                 'expired or revoked' % said)
     if exc.code == 403:
+        where = 'environment %s of %s' % (environment, repo) if environment else repo
         return ('the token may not list the Actions secrets of %s (HTTP 403)%s: it needs the '
-                'repository permission "Secrets: read" (fine-grained PAT); the GITHUB_TOKEN of '
-                'GitHub Actions can never list secrets' % (repo, said))
+                'repository permissions %s (fine-grained PAT); the GITHUB_TOKEN of '
+                'GitHub Actions can never list secrets' % (where, said, PERMISSIONS))
     if exc.code == 404:
+        if environment:
+            return 'environment %s not found in %s' % (environment, repo)
         return 'repository %s not found or token cannot see it' % repo
     if 300 <= exc.code < 400:
         return ('GitHub answered HTTP %d (moved to %s): the repository was renamed or moved, '
@@ -125,24 +156,31 @@ def _http_reason(exc, repo):
     return 'GitHub API answered HTTP %d%s' % (exc.code, said)
 
 
-def list_secrets(repo, token, api_url=DEFAULT_API_URL, timeout=TIMEOUT, ca_path=None):
-    """All Actions secrets of ``repo`` ('owner/name'): {NAME: GitHub's item}.
+def list_secrets(repo, token, api_url=DEFAULT_API_URL, timeout=TIMEOUT, ca_path=None, environment=None):
+    """All Actions secrets of ``repo`` ('owner/name'), or of its ``environment``
+    when one is given: {NAME: GitHub's item}.
 
-    Raises GitHubError with a scrubbed one-line reason.
+    Raises GitHubError with a scrubbed one-line reason (``status`` 404 for an
+    environment: it does not exist).
     """
     try:
-        return _list_secrets(repo, token, api_url, timeout, ca_path)
+        return _list_secrets(repo, token, api_url, timeout, ca_path, environment)
     except GitHubError as exc:
-        raise GitHubError(scrub(str(exc), token))
+        raise GitHubError(scrub(str(exc), token), exc.status)
 
 
-def _list_secrets(repo, token, api_url, timeout, ca_path):
+def _list_secrets(repo, token, api_url, timeout, ca_path, environment):
     if not _REPO_RE.match(repo or ''):
         raise GitHubError("github_repo '%s' is not owner/name" % repo)
     owner, name = repo.split('/', 1)
     base = api_url.rstrip('/')
-    url = '%s/repos/%s/%s/actions/secrets?per_page=%d' % (
-        base, quote(owner, safe=''), quote(name, safe=''), PER_PAGE)
+    url = '%s/repos/%s/%s' % (base, quote(owner, safe=''), quote(name, safe=''))
+    if environment:
+        # an environment's name may hold a '/': GitHub wants it as %2F
+        url += '/environments/%s' % quote(environment, safe='')
+    else:
+        url += '/actions'
+    url += '/secrets?per_page=%d' % PER_PAGE
     headers = {
         'Accept': 'application/vnd.github+json',
         'X-GitHub-Api-Version': API_VERSION,
@@ -158,7 +196,7 @@ def _list_secrets(repo, token, api_url, timeout, ca_path):
         # host would hand it to that host.
         if _origin(url) != _origin(base):
             raise GitHubError('GitHub API pagination points away from %s (to %s)' % (base, url))
-        data, link = _get(url, headers, repo, timeout, ca_path)
+        data, link = _get(url, headers, repo, timeout, ca_path, environment)
         for item in data.get('secrets') or []:
             if isinstance(item, dict) and item.get('name'):
                 found[item['name'].upper()] = item
@@ -166,7 +204,7 @@ def _list_secrets(repo, token, api_url, timeout, ca_path):
     return found
 
 
-def _get(url, headers, repo, timeout, ca_path):
+def _get(url, headers, repo, timeout, ca_path, environment=None):
     try:
         # No netrc: a ~/.netrc entry for the API host would replace our
         # Authorization header. No redirects: urllib would resend the token to
@@ -179,7 +217,7 @@ def _get(url, headers, repo, timeout, ca_path):
         finally:
             resp.close()
     except urllib.error.HTTPError as exc:
-        raise GitHubError(_http_reason(exc, repo))
+        raise GitHubError(_http_reason(exc, repo, environment), exc.code)
     except urllib.error.URLError as exc:
         raise GitHubError('cannot reach the GitHub API at %s: %s' % (url, _one_line(exc.reason)))
     except (UrlsConnectionError, OSError, http.client.HTTPException, ValueError) as exc:
@@ -204,10 +242,11 @@ def _server(name):
 def _token_steps(repo):
     return [
         'export GITHUB_TOKEN=$(gh auth token)',
-        'the token must be allowed to read the Actions secrets of %s: a fine-grained PAT with the '
-        'repository permission "Secrets: read", or gh logged in with the repo scope' % (repo or 'the repository'),
+        'the token must be allowed to read the Actions secrets of %s and of its environments: a '
+        'fine-grained PAT with the repository permissions %s, or gh logged in with the repo scope'
+        % (repo or 'the repository', PERMISSIONS),
         'in GitHub Actions, secrets.GITHUB_TOKEN cannot list secrets: store a fine-grained PAT with '
-        '"Secrets: read" as a secret and pass it to the job as env GITHUB_TOKEN',
+        '%s as a secret and pass it to the job as env GITHUB_TOKEN' % PERMISSIONS,
         'run the secrets stage again',
     ]
 
@@ -237,16 +276,73 @@ def _check(names, repo, token, api_url, timeout, ca_path):
         found = list_secrets(repo, token, api_url=api_url, timeout=timeout, ca_path=ca_path)
     except GitHubError as exc:
         return [(name, failed('cannot check %s: %s' % (name, exc), repo=repo)) for name in names]
+    # each environment once: {env: {NAME: item}, or None (no such environment), or a GitHubError}
+    envs = {}
+    for env in [environment_of(name) for name in names]:
+        if env and env not in envs:
+            try:
+                envs[env] = list_secrets(repo, token, api_url=api_url, timeout=timeout, ca_path=ca_path,
+                                         environment=env)
+            except GitHubError as exc:
+                envs[env] = None if exc.status == 404 else exc
     out = []
     for name in names:
-        item = found.get(name.upper())
-        if item is not None:
-            out.append((name, ok('%s is set in %s' % (name, repo), repo=repo,
-                                 updated_at=item.get('updated_at'))))
+        env = environment_of(name)
+        in_repo = found.get(name.upper())
+        if env is None:
+            out.append((name, _repository_secret(name, repo, in_repo)))
+        elif isinstance(envs[env], GitHubError):
+            out.append((name, failed('cannot check %s: %s' % (name, envs[env]), repo=repo, environment=env)))
         else:
-            out.append((name, manual('%s is not set in %s' % (name, repo), [
-                'gh secret set %s --repo %s < path/to/private_key' % (name, repo),
-                'the value is the private SSH key that can log in to %s (its public key is in '
-                'the deploy user\'s ~/.ssh/authorized_keys there)' % _server(name),
-            ], repo=repo)))
+            out.append((name, _environment_secret(name, repo, env, envs[env], in_repo)))
     return out
+
+
+def _repository_secret(name, repo, item):
+    if item is not None:
+        return ok('%s is set in %s' % (name, repo), repo=repo, updated_at=item.get('updated_at'))
+    return manual('%s is not set in %s' % (name, repo), [
+        'gh secret set %s --repo %s < path/to/private_key' % (name, repo),
+        _key_step(name),
+    ], repo=repo)
+
+
+def _key_step(name):
+    return ('the value is the private SSH key that can log in to %s (its public key is in '
+            'the deploy user\'s ~/.ssh/authorized_keys there)' % _server(name))
+
+
+def _environment_steps(repo, env):
+    return [
+        'create the environment %s: gh api -X PUT repos/%s/environments/%s' % (env, repo, quote(env, safe='')),
+        'in Settings > Environments > %s, limit "Deployment branches and tags" to protected branches '
+        '(or the default branch)%s' % (env, ', and add Required reviewers' if env == 'prod' else ''),
+    ]
+
+
+def _environment_secret(name, repo, env, env_secrets, in_repo):
+    """A stage's key: a secret of its environment, never a repository secret."""
+    details = dict(repo=repo, environment=env)
+    in_env = None if env_secrets is None else env_secrets.get(name.upper())
+    set_env = 'gh secret set %s --env %s --repo %s < path/to/private_key' % (name, env, repo)
+    delete_repo = 'gh secret delete %s --repo %s' % (name, repo)
+    if in_repo is not None:
+        # Every workflow of every branch can read a repository secret, and in a job of
+        # environment `env` it stands in for a missing environment secret: a failure,
+        # not a to-do, so the daily scan turns red.
+        if in_env is not None:
+            return Result(FAILED, '%s is a secret of environment %s and also a repository secret of %s, '
+                          'which every workflow of any branch can read: %s' % (name, env, repo, delete_repo),
+                          steps=[delete_repo], details=details)
+        steps = (_environment_steps(repo, env) if env_secrets is None else []) + [set_env, delete_repo]
+        return Result(FAILED, '%s is a repository secret of %s, which every workflow of any branch can read, '
+                      'and not a secret of environment %s: %s' % (name, repo, env, '; '.join(steps)),
+                      steps=steps, details=details)
+    if in_env is not None:
+        return ok('%s is a secret of environment %s in %s' % (name, env, repo),
+                  updated_at=in_env.get('updated_at'), **details)
+    if env_secrets is None:
+        return manual('%s is not set: %s has no environment %s' % (name, repo, env),
+                      _environment_steps(repo, env) + [set_env, _key_step(name)], **details)
+    return manual('%s is not set in environment %s of %s' % (name, env, repo), [set_env, _key_step(name)],
+                  **details)

@@ -111,7 +111,9 @@ def leak(test_host_image, ansible_env, tmp_path_factory):
                    check=True, capture_output=True)
     real_key = key.read_text()
     github = FakeGitHub()
-    github.route(200, {'total_count': 1, 'secrets': [secret('STAGING_SSH')]})
+    github.route(200, {'total_count': 0, 'secrets': []})
+    # the stage's key in its environment (issue 12); no environment prod (404): PROD_SSH is manual
+    github.route(200, {'total_count': 1, 'secrets': [secret('STAGING_SSH')]}, path='/repos/o/r/environments/staging/secrets')
     github.route(401, {'message': 'Bad credentials: %s is not a valid token' % TOKEN},
                  path='/repos/o/echo/actions/secrets')
     with TestHosts('badin-leak', 2, tmp, base_port=23470) as hosts:
@@ -167,7 +169,8 @@ def test_the_run_did_what_the_secrets_are_for(leak):
     proc = leak['proc']
     assert proc.returncode != 0, proc.report  # the clone on HANG fails, and so does the 401
     assert b'Traceback (most recent call last)' not in proc.stdout + proc.stderr, proc.report
-    assert [r['headers'].get('Authorization') for r in leak['github'].requests] == ['Bearer %s' % TOKEN] * 2
+    # o/r: its secrets and those of environments staging and prod; o/echo: the 401
+    assert [r['headers'].get('Authorization') for r in leak['github'].requests] == ['Bearer %s' % TOKEN] * 4
     controller = rows(leak, 'secrets', 'controller')
     assert controller['secrets-staging-ssh-missing']['status'] == 'ok'
     assert controller['secrets-prod-ssh-missing']['status'] == 'manual'

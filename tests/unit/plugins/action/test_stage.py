@@ -186,11 +186,14 @@ def test_secrets_reads_github_from_the_controller(no_github_env, monkeypatch, ch
     monkeypatch.setenv('GH_TOKEN', TOKEN)
     monkeypatch.setenv('GITHUB_REPOSITORY', 'owner/name')
     calls = []
+    # the repository has no key; environment staging has its key, prod has none
+    answers = {'/actions/': [], '/environments/staging/': ['STAGING_SSH'], '/environments/prod/': []}
 
     def fake_open_url(url, **kwargs):
         calls.append((url, kwargs))
-        return FakeResponse({'total_count': 1, 'secrets': [
-            {'name': 'STAGING_SSH', 'created_at': '2024-01-01T00:00:00Z', 'updated_at': '2024-01-02T00:00:00Z'}]})
+        names, = [v for k, v in answers.items() if k in url]
+        return FakeResponse({'total_count': len(names), 'secrets': [
+            {'name': n, 'created_at': '2024-01-01T00:00:00Z', 'updated_at': '2024-01-02T00:00:00Z'} for n in names]})
 
     action = make_action({'stage': 'secrets', 'github_api_url': 'https://ghe.example/api/v3/'},
                          check_mode=check_mode)
@@ -198,21 +201,39 @@ def test_secrets_reads_github_from_the_controller(no_github_env, monkeypatch, ch
         result = action.run(task_vars={})
 
     action._execute_module.assert_not_called()
-    assert len(calls) == 1
-    url, kwargs = calls[0]
-    assert url == 'https://ghe.example/api/v3/repos/owner/name/actions/secrets?per_page=100'
-    assert kwargs['headers']['Authorization'] == 'Bearer %s' % TOKEN
-    assert kwargs['timeout'] == 10
+    base = 'https://ghe.example/api/v3/repos/owner/name'
+    assert [url for url, _kw in calls] == [base + '/actions/secrets?per_page=100',
+                                           base + '/environments/staging/secrets?per_page=100',
+                                           base + '/environments/prod/secrets?per_page=100']
+    for _url, kwargs in calls:
+        assert kwargs['headers']['Authorization'] == 'Bearer %s' % TOKEN
+        assert kwargs['timeout'] == 10
 
     rows = dict((r['fix_id'], r) for r in result['results'])
     assert rows['secrets-staging-ssh-missing']['status'] == 'ok'
     prod = rows['secrets-prod-ssh-missing']
     assert prod['status'] == 'manual'
-    assert prod['steps'][0] == 'gh secret set PROD_SSH --repo owner/name < path/to/private_key'
+    assert prod['steps'][0] == 'gh secret set PROD_SSH --env prod --repo owner/name < path/to/private_key'
     assert result['check_mode'] is check_mode
     assert result['changed'] is False
     assert result['failed'] is False
     assert TOKEN not in json.dumps(result)
+
+
+def test_a_key_that_is_a_repository_secret_fails_the_stage(no_github_env, monkeypatch):
+    """Issue 12, finding 3: the secrets stage turns red on PROD_SSH as a repository secret."""
+    monkeypatch.setenv('GITHUB_TOKEN', TOKEN)
+
+    def fake_open_url(url, **kwargs):
+        names = ['PROD_SSH'] if '/actions/secrets' in url else []
+        return FakeResponse({'total_count': len(names), 'secrets': [{'name': n} for n in names]})
+
+    action = make_action({'stage': 'secrets', 'github_repo': 'o/r', 'secrets': ['PROD_SSH']})
+    with patch.object(github_secrets, 'open_url', fake_open_url):
+        result = action.run(task_vars={})
+    assert result['failed'] is True
+    assert result['counts']['failed'] == 1
+    assert 'repository secret of o/r' in result['results'][0]['msg']
 
 
 def test_secrets_api_failure_fails_the_stage(no_github_env, monkeypatch):

@@ -18,6 +18,8 @@ from ansible_collections.factiii.infra.plugins.plugin_utils import github_secret
 
 TOKEN = 'ghp_TESTtoken0123456789abcdefSECRET'
 PATH = '/repos/o/r/actions/secrets'
+STAGING = '/repos/o/r/environments/staging/secrets'
+PROD = '/repos/o/r/environments/prod/secrets'
 
 
 def secret(name):
@@ -84,35 +86,119 @@ def by_id(results):
     return dict((r['fix_id'], r) for r in results)
 
 
+def secrets_at(github, path, names):
+    github.route(200, {'total_count': len(names), 'secrets': [secret(n) for n in names]}, path=path)
+
+
+def test_environment_of():
+    assert gs.environment_of('STAGING_SSH') == 'staging'
+    assert gs.environment_of('prod_ssh') == 'prod'
+    assert gs.environment_of('FACTIII_SECRETS_TOKEN') is None
+    assert gs.environment_of('_SSH') is None
+
+
 def test_fix_id():
     assert gs.fix_id('STAGING_SSH') == 'secrets-staging-ssh-missing'
     assert gs.fix_id('PROD_SSH') == 'secrets-prod-ssh-missing'
 
 
-def test_present_and_absent(github):
-    github.route(200, {'total_count': 2, 'secrets': [secret('STAGING_SSH'), secret('OTHER')]})
-    results = check(github)
+def test_keys_in_their_environments_and_other_names_in_the_repository(github):
+    secrets_at(github, PATH, ['OTHER'])
+    secrets_at(github, STAGING, ['STAGING_SSH'])
+    secrets_at(github, PROD, ['SOMETHING_ELSE'])
+    results = check(github, names=['STAGING_SSH', 'PROD_SSH', 'OTHER', 'ABSENT'])
 
-    assert [r['fix_id'] for r in results] == ['secrets-staging-ssh-missing', 'secrets-prod-ssh-missing']
-    staging, prod = results
-    assert staging['status'] == 'ok'
-    assert staging['steps'] == []
+    assert [r['fix_id'] for r in results] == ['secrets-staging-ssh-missing', 'secrets-prod-ssh-missing',
+                                              'secrets-other-missing', 'secrets-absent-missing']
+    staging, prod, other, absent = results
+    assert staging['status'] == 'ok' and staging['steps'] == []
+    assert staging['msg'] == 'STAGING_SSH is a secret of environment staging in o/r'
+    assert staging['details']['environment'] == 'staging'
+    # missing from its environment: set it there, never as a repository secret
     assert prod['status'] == 'manual'
-    assert prod['steps'][0] == 'gh secret set PROD_SSH --repo o/r < path/to/private_key'
+    assert prod['msg'] == 'PROD_SSH is not set in environment prod of o/r'
+    assert prod['steps'][0] == 'gh secret set PROD_SSH --env prod --repo o/r < path/to/private_key'
     assert 'private SSH key' in prod['steps'][1] and 'prod server' in prod['steps'][1]
+    # a name that is no stage's key is a repository secret, as before
+    assert other['status'] == 'ok'
+    assert absent['status'] == 'manual'
+    assert absent['steps'][0] == 'gh secret set ABSENT --repo o/r < path/to/private_key'
 
-    assert len(github.requests) == 1
-    req = github.requests[0]
-    assert req['path'] == PATH
-    assert req['query']['per_page'] == ['100']
-    headers = dict((k.lower(), v) for k, v in req['headers'].items())
-    assert headers['authorization'] == 'Bearer %s' % TOKEN
-    assert headers['accept'] == 'application/vnd.github+json'
-    assert headers['x-github-api-version'] == '2022-11-28'
+    # the repository once, each environment once
+    assert sorted(r['path'] for r in github.requests) == sorted([PATH, STAGING, PROD])
+    for req in github.requests:
+        assert req['query']['per_page'] == ['100']
+        headers = dict((k.lower(), v) for k, v in req['headers'].items())
+        assert headers['authorization'] == 'Bearer %s' % TOKEN
+        assert headers['accept'] == 'application/vnd.github+json'
+        assert headers['x-github-api-version'] == '2022-11-28'
+
+
+def test_a_key_that_is_only_a_repository_secret_fails(github):
+    """Issue 12, finding 3: a repository secret is readable by any workflow of any branch."""
+    secrets_at(github, PATH, ['PROD_SSH'])
+    secrets_at(github, STAGING, ['STAGING_SSH'])
+    secrets_at(github, PROD, [])
+    staging, prod = check(github)
+
+    assert staging['status'] == 'ok'
+    assert prod['status'] == 'failed'
+    assert 'PROD_SSH is a repository secret of o/r' in prod['msg']
+    assert 'not a secret of environment prod' in prod['msg']
+    assert prod['steps'] == ['gh secret set PROD_SSH --env prod --repo o/r < path/to/private_key',
+                             'gh secret delete PROD_SSH --repo o/r']
+    # the report prints the steps of manual rows only: the failure's message carries them
+    for step in prod['steps']:
+        assert step in prod['msg']
+    assert '\n' not in prod['msg']
+
+
+def test_a_key_that_is_also_a_repository_secret_fails(github):
+    secrets_at(github, PATH, ['STAGING_SSH'])
+    secrets_at(github, STAGING, ['STAGING_SSH'])
+    secrets_at(github, PROD, ['PROD_SSH'])
+    staging, prod = check(github)
+
+    assert prod['status'] == 'ok'
+    assert staging['status'] == 'failed'
+    assert 'also a repository secret of o/r' in staging['msg']
+    assert staging['steps'] == ['gh secret delete STAGING_SSH --repo o/r']
+    assert staging['steps'][0] in staging['msg']
+
+
+def test_an_environment_that_does_not_exist(github):
+    """GitHub answers 404 for the secrets of an environment the repository does not have."""
+    secrets_at(github, PATH, ['STAGING_SSH'])
+    staging, prod = check(github)
+
+    assert prod['status'] == 'manual'
+    assert prod['msg'] == 'PROD_SSH is not set: o/r has no environment prod'
+    assert prod['steps'][0] == 'create the environment prod: gh api -X PUT repos/o/r/environments/prod'
+    assert 'Deployment branches' in prod['steps'][1] and 'Required reviewers' in prod['steps'][1]
+    assert prod['steps'][2] == 'gh secret set PROD_SSH --env prod --repo o/r < path/to/private_key'
+
+    assert staging['status'] == 'failed'
+    assert staging['steps'][0] == 'create the environment staging: gh api -X PUT repos/o/r/environments/staging'
+    assert 'Required reviewers' not in staging['steps'][1]
+    assert staging['steps'][-2:] == ['gh secret set STAGING_SSH --env staging --repo o/r < path/to/private_key',
+                                     'gh secret delete STAGING_SSH --repo o/r']
+
+
+def test_an_environment_the_token_may_not_read_fails_only_its_keys(github):
+    secrets_at(github, PATH, [])
+    secrets_at(github, STAGING, ['STAGING_SSH'])
+    github.route(403, {'message': 'Resource not accessible by personal access token'}, path=PROD)
+    staging, prod = check(github)
+
+    assert staging['status'] == 'ok'
+    assert prod['status'] == 'failed'
+    assert 'environment prod of o/r (HTTP 403)' in prod['msg']
+    assert '"Environments: read"' in prod['msg']
 
 
 def test_names_compare_case_insensitively(github):
-    github.route(200, {'total_count': 1, 'secrets': [secret('STAGING_SSH')]})
+    secrets_at(github, STAGING, ['STAGING_SSH'])
+    secrets_at(github, PATH, [])
     assert check(github, names=['staging_ssh'])[0]['status'] == 'ok'
 
 
@@ -125,11 +211,13 @@ def test_pagination_follows_link_next(github):
     github.route(200, {'total_count': 3, 'secrets': [secret('PROD_SSH')]}, page=3, headers={
         'Link': link % (PATH, 1, 'first')})
 
-    results = by_id(check(github, names=['A', 'PROD_SSH', 'STAGING_SSH']))
+    results = by_id(check(github, names=['A', 'C', 'PROD_SSH']))
 
     assert results['secrets-a-missing']['status'] == 'ok'
-    assert results['secrets-prod-ssh-missing']['status'] == 'ok'
-    assert results['secrets-staging-ssh-missing']['status'] == 'manual'
+    assert results['secrets-c-missing']['status'] == 'manual'
+    # found on the last page: a repository secret, where a stage's key must not be
+    assert results['secrets-prod-ssh-missing']['status'] == 'failed'
+    github.requests = [r for r in github.requests if r['path'] == PATH]
     assert [r['query'].get('page', ['1'])[0] for r in github.requests] == ['1', '2', '3']
     for req in github.requests:
         assert req['headers'].get('Authorization') == 'Bearer %s' % TOKEN
