@@ -90,13 +90,219 @@ def test_stage_workflows_use_the_scripts_and_always_report_and_clean_up(name):
         if not any('factiii-ssh-run' in r for r in job_runs):
             continue
         always = [step for step in job['steps'] if str(step.get('if', '')).startswith('always()')]
-        assert any('factiii-summary' in s.get('run', '') and '$GITHUB_STEP_SUMMARY' in s['run'] for s in always), job_id
         assert any(s.get('uses', '').startswith('actions/upload-artifact@') for s in always), job_id
         assert any('rm -rf "$RUNNER_TEMP"/factiii-ssh.*' in s.get('run', '') for s in always), job_id
+        # the job summary: written by the job itself, or by a job that always runs after it
+        # (the scan: one table for every stage) and reads the artifacts it uploaded
+        reporters = [job] + [other for other in workflow['jobs'].values()
+                             if job_id in other.get('needs', []) and other.get('if') == 'always()'
+                             and any(s.get('uses', '').startswith('actions/download-artifact@') for s in other['steps'])]
+        assert any(str(s.get('if', '')).startswith('always()') and 'factiii-summary' in s.get('run', '')
+                   and '$GITHUB_STEP_SUMMARY' in s['run'] for r in reporters for s in r['steps']), job_id
         for step in job['steps']:
             if 'factiii-ssh-run' in step.get('run', ''):
                 assert any(k.endswith('_SSH') and v.startswith('${{') and 'secrets.' in v
                            for k, v in step['env'].items()), step
+
+
+# --- issue 12: stage keys only in their environments; pinned actions and hashed installs --
+
+
+def _key_uses(workflow):
+    """(job id, job, stage, the expression) for every secrets.<STAGE>_SSH a step reads."""
+    for job_id, job in workflow['jobs'].items():
+        for step in job.get('steps', []):
+            for value in (step.get('env') or {}).values():
+                for stage in re.findall(r'secrets\.([A-Z]+)_SSH\b', str(value)):
+                    yield job_id, job, stage.lower(), value
+
+
+@pytest.mark.parametrize('name', STAGE_WORKFLOWS)
+def test_every_job_with_a_stage_key_runs_in_that_stages_environment(name):
+    """Finding 3: a job without `environment:` can only read repository secrets, which every
+    workflow of every branch can read too; in the stage's environment the key is an environment
+    secret, behind its deployment-branch rules and required reviewers."""
+    uses = list(_key_uses(load(name)))
+    assert uses, 'the workflow reads no stage key'
+    for job_id, job, stage, value in uses:
+        environment = job.get('environment')
+        if environment == '${{ inputs.environment }}':
+            # deploy: one job for either stage, each key given only when it is that stage
+            assert "inputs.environment == '%s' && secrets.%s_SSH" % (stage, stage.upper()) in value, (job_id, value)
+        else:
+            assert environment == stage, (name, job_id, stage, environment)
+
+
+def test_the_scan_runs_one_job_per_stage_and_one_summary_of_all():
+    jobs = load('factiii-scan.yml')['jobs']
+    assert list(jobs) == ['scan-secrets', 'scan-staging', 'scan-prod', 'summary']
+    assert 'environment' not in jobs['scan-secrets']
+    assert jobs['scan-staging']['environment'] == 'staging'
+    assert jobs['scan-prod']['environment'] == 'prod'
+    for stage in ('secrets', 'staging', 'prod'):
+        job = jobs['scan-' + stage]
+        runs = '\n'.join(step.get('run', '') for step in job['steps'])
+        assert 'FACTIII_RESULTS_JSON="$FACTIII_RESULTS/scan-%s.json"' % stage in runs
+        assert 'ansible-playbook factiii.infra.scan -l %s' % stage in runs
+        upload, = [s for s in job['steps'] if s.get('uses', '').startswith('actions/upload-artifact@')]
+        assert upload['if'] == 'always()' and upload['with']['name'] == 'factiii-results-scan-' + stage
+    summary = jobs['summary']
+    assert summary['needs'] == ['scan-secrets', 'scan-staging', 'scan-prod'] and summary['if'] == 'always()'
+    assert 'environment' not in summary
+    assert not any(re.search(r'(?<![\w-])secrets\.', json.dumps(step)) for step in summary['steps']), 'no secret'
+    download, = [s for s in summary['steps'] if s.get('uses', '').startswith('actions/download-artifact@')]
+    assert download['with']['pattern'] == 'factiii-results-scan-*' and download['with']['merge-multiple'] is True
+    writes = [s['run'] for s in summary['steps'] if 'factiii-summary' in s.get('run', '')]
+    assert len(writes) == 1 and writes[0].count('.json') == 3 and '$GITHUB_STEP_SUMMARY' in writes[0]
+
+
+@pytest.mark.parametrize('results,rc', [
+    (('success', 'success', 'success'), 0),
+    (('success', 'failure', 'success'), 1),
+    (('success', 'success', 'cancelled'), 1),
+])
+def test_the_scan_summary_fails_when_a_stage_did_not_succeed(results, rc):
+    step, = [s for s in load('factiii-scan.yml')['jobs']['summary']['steps'] if 'needs.' in json.dumps(s.get('env'))]
+    assert step['if'] == 'always()'
+    env = dict(os.environ, **dict(zip(('SECRETS', 'STAGING', 'PROD'), results)))
+    assert sorted(step['env']) == ['PROD', 'SECRETS', 'STAGING']
+    proc = subprocess.run(['bash', '-e', '-c', step['run']], env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == rc, proc.stdout + proc.stderr
+    bad = [stage for stage, result in zip(('secrets', 'staging', 'prod'), results) if result != 'success']
+    assert proc.stdout.splitlines() == ['::error::the scan of %s ended: %s' % (b, dict(zip(
+        ('secrets', 'staging', 'prod'), results))[b]) for b in bad]
+
+
+USES_RE = re.compile(r'^\s*(?:-\s+)?uses:\s*(\S+?)@(\S+)(.*)$')
+
+
+def test_every_action_is_pinned_by_commit_sha_with_its_tag():
+    """Finding 9: a tag can be moved to other code; a commit SHA cannot."""
+    pins = {}
+    for path in WORKFLOW_FILES:
+        with open(path) as handle:
+            for number, line in enumerate(handle, 1):
+                match = USES_RE.match(line)
+                if not match:
+                    assert 'uses:' not in line.split('#')[0], (path, number, line)
+                    continue
+                action, ref, rest = match.groups()
+                where = '%s:%d' % (os.path.basename(path), number)
+                assert re.match(r'^[0-9a-f]{40}$', ref), '%s: %s@%s is not pinned by commit SHA' % (where, action, ref)
+                assert re.match(r'^\s+#\s+v\d+\.\d+\.\d+$', rest), '%s: no "# vX.Y.Z" after the SHA' % where
+                pins.setdefault(action, set()).add((ref, rest.split('#')[1].strip()))
+    assert set(pins) >= {'actions/checkout', 'actions/upload-artifact', 'actions/download-artifact'}
+    for action, refs in pins.items():
+        assert len(refs) == 1, 'one pin per action everywhere: %s %s' % (action, refs)
+
+
+REQUIREMENTS = os.path.join(TEMPLATES, 'factiii-requirements.txt')
+
+
+def read_hashed_requirements():
+    """{name: (version, [sha256, ...])} of factiii-requirements.txt."""
+    with open(REQUIREMENTS) as handle:
+        text = handle.read().replace('\\\n', ' ')
+    found = {}
+    for line in text.splitlines():
+        line = line.split('#', 1)[0].strip() if not line.lstrip().startswith('--hash') else line.strip()
+        if not line or line.startswith('#'):
+            continue
+        match = re.match(r'^([A-Za-z0-9_.-]+)==(\S+)((?:\s+--hash=sha256:[0-9a-f]{64})+)\s*$', line)
+        assert match, 'not a pinned, hashed requirement: %r' % line
+        name = re.sub(r'[-_.]+', '-', match.group(1)).lower()
+        found[name] = (match.group(2), re.findall(r'sha256:([0-9a-f]{64})', match.group(3)))
+    return found
+
+
+def test_the_hashed_requirements_pin_ansible_core_and_everything_it_needs():
+    """Finding 9: pip --require-hashes refuses a requirement without a hash, so every
+    dependency ansible-core pulls on the runner (Linux, CPython 3.12) must be in the file."""
+    from importlib import metadata
+    from packaging.requirements import Requirement
+
+    with open(os.path.join(ROOT, 'requirements.txt')) as handle:
+        pin, = [line.strip() for line in handle if line.startswith('ansible-core==')]
+    pinned = read_hashed_requirements()
+    assert pinned['ansible-core'][0] == pin.split('==')[1]
+    runner = {'python_version': '3.12', 'python_full_version': '3.12.3', 'sys_platform': 'linux',
+              'platform_system': 'Linux', 'platform_machine': 'x86_64', 'os_name': 'posix',
+              'implementation_name': 'cpython', 'platform_python_implementation': 'CPython', 'extra': ''}
+    todo, seen = ['ansible-core'], set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        assert name in pinned, '%s (needed on the runner) is not in factiii-requirements.txt' % name
+        for spec in metadata.requires(name) or []:
+            req = Requirement(spec)
+            if req.marker is None or req.marker.evaluate(runner):
+                todo.append(re.sub(r'[-_.]+', '-', req.name).lower())
+    assert set(pinned) == seen, 'pinned but not needed: %s' % (set(pinned) - seen)
+
+
+def install_step(name):
+    steps = [s for job in load(name)['jobs'].values() for s in job['steps']
+             if 'ansible-galaxy" collection install' in s.get('run', '')]
+    assert steps, name
+    return steps[0]['run']
+
+
+@pytest.mark.parametrize('name', [n for n in STAGE_WORKFLOWS if n != 'factiii-dev-sync.yml'])
+@pytest.mark.parametrize('checksum', ['right', 'wrong', 'unset'])
+def test_the_install_step_hashes_pip_and_checks_the_collections_sha256(name, checksum, tmp_path):
+    """The workflow's own install script, run with stand-ins for python3's venv, pip and
+    ansible-galaxy that record what they were asked: pip installs only the hashed file; the
+    collection is installed only when its sha256 is FACTIII_COLLECTION_SHA256 (when set)."""
+    import hashlib
+
+    workflow = load(name)
+    assert workflow['env']['FACTIII_REQUIREMENTS'] == \
+        "${{ vars.FACTIII_REQUIREMENTS || '.github/workflows/factiii-requirements.txt' }}"
+    assert workflow['env']['FACTIII_COLLECTION_SHA256'] == '${{ vars.FACTIII_COLLECTION_SHA256 }}'
+    tarball = tmp_path / 'factiii-infra-1.0.0.tar.gz'
+    tarball.write_bytes(b'a collection tarball')
+    stub = tmp_path / 'stub'
+    stub.mkdir()
+    log = tmp_path / 'calls.log'
+    # python3 -m venv DIR: a "venv" whose pip and ansible-galaxy log their arguments
+    (stub / 'python3').write_text(
+        '#!/bin/sh\nmkdir -p "$3/bin"\nfor tool in pip ansible-galaxy; do\n'
+        '  printf \'#!/bin/sh\\necho "%%s $*" >> "%s"\\n\' "$tool" > "$3/bin/$tool"\n'
+        '  chmod +x "$3/bin/$tool"\ndone\n' % log)
+    (stub / 'python3').chmod(0o755)
+    runner_temp = tmp_path / 'runner'
+    runner_temp.mkdir()
+    env = dict(os.environ, PATH='%s:%s' % (stub, os.environ['PATH']), RUNNER_TEMP=str(runner_temp),
+               GITHUB_PATH=str(tmp_path / 'path'), GITHUB_ENV=str(tmp_path / 'env'),
+               FACTIII_REQUIREMENTS='.github/workflows/factiii-requirements.txt', FACTIII_COLLECTION=str(tarball),
+               FACTIII_COLLECTION_SHA256={'right': hashlib.sha256(tarball.read_bytes()).hexdigest(),
+                                          'wrong': '0' * 64, 'unset': ''}[checksum], STAGE='staging')
+    proc = subprocess.run(['bash', '-e', '-c', install_step(name)], env=env, capture_output=True, text=True,
+                          check=False, cwd=str(tmp_path))
+    calls = log.read_text().splitlines() if log.exists() else []
+    assert calls[0] == ('pip install --quiet --disable-pip-version-check --require-hashes --only-binary :all: '
+                        '-r .github/workflows/factiii-requirements.txt'), calls
+    galaxy = 'ansible-galaxy collection install --force --no-deps -p %s/factiii-collections %s' % (runner_temp, tarball)
+    if checksum == 'wrong':
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert proc.stdout.strip() == ('::error::the collection\'s sha256 is %s, not FACTIII_COLLECTION_SHA256 %s' % (
+            hashlib.sha256(tarball.read_bytes()).hexdigest(), '0' * 64))
+        assert calls == calls[:1], 'a collection whose sha256 differs was installed'
+    else:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert calls[1:] == [galaxy]
+
+
+@pytest.mark.parametrize('name', STAGE_WORKFLOWS)
+def test_no_unhashed_pip_install(name):
+    with open(os.path.join(TEMPLATES, name)) as handle:
+        text = ' '.join(handle.read().replace('\\\n', ' ').split(' '))
+    installs = [' '.join(c.split()) for c in re.findall(r'pip" install[^\n]*', text)]
+    assert installs, name
+    for command in installs:
+        assert '--require-hashes --only-binary :all: -r "$FACTIII_REQUIREMENTS"' in command, command
 
 
 @pytest.mark.parametrize('name,playbook,stage', [
@@ -110,17 +316,10 @@ def test_each_workflow_runs_the_collections_playbook(name, playbook, stage):
     assert os.path.exists(os.path.join(ROOT, 'playbooks', playbook + '.yml'))
 
 
-def test_workflows_pin_the_ansible_core_of_requirements_txt():
-    with open(os.path.join(ROOT, 'requirements.txt')) as handle:
-        pin, = [line.strip() for line in handle if line.startswith('ansible-core==')]
-    for name in STAGE_WORKFLOWS:
-        assert load(name)['env']['FACTIII_ANSIBLE_CORE'] == pin, name
-
-
 def test_the_tarball_ships_the_templates_and_executable_scripts(built_collection):
     with tarfile.open(built_collection[0]) as tar:
         members = dict((m.name, m) for m in tar.getmembers())
-    for name in STAGE_WORKFLOWS + ['README.md']:
+    for name in STAGE_WORKFLOWS + ['README.md', 'factiii-requirements.txt']:
         assert 'workflow-templates/' + name in members
     for script in ('bin/factiii-ssh-run', 'bin/factiii-summary'):
         assert members[script].mode & 0o111, script
