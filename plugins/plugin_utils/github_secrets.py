@@ -342,7 +342,8 @@ def _environment_secret(name, repo, env, env_secrets, in_repo):
         return ok('%s is a secret of environment %s in %s' % (name, env, repo),
                   updated_at=in_env.get('updated_at'), **details)
     if env_secrets is None:
-        return manual('%s is not set: %s has no environment %s' % (name, repo, env),
+        # GitHub answers 404 for an environment the repository does not have
+        return manual('%s is not set: %s has no environment %s (or the token cannot see it)' % (name, repo, env),
                       _environment_steps(repo, env) + [set_env, _key_step(name)], **details)
     return manual('%s is not set in environment %s of %s' % (name, env, repo), [set_env, _key_step(name)],
                   **details)

@@ -172,7 +172,7 @@ def test_an_environment_that_does_not_exist(github):
     staging, prod = check(github)
 
     assert prod['status'] == 'manual'
-    assert prod['msg'] == 'PROD_SSH is not set: o/r has no environment prod'
+    assert prod['msg'] == 'PROD_SSH is not set: o/r has no environment prod (or the token cannot see it)'
     assert prod['steps'][0] == 'create the environment prod: gh api -X PUT repos/o/r/environments/prod'
     assert 'Deployment branches' in prod['steps'][1] and 'Required reviewers' in prod['steps'][1]
     assert prod['steps'][2] == 'gh secret set PROD_SSH --env prod --repo o/r < path/to/private_key'
