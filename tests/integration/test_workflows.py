@@ -250,7 +250,7 @@ def install_step(name):
 
 
 @pytest.mark.parametrize('name', [n for n in STAGE_WORKFLOWS if n != 'factiii-dev-sync.yml'])
-@pytest.mark.parametrize('checksum', ['right', 'wrong', 'unset'])
+@pytest.mark.parametrize('checksum', ['right', 'wrong', 'unset', 'galaxy'])
 def test_the_install_step_hashes_pip_and_checks_the_collections_sha256(name, checksum, tmp_path):
     """The workflow's own install script, run with stand-ins for python3's venv, pip and
     ansible-galaxy that record what they were asked: pip installs only the hashed file; the
@@ -276,9 +276,10 @@ def test_the_install_step_hashes_pip_and_checks_the_collections_sha256(name, che
     runner_temp.mkdir()
     env = dict(os.environ, PATH='%s:%s' % (stub, os.environ['PATH']), RUNNER_TEMP=str(runner_temp),
                GITHUB_PATH=str(tmp_path / 'path'), GITHUB_ENV=str(tmp_path / 'env'),
-               FACTIII_REQUIREMENTS='.github/workflows/factiii-requirements.txt', FACTIII_COLLECTION=str(tarball),
+               FACTIII_REQUIREMENTS='.github/workflows/factiii-requirements.txt',
+               FACTIII_COLLECTION='factiii.infra:==1.0.0' if checksum == 'galaxy' else str(tarball),
                FACTIII_COLLECTION_SHA256={'right': hashlib.sha256(tarball.read_bytes()).hexdigest(),
-                                          'wrong': '0' * 64, 'unset': ''}[checksum], STAGE='staging')
+                                          'wrong': '0' * 64, 'unset': '', 'galaxy': '1' * 64}[checksum], STAGE='staging')
     proc = subprocess.run(['bash', '-e', '-c', install_step(name)], env=env, capture_output=True, text=True,
                           check=False, cwd=str(tmp_path))
     calls = log.read_text().splitlines() if log.exists() else []
@@ -290,6 +291,12 @@ def test_the_install_step_hashes_pip_and_checks_the_collections_sha256(name, che
         assert proc.stdout.strip() == ('::error::the collection\'s sha256 is %s, not FACTIII_COLLECTION_SHA256 %s' % (
             hashlib.sha256(tarball.read_bytes()).hexdigest(), '0' * 64))
         assert calls == calls[:1], 'a collection whose sha256 differs was installed'
+    elif checksum == 'galaxy':
+        # a Galaxy requirement has no file to check: a clear error, nothing installed
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert proc.stdout.strip() == ('::error::FACTIII_COLLECTION_SHA256 is set: FACTIII_COLLECTION must be the '
+                                       'collection tarball\'s https URL or path')
+        assert calls == calls[:1]
     else:
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert calls[1:] == [galaxy]
