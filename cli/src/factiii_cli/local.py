@@ -7,7 +7,6 @@ execution per host (factiii.infra.stage), so its fixes' results all arrive when
 that task ends: the progress shows a line when a stage starts on a host, then one
 line per fix as soon as the stage's task result comes in.
 """
-import json
 import os
 import re
 import shutil
@@ -125,8 +124,12 @@ def run(collection, command, stages, inventories, progress, env=None, extravars=
         )
         report = None
         if os.path.exists(results):
-            with open(results) as handle:
-                report = json.load(handle)
+            with open(results, 'rb') as handle:
+                try:
+                    report = collection.callback.load_results(handle.read())
+                except ValueError as exc:
+                    raise CliError('the local run of %s wrote a results file that cannot be used: %s' % (
+                        ', '.join(stages), exc)) from None
         failed = bool(report and report.get('total', {}).get('failed'))
         if runner.rc != 0 and not failed:
             errors = _errors(runner)

@@ -92,6 +92,8 @@ class Command:
         self.progress = progress
         self.collection = collections.find()
         self.report = Report(self.collection.callback)
+        # from here on, every line shown goes through the report library's printable()
+        progress.clean = self.collection.callback.printable
         self.check_mode = args.command == 'scan'
 
     # -- GitHub -------------------------------------------------------------
@@ -102,21 +104,33 @@ class Command:
                                 timeout=self.args.timeout)
 
     def absorb(self, outcome, owner, stages=None):
-        """Add a finished run's results (only ``stages`` when given) to the report."""
+        """Add a finished run's results (only ``stages`` when given) to the report.
+
+        A results file that is not one (another run's artifact is data, checked by
+        the callback's load_results) is a failed row saying which file and why.
+        """
         cb = self.collection.callback
         if not outcome.reports:
             self.report.add_failed(owner, WORKFLOW_HOST, '%s-no-results' % owner, 'run concluded %s, but %s: %s' % (
                 outcome.conclusion, outcome.missing, outcome.url), self.check_mode)
             return
-        failed = 0
-        for name, data in outcome.reports:
-            self.report.add(data, stages)
-            failed += sum(st.get(cb.FAILED, 0) for st in (data.get('stages') or {}).values())
+        failed, problems = 0, list(outcome.problems)
+        for name, text in outcome.reports:
+            try:
+                data = cb.load_results(text)
+                self.report.add(data, stages)
+            except ValueError as exc:
+                problems.append('%s: %s' % (name, exc))
+                continue
+            failed += sum(st.get(cb.FAILED, 0) for st in data['stages'].values())
+        for why in problems:
+            self.report.add_failed(owner, WORKFLOW_HOST, '%s-bad-results' % owner, 'the results of the run cannot '
+                                   'be used: %s: %s' % (why, outcome.url), self.check_mode)
         missing = [s for s in stages or [] if s not in self.report.stages()]
         if missing:
             self.progress.line('%s: the run reported no results for %s (no hosts in its inventory?)' % (
                 owner, ', '.join(missing)))
-        if outcome.conclusion != 'success' and not failed:
+        if outcome.conclusion != 'success' and not failed and not problems:
             self.report.add_failed(owner, WORKFLOW_HOST, '%s-run-failed' % owner,
                                    'the workflow run concluded %s without reporting a failed fix: %s' % (
                                        outcome.conclusion, outcome.url), self.check_mode)
