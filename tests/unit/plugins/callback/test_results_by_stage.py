@@ -605,7 +605,7 @@ def test_a_results_file_of_the_wrong_shape_is_refused_whole(data, why):
     (b'{"stages": ', 'not JSON: Expecting value'),
     (b'\xff\xfe\x00', 'not JSON'),
     (b'[' * 100000 + b']' * 100000, 'not JSON: nested too deeply'),
-    (b' ' * (rbs.MAX_RESULTS_BYTES + 1), 'larger than 16 MiB'),
+    (b' ' * (16 * 1024 * 1024 + 1), 'larger than 16 MiB'),
 ])
 def test_a_results_file_that_is_not_json_is_one_line(text, why):
     with pytest.raises(ValueError) as caught:
