@@ -68,6 +68,7 @@ class FakeGitHub:
         self.blob_requests = []
         self.dispatches = []
         self.injections = []
+        self._hold = None
         self.appear_after = 1
         self.return_details = False
         self.reject_details = False
@@ -107,7 +108,17 @@ class FakeGitHub:
         self.injections.append({'method': method, 'path': re.compile(path), 'status': status,
                                 'body': body, 'headers': headers or {}, 'times': times})
 
+    def hold(self, path):
+        """Requests on a path matching ``path`` wait (unanswered) until release(); held() tells one came."""
+        self._hold = {'path': re.compile(path), 'seen': threading.Event(), 'release': threading.Event(), 'requests': []}
+        return self._hold
+
+    def release(self):
+        if self._hold:
+            self._hold['release'].set()
+
     def stop(self):
+        self.release()
         self.server.shutdown()
         self.server.server_close()
 
@@ -290,6 +301,11 @@ def _handler(fake):
             url = urlparse(self.path)
             length = int(self.headers.get('Content-Length') or 0)
             body = self.rfile.read(length) if length else b''
+            hold = fake._hold
+            if hold and hold['path'].search(url.path):
+                hold['requests'].append({'path': url.path, 'authorization': self.headers.get('Authorization')})
+                hold['seen'].set()
+                hold['release'].wait(600)
             with fake._lock:
                 fake.requests.append({'method': method, 'path': url.path, 'query': parse_qs(url.query),
                                       'headers': dict(self.headers), 'body': body})

@@ -9,9 +9,13 @@ line per fix as soon as the stage's task result comes in.
 """
 import os
 import re
+import shlex
 import shutil
+import sys
 import tempfile
+from secrets import token_hex
 
+from factiii_cli import remote, secret_env
 from factiii_cli.errors import CliError
 
 ERROR_LINE = re.compile(r'^(?:\[ERROR\]:|ERROR!)\s*(.*)$')
@@ -79,8 +83,14 @@ def _errors(runner):
     return found
 
 
-def run(collection, command, stages, inventories, progress, env=None, extravars=None):
+def run(collection, command, stages, inventories, progress, env=None, extravars=None, secrets=None):
     """Run ``command`` (scan or fix) for the local ``stages``; return the results report (dict).
+
+    ``secrets`` (name -> value, the GitHub token) reach ansible-playbook's
+    environment through its terminal (factiii_cli.secret_env), never a file:
+    ansible-runner writes the command and the whole environment it starts to
+    artifacts/<ident>/command, and a CLI killed with SIGKILL cannot remove it.
+    The tokens of this shell are left out of that environment for the same reason.
 
     A run that fails without reporting any failed fix (Ansible could not even
     start the stage) raises a CliError with Ansible's error line.
@@ -88,9 +98,14 @@ def run(collection, command, stages, inventories, progress, env=None, extravars=
     import ansible_runner  # slow to import: only when a stage runs here
 
     check_mode = command == 'scan'
-    workdir = tempfile.mkdtemp(prefix='factiii-runner.')
+    workdir = tempfile.mkdtemp(prefix='factiii-runner.')  # 0700
     results = os.path.join(workdir, 'results.json')
-    envvars = dict(env or {})
+    secrets = dict(secrets or {})
+    nonce = token_hex(8)
+    # ansible-runner answers each prompt from memory (passwords are not written with suppress_env_files)
+    answers = dict((re.escape(secret_env.prompt(nonce, name).strip()), value) for name, value in secrets.items())
+    envvars = dict((name, '') for name in remote.TOKEN_NAMES)
+    envvars.update(env or {})
     if collection.config_file and not os.environ.get('ANSIBLE_CONFIG'):
         # ansible-runner starts ansible-playbook in its own directory: keep the
         # ansible.cfg that is in force here (forks, SSH settings, interpreter).
@@ -112,7 +127,11 @@ def run(collection, command, stages, inventories, progress, env=None, extravars=
     try:
         runner = ansible_runner.run(
             private_data_dir=workdir,
-            playbook='factiii.infra.%s' % command,
+            # ansible-playbook factiii.infra.<command>, started by secret_env with the secrets
+            binary=sys.executable,
+            cmdline=shlex.join(['-P', '-m', 'factiii_cli.secret_env', nonce] + sorted(secrets) + [
+                '--', 'ansible-playbook', 'factiii.infra.%s' % command]),
+            passwords=answers,
             inventory=list(inventories),
             limit=','.join(stages),
             envvars=envvars,

@@ -167,20 +167,21 @@ class Command:
         inventories = args.inventory or [self.collection.path('inventories', 'local', 'hosts.yml')]
         if not args.inventory and any(s not in LOCAL_STAGES for s in stages):
             inventories.append(self.collection.path('inventories', 'on-server', 'hosts.yml'))
-        env, extravars = {}, {}
+        env, extravars, secrets = {}, {}, {}
         if 'secrets' in stages:
             # What the secrets stage needs from GitHub, found as the CLI finds it; when it
             # cannot be found the stage itself reports what to set.
-            for name, find in (('GITHUB_REPOSITORY', lambda: remote.repository(args.repo)), ('GITHUB_TOKEN', remote.token)):
+            for where, name, find in ((env, 'GITHUB_REPOSITORY', lambda: remote.repository(args.repo)),
+                                      (secrets, 'GITHUB_TOKEN', remote.token)):
                 try:
-                    env[name] = find()
+                    where[name] = find()
                 except CliError:
                     pass
             if os.environ.get('FACTIII_GITHUB_API_URL'):
                 extravars['secrets_github_api_url'] = remote.api_url()
         self.progress.line('%s %s here (factiii.infra.%s from %s)' % (
             'scanning' if self.check_mode else 'fixing', ', '.join(stages), args.command, self.collection.source))
-        data = local.run(self.collection, args.command, stages, inventories, self.progress, env, extravars)
+        data = local.run(self.collection, args.command, stages, inventories, self.progress, env, extravars, secrets)
         self.report.add(data, stages)
 
     def deploy(self):

@@ -40,6 +40,7 @@ from factiii_cli.report import reports_in_zip
 
 DEFAULT_API_URL = 'https://api.github.com'
 RESULTS_ARTIFACT_PREFIX = 'factiii-results'
+TOKEN_NAMES = ('GITHUB_TOKEN', 'GH_TOKEN')
 
 # Rate limits: wait at most this long for one reset or Retry-After, and retry a
 # rate-limited request at most RATE_LIMIT_RETRIES times; then a one-line error.
@@ -70,7 +71,7 @@ def _web_host(api):
 
 def token(api=None):
     """GITHUB_TOKEN, GH_TOKEN, else `gh auth token` when the GitHub CLI is installed."""
-    for name in ('GITHUB_TOKEN', 'GH_TOKEN'):
+    for name in TOKEN_NAMES:
         value = os.environ.get(name, '').strip()
         if value:
             return value
