@@ -9,6 +9,9 @@ import json
 import os
 import signal
 import subprocess
+import time
+
+import pytest
 
 from support import ROOT, tool
 
@@ -212,3 +215,34 @@ def test_a_killed_local_run_leaves_no_token_on_disk(cli_env, fake, tmp_path):
         started = json.load(handle)
     assert 'factiii.infra.scan' in started['command']
     assert (started['env']['GITHUB_TOKEN'], started['env']['GH_TOKEN']) == ('', '')
+
+
+@pytest.mark.parametrize('number', [signal.SIGHUP, signal.SIGTERM, signal.SIGINT])
+def test_a_stopped_local_run_stops_ansible_and_removes_its_directory(cli_env, fake, tmp_path, number):
+    """A closed terminal (SIGHUP), kill or Ctrl-C while the secrets stage waits for GitHub: ansible-playbook is
+    stopped, ansible-runner's directory (the environment of this shell is in its command file) removed."""
+    tmp = tmp_path / 'tmp'
+    tmp.mkdir()
+    env = dict(cli_env, TMPDIR=str(tmp), GITHUB_REPOSITORY='acme/app')
+    held = fake.hold(r'/actions/secrets$')
+    proc = subprocess.Popen([tool('factiii'), 'scan', '--secrets'], env=env, cwd=str(tmp_path), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert held['seen'].wait(240), 'the secrets stage never asked GitHub'
+        assert len(os.listdir(str(tmp))) == 1
+        playbook = _descendants(proc.pid)
+        proc.send_signal(number)
+        out, err = proc.communicate(timeout=60)  # GitHub still has not answered
+    finally:
+        fake.release()
+    assert proc.returncode == 130, (out, err)
+    assert err.rstrip('\n').splitlines()[-1].startswith('factiii: interrupted'), err
+    assert os.listdir(str(tmp)) == []
+    # ansible-playbook was killed; a worker of it (in a session of its own) ends with its request
+    deadline = time.monotonic() + 30
+    alive = playbook
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.5)
+        alive = [pid for pid in alive if os.path.exists('/proc/%d' % pid)
+                 and open('/proc/%d/stat' % pid).read().rsplit(')', 1)[1].split()[0] != 'Z']
+    assert alive == []

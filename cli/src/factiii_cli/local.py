@@ -11,8 +11,10 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 from secrets import token_hex
 
 from factiii_cli import remote, secret_env
@@ -83,6 +85,34 @@ def _errors(runner):
     return found
 
 
+class Stop:
+    """ansible-runner's cancel_callback: SIGINT, SIGTERM and SIGHUP (a closed terminal) while the run
+    lasts stop ansible-playbook (ansible-runner looks every few seconds) and the run's directory is
+    removed; ansible-runner alone would handle the first two only, and SIGHUP would leave it behind."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self):
+        self.received = None
+        self._old = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for number in self.SIGNALS:
+                self._old[number] = signal.signal(number, self._handler)
+        return self
+
+    def _handler(self, number, frame):
+        self.received = number
+
+    def __call__(self):
+        return self.received is not None
+
+    def __exit__(self, *exc):
+        for number, old in self._old.items():
+            signal.signal(number, old)
+
+
 def run(collection, command, stages, inventories, progress, env=None, extravars=None, secrets=None):
     """Run ``command`` (scan or fix) for the local ``stages``; return the results report (dict).
 
@@ -125,22 +155,26 @@ def run(collection, command, stages, inventories, progress, env=None, extravars=
         'ANSIBLE_FORCE_COLOR': '0',
     })
     try:
-        runner = ansible_runner.run(
-            private_data_dir=workdir,
-            # ansible-playbook factiii.infra.<command>, started by secret_env with the secrets
-            binary=sys.executable,
-            cmdline=shlex.join(['-P', '-m', 'factiii_cli.secret_env', nonce] + sorted(secrets) + [
-                '--', 'ansible-playbook', 'factiii.infra.%s' % command]),
-            passwords=answers,
-            inventory=list(inventories),
-            limit=','.join(stages),
-            envvars=envvars,
-            extravars=extravars or None,
-            event_handler=Events(progress, check_mode),
-            quiet=True,
-            # keep the environment (a token) and variables out of files on disk
-            suppress_env_files=True,
-        )
+        with Stop() as stop:
+            runner = ansible_runner.run(
+                private_data_dir=workdir,
+                # ansible-playbook factiii.infra.<command>, started by secret_env with the secrets
+                binary=sys.executable,
+                cmdline=shlex.join(['-P', '-m', 'factiii_cli.secret_env', nonce] + sorted(secrets) + [
+                    '--', 'ansible-playbook', 'factiii.infra.%s' % command]),
+                passwords=answers,
+                inventory=list(inventories),
+                limit=','.join(stages),
+                envvars=envvars,
+                extravars=extravars or None,
+                event_handler=Events(progress, check_mode),
+                cancel_callback=stop,
+                quiet=True,
+                # keep the environment and variables out of env/ files on disk
+                suppress_env_files=True,
+            )
+        if stop.received is not None:
+            raise KeyboardInterrupt
         report = None
         if os.path.exists(results):
             with open(results, 'rb') as handle:
