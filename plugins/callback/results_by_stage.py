@@ -48,6 +48,7 @@ options:
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 
@@ -63,6 +64,29 @@ EXIT_BAD_OPTION = 5
 SHOWN = ((FIXED, 'Fixed'), (MANUAL, 'Manual'), (FAILED, 'Failed'))
 COUNTED = (FIXED, MANUAL, FAILED, OK)
 FIX_KEYS = ('fix_id', 'status', 'msg', 'steps')
+# A results file is a few kilobytes; the CLI and factiii-summary refuse anything absurd.
+MAX_RESULTS_BYTES = 16 * 1024 * 1024
+
+# What a terminal (or a Markdown page) would obey rather than show: C0 but tab and newline, DEL, C1
+# (CSI, OSC, DCS as one byte), the line and paragraph separators, the bidirectional overrides that
+# reorder a line on screen, and lone surrogates (a JSON string may hold one; printing it raises).
+_CONTROLS = r'\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff'
+_CONTROL = re.compile('[%s]' % _CONTROLS)
+_CONTROL_OR_NEWLINE = re.compile('[\\n%s]' % _CONTROLS)
+
+
+def printable(value, newlines=True):
+    """``value`` as text that shows on a terminal as it is: each control character as ``\\uXXXX``.
+
+    The one way text from hosts, results files and GitHub is printed (the callback's report, the
+    CLI, factiii-summary). With ESC (and the one-byte C1 CSI/OSC/DCS) shown, no escape sequence can
+    take effect - clear the screen, set the clipboard (OSC 52), move the cursor - and its remaining
+    characters are plain text; ``\\r`` cannot write over a line. ``newlines=False`` for one-line
+    values (a stage, a host, a fix id), where a newline could forge a line of the report.
+    """
+    text = value if isinstance(value, str) else '%s' % (value,)
+    pattern = _CONTROL if newlines else _CONTROL_OR_NEWLINE
+    return pattern.sub(lambda match: '\\u%04x' % ord(match.group()), text)
 
 
 def stage_order(names):
@@ -119,17 +143,106 @@ def ordered(report):
     return {'check_mode': report['check_mode'], 'stages': stages, 'total': dict(report['total'])}
 
 
+def _key(value):
+    """A name from a results file, quoted and short, for a message about that file."""
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:56] + '..."'
+
+
+def _counts_problem(where, node):
+    for status in COUNTED:
+        value = node.get(status, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            return '%s"%s" is %s, not a count' % (where, status, _key(value))
+    return None
+
+
+def _fix_problem(where, fix):
+    if not isinstance(fix, Mapping) or not isinstance(fix.get('fix_id'), str):
+        return '%s is not a fix result (no "fix_id")' % where
+    if fix.get('status') not in COUNTED:
+        return '%s: "status" %s is not one of %s' % (where, _key(fix.get('status')), ', '.join(COUNTED))
+    if not isinstance(fix.get('msg', ''), (str, type(None))):
+        return '%s: "msg" is not text' % where
+    steps = fix.get('steps', [])
+    if not isinstance(steps, list) or not all(isinstance(step, str) for step in steps):
+        return '%s: "steps" is not a list of text' % where
+    return None
+
+
+def results_problem(data):
+    """None when ``data`` has the shape write_json writes, else what is wrong with it (one line).
+
+    A results file comes from another run (a workflow's artifact); nothing in it is used before it
+    passed this check, so a wrong one is reported, never a traceback or half a report.
+    """
+    if not isinstance(data, Mapping) or not isinstance(data.get('stages'), Mapping):
+        return 'not a factiii results file (no "stages" object)'
+    if not isinstance(data.get('check_mode', False), bool):
+        return '"check_mode" is not true or false'
+    for stage, st in data['stages'].items():
+        where = 'stage %s' % _key(stage)
+        if not isinstance(st, Mapping) or not isinstance(st.get('hosts', {}), Mapping):
+            return '%s is not an object with "hosts"' % where
+        why = _counts_problem(where + ': ', st)
+        for host, entry in st.get('hosts', {}).items():
+            if why:
+                break
+            where = 'stage %s host %s' % (_key(stage), _key(host))
+            if not isinstance(entry, Mapping) or not isinstance(entry.get('results', []), list):
+                return '%s is not an object with a "results" list' % where
+            why = _counts_problem(where + ': ', entry)
+            for index, fix in enumerate(entry.get('results', [])):
+                why = why or _fix_problem('%s result %d' % (where, index + 1), fix)
+        if why:
+            return why
+    return None
+
+
+def load_results(text):
+    """The report in a results file's ``text`` (str or bytes); ValueError saying what is wrong."""
+    if len(text) > MAX_RESULTS_BYTES:
+        raise ValueError('larger than %d MiB' % (MAX_RESULTS_BYTES // 2 ** 20))
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ValueError('not JSON: nested too deeply') from None
+    except ValueError as exc:
+        raise ValueError('not JSON: %s' % exc) from None
+    why = results_problem(data)
+    if why:
+        raise ValueError(why)
+    return data
+
+
+def add_report(report, data, stages=None):
+    """Add a results file's report ``data`` (only ``stages`` when given) to ``report``.
+
+    Through add_results, as the run itself added them, so the text of several files merged is the
+    text of one run. ValueError (what is wrong, one line) when ``data`` is not a results report.
+    """
+    why = results_problem(data)
+    if why:
+        raise ValueError(why)
+    check_mode = data.get('check_mode', False)
+    for stage, st in data['stages'].items():
+        if stages is None or stage in stages:
+            for host, entry in st.get('hosts', {}).items():
+                add_results(report, stage, host, entry.get('results', []), entry, check_mode)
+    report['check_mode'] = report['check_mode'] or check_mode
+    return report
+
+
 def _counts_text(counts):
     return ', '.join('%s: %d' % (label, counts[status]) for status, label in SHOWN)
 
 
 def _item_line(label, fix, host):
-    fix_id = '%s' % fix.get('fix_id', '')
+    fix_id = printable(fix.get('fix_id', ''), newlines=False)
     if host is not None:
-        fix_id += ' [%s]' % host
-    msg = '%s' % (fix.get('msg') or '')
+        fix_id += ' [%s]' % printable(host, newlines=False)
     # Continuation lines of a long message stay under their item, not at column 0.
-    msg = msg.strip().replace('\n', '\n      ')
+    msg = printable(('%s' % (fix.get('msg') or '')).strip()).replace('\n', '\n      ')
     return '   %s: %s: %s' % (label, fix_id, msg) if msg else '   %s: %s' % (label, fix_id)
 
 
@@ -141,10 +254,10 @@ def format_report(report):
     lines = ['RESULTS BY STAGE', '']
     for name, st in report['stages'].items():
         several = len(st['hosts']) > 1
-        lines.append('%s:' % name.upper())
+        lines.append('%s:' % printable(name.upper(), newlines=False))
         lines.append('   ' + _counts_text(st))
         if several:
-            lines.extend('      %s: %s' % (h, _counts_text(e)) for h, e in st['hosts'].items())
+            lines.extend('      %s: %s' % (printable(h, newlines=False), _counts_text(e)) for h, e in st['hosts'].items())
         for status, label in SHOWN:
             if status == FIXED and report['check_mode']:
                 label = 'Would fix'
@@ -154,7 +267,8 @@ def format_report(report):
                         continue
                     lines.append(_item_line(label, fix, host if several else None))
                     if status == MANUAL:
-                        lines.extend('      - %s' % step for step in fix.get('steps') or [])
+                        lines.extend('      - %s' % printable(step).replace('\n', '\n        ')
+                                     for step in fix.get('steps') or [])
         lines.append('')
     lines.append('TOTAL: ' + _counts_text(report['total']))
     return '\n'.join(lines)

@@ -68,6 +68,7 @@ class FakeGitHub:
         self.blob_requests = []
         self.dispatches = []
         self.injections = []
+        self._hold = None
         self.appear_after = 1
         self.return_details = False
         self.reject_details = False
@@ -75,6 +76,9 @@ class FakeGitHub:
         self.missing = set()
         self.runs = []
         self.artifacts = {}
+        # what the jobs of a run are called (GitHub answers whatever the workflow file says)
+        self.job_name = 'stage job'
+        self.step_name = 'Run the stage (one SSH connection per host)'
         self._ids = iter(range(9000, 100000))
         self._numbers = {}
         self._lock = threading.Lock()
@@ -104,7 +108,17 @@ class FakeGitHub:
         self.injections.append({'method': method, 'path': re.compile(path), 'status': status,
                                 'body': body, 'headers': headers or {}, 'times': times})
 
+    def hold(self, path):
+        """Requests on a path matching ``path`` wait (unanswered) until release(); held() tells one came."""
+        self._hold = {'path': re.compile(path), 'seen': threading.Event(), 'release': threading.Event(), 'requests': []}
+        return self._hold
+
+    def release(self):
+        if self._hold:
+            self._hold['release'].set()
+
     def stop(self):
+        self.release()
         self.server.shutdown()
         self.server.server_close()
 
@@ -221,14 +235,14 @@ class FakeGitHub:
         done = {'status': 'completed', 'conclusion': 'success'}
         steps = [dict(done, name='Set up job', number=1), dict(done, name='Install ansible-core and the collection', number=2)]
         if status == 'in_progress':
-            steps.append({'name': 'Run the stage (one SSH connection per host)', 'status': 'in_progress',
+            steps.append({'name': self.step_name, 'status': 'in_progress',
                           'conclusion': None, 'number': 3})
         api = '%s/repos/%s' % (self.url, self.repo)
         job = {'id': run['id'] * 10, 'run_id': run['id'], 'run_url': '%s/actions/runs/%d' % (api, run['id']),
                'node_id': 'CR_%d' % run['id'], 'head_sha': '%040x' % run['id'], 'url': '%s/actions/jobs/%d' % (api, run['id'] * 10),
                'html_url': 'https://github.com/%s/actions/runs/%d/job/%d' % (self.repo, run['id'], run['id'] * 10),
                'status': status, 'conclusion': conclusion, 'started_at': iso(run['created']), 'completed_at': None,
-               'name': 'stage job', 'steps': steps, 'check_run_url': '%s/check-runs/%d' % (api, run['id'] * 10),
+               'name': self.job_name, 'steps': steps, 'check_run_url': '%s/check-runs/%d' % (api, run['id'] * 10),
                'labels': ['ubuntu-24.04'], 'runner_id': 1, 'runner_name': 'GitHub Actions 1',
                'runner_group_id': 1, 'runner_group_name': 'GitHub Actions', 'workflow_name': run['workflow'],
                'head_branch': run['branch'], 'run_attempt': 1, 'created_at': iso(run['created'])}
@@ -287,6 +301,11 @@ def _handler(fake):
             url = urlparse(self.path)
             length = int(self.headers.get('Content-Length') or 0)
             body = self.rfile.read(length) if length else b''
+            hold = fake._hold
+            if hold and hold['path'].search(url.path):
+                hold['requests'].append({'path': url.path, 'authorization': self.headers.get('Authorization')})
+                hold['seen'].set()
+                hold['release'].wait(600)
             with fake._lock:
                 fake.requests.append({'method': method, 'path': url.path, 'query': parse_qs(url.query),
                                       'headers': dict(self.headers), 'body': body})

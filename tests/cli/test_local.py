@@ -7,7 +7,11 @@ at the same time: on a converged dev host both say Fixed 0.
 """
 import json
 import os
+import signal
 import subprocess
+import time
+
+import pytest
 
 from support import ROOT, tool
 
@@ -146,3 +150,99 @@ def test_on_server_stage_without_its_settings_is_one_line(cli_env, factiii):
     assert proc.stderr.rstrip('\n').splitlines()[-1] == (
         'factiii: error: the local run of prod (factiii.infra.scan) failed before reporting a failed fix: '
         'Set APP_REPO_URL to the app repository, e.g. git@github.com:OWNER/APP.git'), proc.report
+
+
+def _descendants(pid):
+    """The processes started (directly or not) by ``pid``: ansible-runner's child sits in its own session."""
+    children = {}
+    for entry in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open('/proc/%s/stat' % entry) as handle:
+                ppid = int(handle.read().rsplit(')', 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _files_holding(root, secret):
+    found = []
+    for base, dirs, files in os.walk(str(root)):
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(base, d))]:
+            path = os.path.join(base, name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            with open(path, 'rb') as handle:
+                if secret.encode() in handle.read():
+                    found.append(path)
+    return found
+
+
+def test_a_killed_local_run_leaves_no_token_on_disk(cli_env, fake, tmp_path):
+    """ansible-runner writes the environment it starts to artifacts/<ident>/command; kill -9 the CLI
+    while the secrets stage waits for GitHub, then look at every file left: the token is in none."""
+    tmp, home = tmp_path / 'tmp', tmp_path / 'home'
+    tmp.mkdir()
+    home.mkdir()
+    token = 'ghp_' + 'k1LL3d' * 6  # the CLI's token, also in GH_TOKEN of the shell
+    fake.token = token
+    env = dict(cli_env, TMPDIR=str(tmp), HOME=str(home), GITHUB_TOKEN=token, GH_TOKEN=token, GITHUB_REPOSITORY='acme/app')
+    held = fake.hold(r'/actions/secrets$')
+    proc = subprocess.Popen([tool('factiii'), 'scan', '--secrets'], env=env, cwd=str(tmp_path), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert held['seen'].wait(240), 'the secrets stage never asked GitHub'
+        killed = [proc.pid] + _descendants(proc.pid)
+        for pid in killed:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        fake.release()
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, (out, err)
+    # the token reached the secrets stage (through its terminal, not a file)...
+    assert held['requests'][0]['authorization'] in ('token %s' % token, 'Bearer %s' % token), held['requests']
+    # ...the run was caught in the middle: ansible-runner's directory and its command file are there...
+    commands = [os.path.join(base, 'command') for base, dirs, files in os.walk(str(tmp)) if 'command' in files]
+    assert len(commands) == 1, os.listdir(str(tmp))
+    # ...and no file anywhere under it, the temporary directory or HOME holds the token
+    assert _files_holding(tmp_path, token) == []
+    with open(commands[0]) as handle:
+        started = json.load(handle)
+    assert 'factiii.infra.scan' in started['command']
+    assert (started['env']['GITHUB_TOKEN'], started['env']['GH_TOKEN']) == ('', '')
+
+
+@pytest.mark.parametrize('number', [signal.SIGHUP, signal.SIGTERM, signal.SIGINT])
+def test_a_stopped_local_run_stops_ansible_and_removes_its_directory(cli_env, fake, tmp_path, number):
+    """A closed terminal (SIGHUP), kill or Ctrl-C while the secrets stage waits for GitHub: ansible-playbook is
+    stopped, ansible-runner's directory (the environment of this shell is in its command file) removed."""
+    tmp = tmp_path / 'tmp'
+    tmp.mkdir()
+    env = dict(cli_env, TMPDIR=str(tmp), GITHUB_REPOSITORY='acme/app')
+    held = fake.hold(r'/actions/secrets$')
+    proc = subprocess.Popen([tool('factiii'), 'scan', '--secrets'], env=env, cwd=str(tmp_path), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert held['seen'].wait(240), 'the secrets stage never asked GitHub'
+        assert len(os.listdir(str(tmp))) == 1
+        playbook = _descendants(proc.pid)
+        proc.send_signal(number)
+        out, err = proc.communicate(timeout=60)  # GitHub still has not answered
+    finally:
+        fake.release()
+    assert proc.returncode == 130, (out, err)
+    assert err.rstrip('\n').splitlines()[-1].startswith('factiii: interrupted'), err
+    assert os.listdir(str(tmp)) == []
+    # ansible-playbook was killed; a worker of it (in a session of its own) ends with its request
+    deadline = time.monotonic() + 30
+    alive = playbook
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.5)
+        alive = [pid for pid in alive if os.path.exists('/proc/%d' % pid)
+                 and open('/proc/%d/stat' % pid).read().rsplit(')', 1)[1].split()[0] != 'Z']
+    assert alive == []

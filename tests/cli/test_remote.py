@@ -143,6 +143,67 @@ def test_waiting_environment_approval_is_shown(fake, cli_env, factiii, cb):
     assert proc.stdout == cb.format_report(report) + '\n'
 
 
+# what a terminal obeys: C0 but tab and newline, DEL, C1, line/paragraph separators, bidi, surrogates
+OBEYED = re.compile('[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]')
+OSC52 = '\x1b]52;c;ZWNobyBwd25lZA==\x07'
+
+
+def test_escapes_from_the_run_and_its_results_are_shown_not_obeyed(fake, cli_env, factiii, cb):
+    """A results artifact and the API's names (job, step, conclusion, artifact) are another run's data:
+    their terminal controls are shown as \\uXXXX on stdout and stderr, never sent to the terminal."""
+    report = stage_report(cb, 'staging', 'mac\x1b[2J\x1b[H', [
+        fix('staging-x\x9b2J', 'failed', 'clone failed %s ok\rFixed: 0 \ud800' % OSC52),
+        fix('staging-git-missing', 'manual', '\u202egnp.exe', ['\x1bP+q\x1b\\ then', 'step \x1b[31mred'])])
+    fake.job_name = 'stage \x1b]0;title\x07 job'
+    fake.step_name = 'Run \x1b[2J step'
+    fake.plan(WF_STAGING, states=[('queued', None), ('in_progress', None), ('in_progress', None),
+                                  ('completed', 'failure\x1b[2J')],
+              artifacts={'factiii-results-\x1b]52;c;eA==\x07': {'fix-staging.json': report}})
+
+    proc = factiii('fix', '--staging', '--repo', 'acme/app', *POLL, env=cli_env)
+
+    assert proc.returncode == 1, proc.report
+    assert 'Traceback' not in proc.stderr, proc.report
+    assert not OBEYED.search(proc.stdout), repr(proc.stdout)
+    assert not OBEYED.search(proc.stderr), repr(proc.stderr)
+    assert proc.stdout == cb.format_report(cb.load_results(json.dumps(report))) + '\n'
+    assert '   Failed: staging-x\\u009b2J: clone failed \\u001b]52;c;ZWNobyBwd25lZA==\\u0007 ok\\u000dFixed: 0 ' \
+           '\\ud800\n' in proc.stdout, proc.report
+    assert 'Manual: staging-git-missing: \\u202egnp.exe\n      - \\u001bP+q\\u001b\\ then\n' \
+           '      - step \\u001b[31mred' in proc.stdout, proc.report
+    assert 'run #43 in progress: stage \\u001b]0;title\\u0007 job > Run \\u001b[2J step' in proc.stderr, proc.report
+    assert 'completed: failure\\u001b[2J after' in proc.stderr, proc.report
+    assert 'downloaded factiii-results-\\u001b]52;c;eA==\\u0007 (1 results file)' in proc.stderr, proc.report
+
+
+def test_results_files_that_cannot_be_used_are_failed_rows(fake, cli_env, factiii, cb):
+    good = stage_report(cb, 'staging', 'mac-mini', STAGING_FIXES)
+    fake.plan(WF_STAGING, artifacts={'factiii-results-fix-staging': {
+        'fix-staging.json': good,
+        'not-json.json': '{"stages": {"staging": ',
+        'shape.json': {'stages': {'staging': {'hosts': {'mac-mini': {'results': [{'fix_id': 'x', 'status': 'gone'}]}}}}},
+        'counts.json': {'stages': {'staging': {'failed': 'lots', 'hosts': {}}}},
+    }})
+
+    proc = factiii('fix', '--staging', '--repo', 'acme/app', *POLL, env=cli_env)
+
+    assert proc.returncode == 1, proc.report
+    assert 'Traceback' not in proc.stderr + proc.stdout, proc.report
+    url = 'https://github.com/acme/app/actions/runs/%d' % fake.started()[0]['id']
+    rows = [line for line in proc.stdout.splitlines() if 'staging-bad-results' in line]
+    assert rows == [
+        '   Failed: staging-bad-results [workflow]: the results of the run cannot be used: '
+        'factiii-results-fix-staging/counts.json: stage "staging": "failed" is "lots", not a count: %s' % url,
+        '   Failed: staging-bad-results [workflow]: the results of the run cannot be used: '
+        'factiii-results-fix-staging/not-json.json: not JSON: Expecting value: line 1 column 24 (char 23): %s' % url,
+        '   Failed: staging-bad-results [workflow]: the results of the run cannot be used: '
+        'factiii-results-fix-staging/shape.json: stage "staging" host "mac-mini" result 1: "status" "gone" is not '
+        'one of fixed, manual, failed, ok: %s' % url], proc.report
+    # the good file is still shown, as it is
+    assert 'Manual: staging-docker-autostart [mac-mini]: Docker Desktop starts at login, not at boot' in proc.stdout
+    assert 'TOTAL: Fixed: 1, Manual: 1, Failed: 3' in proc.stdout, proc.report
+
+
 RATE_LIMITED = {'message': 'API rate limit exceeded for user ID 1001. If you reach out to GitHub Support for help, '
                            'please include the request ID FAKE:1.',
                 'documentation_url': 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api',

@@ -9,6 +9,7 @@ bin/factiii-summary prints the callback's own report as Markdown. (Both scripts 
 ansible-test's sanity tests read every file under bin/ as Python.)
 """
 import glob
+import html.parser
 import json
 import os
 import re
@@ -364,6 +365,120 @@ def test_summary_is_the_callbacks_report_as_markdown(tmp_path):
                              text=True, check=False)
     assert missing.returncode == 1
     assert 'none.json**: no results' in missing.stdout
+
+
+def summary(*paths):
+    proc = subprocess.run([tool('python'), SUMMARY] + [str(p) for p in paths], capture_output=True, check=False)
+    proc.text = proc.stdout.decode('utf-8')  # strict: a lone surrogate could not have been written
+    return proc
+
+
+class Cells(html.parser.HTMLParser):
+    """The table's cells (their text, entities decoded) and every tag of the rendered Markdown."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.rows, self.tags, self._cell = [], [], None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == 'tr':
+            self.rows.append([])
+        elif tag in ('td', 'th'):
+            self._cell = ''
+
+    def handle_endtag(self, tag):
+        if tag in ('td', 'th'):
+            self.rows[-1].append(self._cell)
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+def rendered(markdown):
+    """The Markdown as GitHub renders a job summary (CommonMark, tables, raw HTML allowed), parsed."""
+    from markdown_it import MarkdownIt  # brought by molecule's rich
+    cells = Cells()
+    cells.feed(MarkdownIt('commonmark', {'html': True}).enable(['table', 'strikethrough']).render(markdown))
+    return cells
+
+
+OBEYED = re.compile('[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]')
+
+
+def test_summary_shows_values_from_the_file_as_text(tmp_path):
+    """A results file is another run's artifact: its names and messages are text in the summary, never
+    Markdown, HTML or terminal controls."""
+    from ansible_collections.factiii.infra.plugins.callback import results_by_stage as cb
+    stage = 'qa|x **b** _i_ `c` <img src=x onerror=alert(1)> [l](https://e.invalid) ~~s~~ \x1b]52;c;eA==\x07\nrow'
+    report = cb.new_report()
+    cb.add_results(report, stage, 'h\x1b[2J\ud800', [
+        {'fix_id': 'x-\x9b2J', 'status': 'failed', 'msg': 'ok\rFixed: 0 ``` </code> <script>alert(1)</script>',
+         'steps': []}])
+    cb.add_results(report, 'prod', 'p1', [{'fix_id': 'prod-git-missing', 'status': 'ok', 'msg': '', 'steps': []}])
+    path = tmp_path / 'crafted.json'
+    path.write_text(json.dumps(cb.ordered(report)))
+
+    proc = summary(path)
+
+    assert proc.returncode == 0, proc.stderr
+    assert not OBEYED.search(proc.text), proc.text
+    page = rendered(proc.text)
+    # the table: a header, a row per stage, the total; five cells each, the stage name as its text
+    assert [len(row) for row in page.rows] == [5, 5, 5, 5], page.rows
+    assert page.rows[2][0] == cb.printable(stage.upper(), newlines=False)
+    assert page.rows[2][1:] == ['0', '0', '1', '0']
+    assert not set(page.tags) & {'img', 'a', 'em', 'script', 's', 'del'}, page.tags
+    # only the summary's own markup: **Total** and the fenced text block
+    assert (page.tags.count('strong'), page.tags.count('code')) == (1, 1), page.tags
+    assert '\\u001b]52;C;EA==\\u0007' in proc.text and '\\u009b2J' in proc.text and 'ok\\u000dFixed' in proc.text
+
+
+def test_summary_reports_each_file_that_cannot_be_used_and_exits_1(tmp_path):
+    from ansible_collections.factiii.infra.plugins.callback import results_by_stage as cb
+    good = cb.new_report()
+    cb.add_results(good, 'staging', 's1', [{'fix_id': 'staging-git-missing', 'status': 'fixed', 'msg': 'd', 'steps': []}])
+    files = {
+        'good.json': json.dumps(cb.ordered(good)),
+        'truncated.json': '{"stages": {"prod": ',
+        'list.json': '[]',
+        'shape.json': json.dumps({'stages': {'prod': {'hosts': {'p1': {'results': [{'fix_id': 'x', 'status': 7}]}}}}}),
+        'counts.json': json.dumps({'stages': {'prod': {'hosts': {'p1': {'failed': 'many', 'results': []}}}}}),
+        'deep.json': '[' * 100000 + ']' * 100000,
+        'latin1.json': b'{"stages": {"\xe9": {}}}',
+        'bad_*name*<b>.json': '{',
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_bytes(text if isinstance(text, bytes) else text.encode())
+    (tmp_path / 'adir.json').mkdir()
+    paths = [tmp_path / name for name in files] + [tmp_path / 'adir.json', tmp_path / 'missing.json']
+
+    proc = summary(*paths)
+
+    assert proc.returncode == 1, proc.text
+    assert proc.stderr == b'', proc.stderr
+    lines = [line for line in proc.text.splitlines() if line.startswith('> **')]
+    assert len(lines) == len(paths) - 1, proc.text
+    expected = {
+        'truncated.json': 'not a usable results file: not JSON: Expecting value',
+        'list.json': 'not a usable results file: not a factiii results file',
+        'shape.json': 'not a usable results file: stage "prod" host "p1" result 1: "status" 7 is not one of',
+        'counts.json': 'not a usable results file: stage "prod" host "p1": "failed" is "many", not a count',
+        'deep.json': 'not a usable results file: not JSON: nested too deeply',
+        'latin1.json': 'not a usable results file: not JSON',
+        'adir.json': 'cannot read it: Is a directory',
+        'missing.json': 'no results (No such file or directory): the run stopped before it could report',
+    }
+    page = rendered(proc.text)
+    for name, why in expected.items():
+        line = next(line for line in lines if '%s**: ' % name in line)
+        assert line.split('**: ', 1)[1].replace('\\', '').startswith(why), line
+    assert any('bad\\_\\*name\\*&lt;b&gt;.json**: not a usable results file: not JSON' in line for line in lines)
+    assert 'b' not in page.tags and 'em' not in page.tags
+    # what could be read is still shown
+    assert '| STAGING | 1 | 0 | 0 | 0 |' in proc.text
 
 
 # --- bin/factiii-ssh-run against a real SSH host ------------------------------------------

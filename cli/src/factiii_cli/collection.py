@@ -21,6 +21,8 @@ import tempfile
 from factiii_cli.errors import CliError
 
 PARTS = ('ansible_collections', 'factiii', 'infra')
+# what the CLI uses of the report library (results files are checked and text is made printable there)
+NEEDED = ('new_report', 'add_report', 'add_results', 'load_results', 'printable', 'format_report', 'write_json')
 
 
 class Collection:
@@ -51,6 +53,10 @@ class Collection:
                 raise CliError('cannot load the results_by_stage callback of factiii.infra in %s: %s' % (self.root, exc))
             if not os.path.realpath(self._callback.__file__).startswith(os.path.realpath(self.root) + os.sep):
                 raise CliError('another copy of factiii.infra was already imported from %s' % self._callback.__file__)
+            missing = [name for name in NEEDED if not hasattr(self._callback, name)]
+            if missing:
+                raise CliError('factiii.infra in %s is older than this CLI (its results_by_stage callback has no %s): '
+                               'install the collection of the same version as the CLI' % (self.root, ', '.join(missing)))
         return self._callback
 
 

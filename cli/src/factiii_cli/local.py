@@ -7,12 +7,17 @@ execution per host (factiii.infra.stage), so its fixes' results all arrive when
 that task ends: the progress shows a line when a stage starts on a host, then one
 line per fix as soon as the stage's task result comes in.
 """
-import json
 import os
 import re
+import shlex
 import shutil
+import signal
+import sys
 import tempfile
+import threading
+from secrets import token_hex
 
+from factiii_cli import remote, secret_env
 from factiii_cli.errors import CliError
 
 ERROR_LINE = re.compile(r'^(?:\[ERROR\]:|ERROR!)\s*(.*)$')
@@ -80,8 +85,42 @@ def _errors(runner):
     return found
 
 
-def run(collection, command, stages, inventories, progress, env=None, extravars=None):
+class Stop:
+    """ansible-runner's cancel_callback: SIGINT, SIGTERM and SIGHUP (a closed terminal) while the run
+    lasts stop ansible-playbook (ansible-runner looks every few seconds) and the run's directory is
+    removed; ansible-runner alone would handle the first two only, and SIGHUP would leave it behind."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self):
+        self.received = None
+        self._old = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for number in self.SIGNALS:
+                self._old[number] = signal.signal(number, self._handler)
+        return self
+
+    def _handler(self, number, frame):
+        self.received = number
+
+    def __call__(self):
+        return self.received is not None
+
+    def __exit__(self, *exc):
+        for number, old in self._old.items():
+            signal.signal(number, old)
+
+
+def run(collection, command, stages, inventories, progress, env=None, extravars=None, secrets=None):
     """Run ``command`` (scan or fix) for the local ``stages``; return the results report (dict).
+
+    ``secrets`` (name -> value, the GitHub token) reach ansible-playbook's
+    environment through its terminal (factiii_cli.secret_env), never a file:
+    ansible-runner writes the command and the whole environment it starts to
+    artifacts/<ident>/command, and a CLI killed with SIGKILL cannot remove it.
+    The tokens of this shell are left out of that environment for the same reason.
 
     A run that fails without reporting any failed fix (Ansible could not even
     start the stage) raises a CliError with Ansible's error line.
@@ -89,9 +128,14 @@ def run(collection, command, stages, inventories, progress, env=None, extravars=
     import ansible_runner  # slow to import: only when a stage runs here
 
     check_mode = command == 'scan'
-    workdir = tempfile.mkdtemp(prefix='factiii-runner.')
+    workdir = tempfile.mkdtemp(prefix='factiii-runner.')  # 0700
     results = os.path.join(workdir, 'results.json')
-    envvars = dict(env or {})
+    secrets = dict(secrets or {})
+    nonce = token_hex(8)
+    # ansible-runner answers each prompt from memory (passwords are not written with suppress_env_files)
+    answers = dict((re.escape(secret_env.prompt(nonce, name).strip()), value) for name, value in secrets.items())
+    envvars = dict((name, '') for name in remote.TOKEN_NAMES)
+    envvars.update(env or {})
     if collection.config_file and not os.environ.get('ANSIBLE_CONFIG'):
         # ansible-runner starts ansible-playbook in its own directory: keep the
         # ansible.cfg that is in force here (forks, SSH settings, interpreter).
@@ -111,22 +155,34 @@ def run(collection, command, stages, inventories, progress, env=None, extravars=
         'ANSIBLE_FORCE_COLOR': '0',
     })
     try:
-        runner = ansible_runner.run(
-            private_data_dir=workdir,
-            playbook='factiii.infra.%s' % command,
-            inventory=list(inventories),
-            limit=','.join(stages),
-            envvars=envvars,
-            extravars=extravars or None,
-            event_handler=Events(progress, check_mode),
-            quiet=True,
-            # keep the environment (a token) and variables out of files on disk
-            suppress_env_files=True,
-        )
+        with Stop() as stop:
+            runner = ansible_runner.run(
+                private_data_dir=workdir,
+                # ansible-playbook factiii.infra.<command>, started by secret_env with the secrets
+                binary=sys.executable,
+                cmdline=shlex.join(['-P', '-m', 'factiii_cli.secret_env', nonce] + sorted(secrets) + [
+                    '--', 'ansible-playbook', 'factiii.infra.%s' % command]),
+                passwords=answers,
+                inventory=list(inventories),
+                limit=','.join(stages),
+                envvars=envvars,
+                extravars=extravars or None,
+                event_handler=Events(progress, check_mode),
+                cancel_callback=stop,
+                quiet=True,
+                # keep the environment and variables out of env/ files on disk
+                suppress_env_files=True,
+            )
+        if stop.received is not None:
+            raise KeyboardInterrupt
         report = None
         if os.path.exists(results):
-            with open(results) as handle:
-                report = json.load(handle)
+            with open(results, 'rb') as handle:
+                try:
+                    report = collection.callback.load_results(handle.read())
+                except ValueError as exc:
+                    raise CliError('the local run of %s wrote a results file that cannot be used: %s' % (
+                        ', '.join(stages), exc)) from None
         failed = bool(report and report.get('total', {}).get('failed'))
         if runner.rc != 0 and not failed:
             errors = _errors(runner)

@@ -92,6 +92,8 @@ class Command:
         self.progress = progress
         self.collection = collections.find()
         self.report = Report(self.collection.callback)
+        # from here on, every line shown goes through the report library's printable()
+        progress.clean = self.collection.callback.printable
         self.check_mode = args.command == 'scan'
 
     # -- GitHub -------------------------------------------------------------
@@ -102,21 +104,33 @@ class Command:
                                 timeout=self.args.timeout)
 
     def absorb(self, outcome, owner, stages=None):
-        """Add a finished run's results (only ``stages`` when given) to the report."""
+        """Add a finished run's results (only ``stages`` when given) to the report.
+
+        A results file that is not one (another run's artifact is data, checked by
+        the callback's load_results) is a failed row saying which file and why.
+        """
         cb = self.collection.callback
         if not outcome.reports:
             self.report.add_failed(owner, WORKFLOW_HOST, '%s-no-results' % owner, 'run concluded %s, but %s: %s' % (
                 outcome.conclusion, outcome.missing, outcome.url), self.check_mode)
             return
-        failed = 0
-        for name, data in outcome.reports:
-            self.report.add(data, stages)
-            failed += sum(st.get(cb.FAILED, 0) for st in (data.get('stages') or {}).values())
+        failed, problems = 0, list(outcome.problems)
+        for name, text in outcome.reports:
+            try:
+                data = cb.load_results(text)
+                self.report.add(data, stages)
+            except ValueError as exc:
+                problems.append('%s: %s' % (name, exc))
+                continue
+            failed += sum(st.get(cb.FAILED, 0) for st in data['stages'].values())
+        for why in problems:
+            self.report.add_failed(owner, WORKFLOW_HOST, '%s-bad-results' % owner, 'the results of the run cannot '
+                                   'be used: %s: %s' % (why, outcome.url), self.check_mode)
         missing = [s for s in stages or [] if s not in self.report.stages()]
         if missing:
             self.progress.line('%s: the run reported no results for %s (no hosts in its inventory?)' % (
                 owner, ', '.join(missing)))
-        if outcome.conclusion != 'success' and not failed:
+        if outcome.conclusion != 'success' and not failed and not problems:
             self.report.add_failed(owner, WORKFLOW_HOST, '%s-run-failed' % owner,
                                    'the workflow run concluded %s without reporting a failed fix: %s' % (
                                        outcome.conclusion, outcome.url), self.check_mode)
@@ -153,20 +167,21 @@ class Command:
         inventories = args.inventory or [self.collection.path('inventories', 'local', 'hosts.yml')]
         if not args.inventory and any(s not in LOCAL_STAGES for s in stages):
             inventories.append(self.collection.path('inventories', 'on-server', 'hosts.yml'))
-        env, extravars = {}, {}
+        env, extravars, secrets = {}, {}, {}
         if 'secrets' in stages:
             # What the secrets stage needs from GitHub, found as the CLI finds it; when it
             # cannot be found the stage itself reports what to set.
-            for name, find in (('GITHUB_REPOSITORY', lambda: remote.repository(args.repo)), ('GITHUB_TOKEN', remote.token)):
+            for where, name, find in ((env, 'GITHUB_REPOSITORY', lambda: remote.repository(args.repo)),
+                                      (secrets, 'GITHUB_TOKEN', remote.token)):
                 try:
-                    env[name] = find()
+                    where[name] = find()
                 except CliError:
                     pass
             if os.environ.get('FACTIII_GITHUB_API_URL'):
                 extravars['secrets_github_api_url'] = remote.api_url()
         self.progress.line('%s %s here (factiii.infra.%s from %s)' % (
             'scanning' if self.check_mode else 'fixing', ', '.join(stages), args.command, self.collection.source))
-        data = local.run(self.collection, args.command, stages, inventories, self.progress, env, extravars)
+        data = local.run(self.collection, args.command, stages, inventories, self.progress, env, extravars, secrets)
         self.report.add(data, stages)
 
     def deploy(self):

@@ -20,8 +20,12 @@ class Progress:
     lasted; elsewhere (CI, a pipe) only changes are written, one line each.
     """
 
-    def __init__(self, stream=None):
+    def __init__(self, stream=None, clean=None):
         self.stream = stream if stream is not None else sys.stderr
+        # Lines quote GitHub (run, job and step names, conclusions, error messages) and
+        # hosts (fix messages): ``clean`` (the report library's printable) shows their
+        # control characters instead of letting the terminal obey them.
+        self.clean = clean or (lambda text: text)
         self.tty = bool(getattr(self.stream, 'isatty', lambda: False)())
         self._status = None
         self._since = 0.0
@@ -29,12 +33,13 @@ class Progress:
 
     def line(self, text):
         self._close()
-        self.stream.write(text + '\n')
+        self.stream.write(self.clean(text) + '\n')
         self.stream.flush()
 
     def status(self, text):
         """Show a status that may last (a queued or running workflow run)."""
         now = time.monotonic()
+        text = self.clean(text)
         if text != self._status:
             self._close()
             self._status, self._since = text, now

@@ -40,6 +40,7 @@ from factiii_cli.report import reports_in_zip
 
 DEFAULT_API_URL = 'https://api.github.com'
 RESULTS_ARTIFACT_PREFIX = 'factiii-results'
+TOKEN_NAMES = ('GITHUB_TOKEN', 'GH_TOKEN')
 
 # Rate limits: wait at most this long for one reset or Retry-After, and retry a
 # rate-limited request at most RATE_LIMIT_RETRIES times; then a one-line error.
@@ -70,7 +71,7 @@ def _web_host(api):
 
 def token(api=None):
     """GITHUB_TOKEN, GH_TOKEN, else `gh auth token` when the GitHub CLI is installed."""
-    for name in ('GITHUB_TOKEN', 'GH_TOKEN'):
+    for name in TOKEN_NAMES:
         value = os.environ.get(name, '').strip()
         if value:
             return value
@@ -195,11 +196,12 @@ class NetworkError(CliError):
 class Outcome:
     """A finished workflow run: its conclusion, where to see it, and its results reports."""
 
-    def __init__(self, run, reports, missing):
+    def __init__(self, run, reports, problems, missing):
         self.run = run
         self.conclusion = run.conclusion
         self.url = run.html_url
-        self.reports = reports      # [(file name, report dict)]
+        self.reports = reports      # [(artifact/file name, its bytes)], not checked yet
+        self.problems = problems    # what could not be read (an expired artifact, a bad zip)
         self.missing = missing      # why there are no results, when there are none
 
 
@@ -304,8 +306,7 @@ class Workflows:
         if run_id is None:
             run_id = self._find(workflow, workflow_file, ref, since, before, label, start)
         run = self._follow(run_id, workflow_file, label, start)
-        reports, why = self._results(run, label)
-        return Outcome(run, reports, why)
+        return Outcome(run, *self._results(run, label))
 
     def _dispatch(self, workflow, workflow_file, ref, inputs, missing):
         doing = 'starting %s on %s' % (workflow_file, ref)
@@ -400,11 +401,11 @@ class Workflows:
         return ''
 
     def _results(self, run, label):
-        """([(name, report)], None), or ([], why there are none)."""
+        """([(name, bytes)], [problems], None), or ([], [problems], why there are none)."""
         with self._api('listing the artifacts of run %s' % run.id):
             artifacts = [a for a in run.get_artifacts() if a.name.startswith(RESULTS_ARTIFACT_PREFIX)]
         if not artifacts:
-            return [], 'run #%s uploaded no %s* artifact' % (run.run_number, RESULTS_ARTIFACT_PREFIX)
+            return [], [], 'run #%s uploaded no %s* artifact' % (run.run_number, RESULTS_ARTIFACT_PREFIX)
         found, problems = [], []
         for artifact in artifacts:
             if artifact.expired:
@@ -413,14 +414,17 @@ class Workflows:
             with self._api('downloading the artifact %s' % artifact.name):
                 blob = self._download(artifact.archive_download_url)
             try:
-                found.extend(reports_in_zip(blob))
+                members, bad = reports_in_zip(blob)
             except (zipfile.BadZipFile, ValueError, RuntimeError, OSError, EOFError) as exc:
                 problems.append('artifact %s is not a readable zip (%s)' % (artifact.name, exc))
+                continue
+            found.extend(('%s/%s' % (artifact.name, name), text) for name, text in members)
+            problems.extend('artifact %s: %s' % (artifact.name, why) for why in bad)
         self.progress.line('%s: downloaded %s (%d results file%s)' % (
             label, ', '.join(a.name for a in artifacts), len(found), '' if len(found) == 1 else 's'))
         if not found:
-            return [], '; '.join(problems) or 'the %s artifact holds no results JSON' % RESULTS_ARTIFACT_PREFIX
-        return found, None
+            return [], problems, '; '.join(problems) or 'the %s artifact holds no results JSON' % RESULTS_ARTIFACT_PREFIX
+        return found, problems, None
 
     def _download(self, url):
         """The artifact's zip. Not through PyGithub: its requester follows the 302 only to

@@ -1,11 +1,12 @@
 """One RESULTS BY STAGE report from the local run and the workflow runs' results files.
 
 Everything goes through the collection's callback functions (new_report,
-add_results, format_report, write_json), exactly as bin/factiii-summary merges
-several results files: the text and the JSON are the callback's own.
+add_report, add_results, format_report, write_json), exactly as
+bin/factiii-summary merges several results files: the text and the JSON are the
+callback's own, and a results file is checked (load_results) before any of it is
+used.
 """
 import io
-import json
 import zipfile
 
 # A results artifact is a few kilobytes; refuse to unpack anything absurd.
@@ -21,15 +22,9 @@ class Report:
         self.data = cb.new_report()
 
     def add(self, report, stages=None):
-        """Add a results report (the callback's JSON shape); only ``stages`` when given."""
-        for stage, st in (report.get('stages') or {}).items():
-            if stages is not None and stage not in stages:
-                continue
-            for host, entry in (st.get('hosts') or {}).items():
-                counts = dict((status, entry.get(status, 0)) for status in self.cb.COUNTED)
-                self.cb.add_results(self.data, stage, host, entry.get('results') or [], counts,
-                                    report.get('check_mode', False))
-        self.data['check_mode'] = self.data['check_mode'] or bool(report.get('check_mode'))
+        """Add a results report (the callback's JSON shape); only ``stages`` when given.
+        ValueError (what is wrong) when ``report`` is not one."""
+        self.cb.add_report(self.data, report, stages)
 
     def add_failed(self, stage, host, fix_id, msg, check_mode=False):
         """A failed row that is not a fix's own (a run that failed or reported nothing)."""
@@ -51,18 +46,20 @@ class Report:
 
 
 def reports_in_zip(blob):
-    """The results reports (dicts with "stages") in an artifact's zip archive, by member name."""
+    """([(member name, its bytes)], [problems]): the JSON members of a results artifact's zip archive.
+
+    The artifact holds only results files, so every .json member is one; the
+    caller checks each with the callback's load_results().
+    """
     if len(blob) > MAX_ARCHIVE_BYTES:
         raise ValueError('archive of %d bytes is too large for a results artifact' % len(blob))
-    found = []
+    found, problems = [], []
     with zipfile.ZipFile(io.BytesIO(blob)) as archive:
         for info in sorted(archive.infolist(), key=lambda i: i.filename):
-            if info.is_dir() or not info.filename.endswith('.json') or info.file_size > MAX_MEMBER_BYTES:
+            if info.is_dir() or not info.filename.endswith('.json'):
                 continue
-            try:
-                data = json.loads(archive.read(info).decode('utf-8'))
-            except ValueError:
+            if info.file_size > MAX_MEMBER_BYTES:
+                problems.append('%s is larger than %d MiB' % (info.filename, MAX_MEMBER_BYTES // 2 ** 20))
                 continue
-            if isinstance(data, dict) and isinstance(data.get('stages'), dict):
-                found.append((info.filename, data))
-    return found
+            found.append((info.filename, archive.read(info)))
+    return found, problems

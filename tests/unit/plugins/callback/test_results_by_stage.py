@@ -506,3 +506,120 @@ def test_the_server_role_takes_its_stage_from_server_stage(cb):
     text = run(cb, ('v2_runner_on_failed', Result('s1', res, task)))
     assert '   Failed: staging-invalid-arguments: role factiii.infra.server: missing required arguments: ' \
         'server_repo_url' in text.splitlines()
+
+
+# --- text from hosts and results files: shown, never obeyed by the terminal -----------------
+
+# OSC 52 (write the clipboard), clear the screen, the one-byte C1 CSI, a carriage return that writes
+# over the line, a bidirectional override, a newline in a one-line value, a lone surrogate
+OSC52 = '\x1b]52;c;ZWNobyBwd25lZA==\x07'
+TRAPS = [OSC52, '\x1b[2J\x1b[H', '\x9b31m', 'ok\rFixed: 0', '\u202egnp.exe', 'x\ny', '\ud800', '\x1bP+q\x1b\\']
+# what a terminal obeys: C0 but tab and newline, DEL, C1, line/paragraph separators, bidi, surrogates
+OBEYED = re.compile('[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]')
+
+
+def assert_shown_not_obeyed(text):
+    assert not OBEYED.search(text), repr(text)
+    text.encode('utf-8')  # a lone surrogate would raise here, as it would on a terminal
+    for placeholder in ('\\u001b]52;c;ZWNobyBwd25lZA==\\u0007', '\\u001b[2J\\u001b[H', '\\u009b31m',
+                        'ok\\u000dFixed: 0', '\\u202egnp.exe', '\\ud800', '\\u001bP+q\\u001b\\'):
+        assert placeholder in text, (placeholder, text)
+
+
+def test_printable_shows_every_control_and_keeps_text():
+    assert rbs.printable('Docker läuft nicht: 日本\tok\nnext') == 'Docker läuft nicht: 日本\tok\nnext'
+    assert rbs.printable('a\nb', newlines=False) == 'a\\u000ab'
+    assert rbs.printable(OSC52) == '\\u001b]52;c;ZWNobyBwd25lZA==\\u0007'
+    assert rbs.printable(None) == 'None'
+    for code in list(range(0x20)) + list(range(0x7f, 0xa0)):
+        shown = rbs.printable(chr(code), newlines=False)
+        assert shown == ('\t' if code == 9 else '\\u%04x' % code)
+
+
+def test_host_data_in_the_callbacks_text_is_shown_not_obeyed(cb, tmp_path):
+    """A server's file names reach messages (a directory name, a package's output): the text is clean,
+    the JSON keeps the data (escaped by JSON itself)."""
+    path = tmp_path / 'out.json'
+    cb._plugin_options['results_json'] = str(path)
+    host = 'web\x1b[2J\x1b[H1'
+    fixes = [fix('staging-x-%d' % n, status, 'msg %s end' % trap, ['step %s' % trap])
+             for n, trap in enumerate(TRAPS) for status in ('manual', 'failed')]
+    fixes.append(fix('staging-\x9b2J\nTOTAL: Fixed: 0', 'fixed', OSC52))
+    result = stage_result('staging\x1b]52;c;eA==\x07', fixes)
+    text = run(cb, ('v2_runner_on_failed', Result(host, result)),
+               ('v2_runner_on_ok', Result('web2', stage_result('staging\x1b]52;c;eA==\x07', [fix('s-ok', 'ok')]))))
+    assert_shown_not_obeyed(text)
+    assert 'STAGING\\u001b]52;C;EA==\\u0007:' in text  # the stage name is upper-cased, then shown
+    assert '   Fixed: staging-\\u009b2J\\u000aTOTAL: Fixed: 0 [web\\u001b[2J\\u001b[H1]: \\u001b]52;c;' in text
+    assert text.count('\nTOTAL: ') == 1
+    data = json.loads(path.read_text())
+    assert list(data['stages']) == ['staging\x1b]52;c;eA==\x07']
+    assert data['stages']['staging\x1b]52;c;eA==\x07']['hosts'][host]['results'][0]['msg'] == 'msg %s end' % OSC52
+
+
+# --- results files from other runs: checked before use ------------------------------------
+
+
+def results_file(**entry):
+    host = dict({'fixed': 0, 'manual': 0, 'failed': 1, 'ok': 0,
+                 'results': [{'fix_id': 'prod-git-missing', 'status': 'failed', 'msg': 'no', 'steps': []}]}, **entry)
+    return {'check_mode': False, 'stages': {'prod': dict({'fixed': 0, 'manual': 0, 'failed': 1, 'ok': 0},
+                                                          hosts={'p1': host})}}
+
+
+BAD_RESULTS = [
+    ([], 'not a factiii results file (no "stages" object)'),
+    ({'stages': []}, 'not a factiii results file (no "stages" object)'),
+    ({'stages': {}, 'check_mode': 'yes'}, '"check_mode" is not true or false'),
+    ({'stages': {'prod': []}}, 'stage "prod" is not an object with "hosts"'),
+    ({'stages': {'prod': {'hosts': ['p1']}}}, 'stage "prod" is not an object with "hosts"'),
+    ({'stages': {'prod': {'failed': '1', 'hosts': {}}}}, 'stage "prod": "failed" is "1", not a count'),
+    ({'stages': {'prod': {'hosts': {'p1': 'ok'}}}}, 'stage "prod" host "p1" is not an object with a "results" list'),
+    (results_file(results={}), 'stage "prod" host "p1" is not an object with a "results" list'),
+    (results_file(ok=-1), 'stage "prod" host "p1": "ok" is -1, not a count'),
+    (results_file(manual=True), 'stage "prod" host "p1": "manual" is true, not a count'),
+    (results_file(results=['x']), 'stage "prod" host "p1" result 1 is not a fix result (no "fix_id")'),
+    (results_file(results=[{'fix_id': 5, 'status': 'ok'}]), 'stage "prod" host "p1" result 1 is not a fix result'),
+    (results_file(results=[{'fix_id': 'a', 'status': ['failed']}]),
+     'stage "prod" host "p1" result 1: "status" ["failed"] is not one of fixed, manual, failed, ok'),
+    (results_file(results=[{'fix_id': 'a', 'status': 'ok', 'msg': {'a': 1}}]), 'result 1: "msg" is not text'),
+    (results_file(results=[{'fix_id': 'a', 'status': 'ok', 'steps': 'do it'}]), '"steps" is not a list of text'),
+    (results_file(results=[{'fix_id': 'a', 'status': 'ok', 'steps': [1]}]), '"steps" is not a list of text'),
+]
+
+
+@pytest.mark.parametrize('data, why', BAD_RESULTS)
+def test_a_results_file_of_the_wrong_shape_is_refused_whole(data, why):
+    report = rbs.new_report()
+    rbs.add_report(report, results_file(), None)
+    before = json.dumps(report, sort_keys=True)
+    with pytest.raises(ValueError) as caught:
+        rbs.add_report(report, data)
+    assert why in str(caught.value)
+    assert json.dumps(report, sort_keys=True) == before, 'half a file was added'
+    with pytest.raises(ValueError):
+        rbs.load_results(json.dumps(data))
+
+
+@pytest.mark.parametrize('text, why', [
+    (b'{"stages": ', 'not JSON: Expecting value'),
+    (b'\xff\xfe\x00', 'not JSON'),
+    (b'[' * 100000 + b']' * 100000, 'not JSON: nested too deeply'),
+    (b' ' * (16 * 1024 * 1024 + 1), 'larger than 16 MiB'),
+])
+def test_a_results_file_that_is_not_json_is_one_line(text, why):
+    with pytest.raises(ValueError) as caught:
+        rbs.load_results(text)
+    assert str(caught.value).startswith(why)
+    assert '\n' not in str(caught.value)
+
+
+def test_a_good_results_file_merges_as_the_run_added_it():
+    report = rbs.new_report()
+    rbs.add_results(report, 'staging', 's1', [fix('staging-git-missing', 'fixed', 'done')], check_mode=True)
+    rbs.add_results(report, 'prod', 'p1', [], {'ok': 3, 'fixed': 0, 'manual': 0, 'failed': 0})
+    data = rbs.load_results(json.dumps(rbs.ordered(report)))
+    merged = rbs.add_report(rbs.new_report(), data)
+    assert rbs.format_report(merged) == rbs.format_report(report)
+    only = rbs.add_report(rbs.new_report(), data, stages=['prod'])
+    assert list(only['stages']) == ['prod'] and only['total']['ok'] == 3
