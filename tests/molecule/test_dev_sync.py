@@ -285,6 +285,18 @@ def test_keep_2_with_a_trailing_slash_keeps_the_version_just_verified(sync, serv
     assert ['%s/collections/%s' % (root, v) for v in sync.versions(root)] == [first, second]
 
 
+def test_a_rollback_under_a_symlinked_root_with_keep_2_keeps_both_versions(sync, server_ansible, tmp_path):
+    # current then names the real path, find the root's: the same directories spelled two ways
+    sync.sh('mkdir -p /srv/devsync-real && ln -sfn devsync-real /srv/devsync-link')
+    root = '/srv/devsync-link'
+    first, second = sync_twice(sync, root, tmp_path, '-e', 'dev_sync_keep=2')
+    proc = sync.run('-e', 'dev_sync_root=%s' % root, '-e', 'dev_sync_rollback=true', '-e', 'dev_sync_keep=2')
+    assert proc.returncode == 0, proc.report
+    real = [path.replace(root, '/srv/devsync-real') for path in (first, second)]
+    assert [sync.resolves('current', root), sync.resolves('previous', root)] == real
+    assert len(sync.versions(root)) == 2
+
+
 @pytest.mark.parametrize('root', ['opt/factiii', '/opt/../etc', '/opt/./factiii', '/'])
 def test_a_root_that_is_not_an_absolute_normalized_path_is_refused(sync, built_collection, root):
     proc = sync.run('-e', 'dev_sync_root=%s' % root, '-e', 'dev_sync_tarball=%s' % built_collection[0])
@@ -325,6 +337,7 @@ def test_the_stage_variables_reach_the_server_as_data_never_templated_there(sync
         assert sync.host.exec('test -e /tmp/t12sync-pwned-%s' % name, check=False).returncode != 0, proc.report
         assert not os.path.exists('/tmp/t12sync-pwned-%s' % name), proc.report
     # the value arrived as it was given
-    rows = json.loads((tmp_path / ('dev-sync-%s.json' % HOST)).read_text())['stages']['staging']['hosts'][HOST]['results']
+    data = json.loads((tmp_path / ('dev-sync-%s.json' % HOST)).read_text())
+    rows = data['stages']['staging']['hosts'][HOST]['results']
     row, = [r for r in rows if r['fix_id'] == 'staging-repo-not-cloned']
     assert PAYLOADS['url'] in row['msg'], row
