@@ -5,7 +5,10 @@ bin/factiii-ssh-run, never echo a secret, and upload/summarize/clean up with `if
 bin/factiii-ssh-run is run for real against an SSH test host: the key is 0600 while the command
 runs and gone afterwards (success, failure, signal), the exit code is passed through, a missing
 secret is a one-line error with exit 2, host keys are checked, and the secret never shows.
-bin/factiii-summary prints the callback's own report as Markdown. (Both scripts are Python:
+bin/factiii-summary prints the callback's own report as Markdown. dev-sync's step scripts run
+for real with a fake gh: an artifact is taken only from a dev-sync run of this repository on an
+allowed branch, the shipped file is one factiii-infra-<semver>.tar.gz, and paths reach the
+playbook whole. (Both scripts are Python:
 ansible-test's sanity tests read every file under bin/ as Python.)
 """
 import glob

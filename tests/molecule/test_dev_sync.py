@@ -4,8 +4,9 @@ through bin/factiii-ssh-run, with the key and host key from STAGING_SSH / STAGIN
 The built tarball is installed on the host with the host's own ansible-core, verified by sha256
 (the tarball on both sides, every installed file against its FILES.json) before the stage runs
 there; a tampered install stops the play before any stage runs; a second version, then a
-rollback, switch /opt/factiii/current back and forth; old versions are pruned. The tests run in
-file order and share the host.
+rollback, switch /opt/factiii/current back and forth; old versions are pruned, never the ones
+current and previous lead to, however the root is spelled; the stage's variables reach the server
+as data (a template in a value never runs there). The tests run in file order and share the host.
 """
 import hashlib
 import json
