@@ -5,7 +5,10 @@ bin/factiii-ssh-run, never echo a secret, and upload/summarize/clean up with `if
 bin/factiii-ssh-run is run for real against an SSH test host: the key is 0600 while the command
 runs and gone afterwards (success, failure, signal), the exit code is passed through, a missing
 secret is a one-line error with exit 2, host keys are checked, and the secret never shows.
-bin/factiii-summary prints the callback's own report as Markdown. (Both scripts are Python:
+bin/factiii-summary prints the callback's own report as Markdown. dev-sync's step scripts run
+for real with a fake gh: an artifact is taken only from a dev-sync run of this repository on an
+allowed branch, the shipped file is one factiii-infra-<semver>.tar.gz, and paths reach the
+playbook whole. (Both scripts are Python:
 ansible-test's sanity tests read every file under bin/ as Python.)
 """
 import glob
@@ -333,6 +336,187 @@ def test_the_tarball_ships_the_templates_and_executable_scripts(built_collection
         assert members[script].mode & 0o111, script
     assert 'playbooks/dev_sync.yml' in members
     assert not any(n.startswith('.github/') for n in members)
+
+
+# --- dev-sync's steps, run as a runner runs them -------------------------------------------
+# The scripts of factiii-dev-sync.yml's steps run with bash -eo pipefail (GitHub's shell), the
+# step's env: given by the test, the runner's variables, and fake gh / factiii-ssh-run first on
+# PATH; what they print and pass on is then read back.
+
+THIS_RUN = {'id': 100, 'workflow_id': 7, 'path': '.github/workflows/factiii-dev-sync.yml', 'event': 'workflow_dispatch',
+            'head_branch': 'main', 'head_sha': 'a' * 40, 'repository': {'id': 1, 'full_name': 'acme/app'},
+            'head_repository': {'id': 1, 'full_name': 'acme/app'}}
+FAKE_GH = r"""#!/bin/bash
+# gh api <endpoint>: the JSON the test left for it, else gh's 404
+echo "$*" >> "$FAKE_GH_DIR/calls"
+[ "$1" = api ] && [ -n "$GH_TOKEN" ] || exit 4
+answer="$FAKE_GH_DIR/${2//\//_}.json"
+[ -f "$answer" ] || { echo 'gh: Not Found (HTTP 404)' >&2; exit 1; }
+cat "$answer"
+"""
+FAKE_SSH_RUN = r"""#!/bin/bash
+# factiii-ssh-run: record its argv as JSON
+python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@" > "$FAKE_ARGV"
+"""
+
+
+def run_step(tmp_path, job, name, env, fakes=()):
+    """Run the `run:` of the dev-sync step whose name starts with ``name``; ``env`` gives each of
+    the step's env: entries (and overrides the runner's variables)."""
+    workflow = load('factiii-dev-sync.yml')
+    step, = [s for s in workflow['jobs'][job]['steps'] if s.get('name', '').startswith(name)]
+    assert sorted(k for k in step.get('env', {}) if k not in env) == [], 'the test gives every env: entry'
+    temp = tmp_path / 'runner temp=x y'  # a path with a space and a "=", as a runner could have
+    bin_dir = tmp_path / 'bin'
+    for path in (temp, bin_dir):
+        path.mkdir(exist_ok=True)
+    for fake in fakes:
+        script = bin_dir / fake
+        script.write_text({'gh': FAKE_GH, 'factiii-ssh-run': FAKE_SSH_RUN}[fake])
+        script.chmod(0o755)
+    script = tmp_path / 'step.sh'
+    script.write_text(step['run'])
+    full = dict(os.environ, PATH='%s:%s' % (bin_dir, os.environ['PATH']), RUNNER_TEMP=str(temp),
+                GITHUB_REPOSITORY='acme/app', GITHUB_RUN_ID='100', GITHUB_REF_NAME='main',
+                GITHUB_STEP_SUMMARY=str(tmp_path / 'summary'), GITHUB_ENV=str(tmp_path / 'github_env'),
+                FAKE_GH_DIR=str(tmp_path), FAKE_ARGV=str(tmp_path / 'argv.json'))
+    full.update({k: v for k, v in workflow['env'].items() if '${{' not in v})
+    full.update(env)
+    proc = subprocess.run(['bash', '--noprofile', '--norc', '-eo', 'pipefail', str(script)], env=full,
+                          capture_output=True, text=True, check=False, timeout=60)
+    proc.report = 'rc=%s\n--- stdout\n%s\n--- stderr\n%s' % (proc.returncode, proc.stdout, proc.stderr)
+    proc.temp = temp
+    return proc
+
+
+def origin_check(tmp_path, run_id='42', branches='', **changes):
+    """The run-origin step for artifact_run_id ``run_id``, run 42 being THIS_RUN with ``changes``."""
+    (tmp_path / 'repos_acme_app_actions_runs_100.json').write_text(json.dumps(THIS_RUN))
+    (tmp_path / 'repos_acme_app_actions_runs_42.json').write_text(json.dumps(dict(THIS_RUN, id=42, **changes)))
+    return run_step(tmp_path, 'build', 'Accept only a dev-sync run', fakes=['gh'], env={
+        'GH_TOKEN': 'token-of-the-job', 'ARTIFACT_RUN_ID': run_id, 'ALLOWED_BRANCHES': branches})
+
+
+def test_dev_sync_checks_the_artifacts_run_before_downloading_it():
+    build = load('factiii-dev-sync.yml')['jobs']['build']['steps']
+    names = [s.get('name', '') for s in build]
+    check = [i for i, n in enumerate(names) if n.startswith('Accept only a dev-sync run')]
+    download = [i for i, s in enumerate(build) if s.get('with', {}).get('run-id')]
+    assert len(check) == 1 and len(download) == 1 and check[0] < download[0], names
+    assert build[check[0]]['if'] == build[download[0]]['if'] == "inputs.artifact_run_id != ''"
+    assert build[check[0]]['env']['ARTIFACT_RUN_ID'] == '${{ inputs.artifact_run_id }}'
+
+
+@pytest.mark.parametrize('branches', ['', 'main'])
+def test_dev_sync_takes_the_artifact_of_its_own_workflow_on_an_allowed_branch(tmp_path, branches):
+    proc = origin_check(tmp_path, branches=branches)
+    assert proc.returncode == 0, proc.report
+    assert 'taking the artifact of run 42: .github/workflows/factiii-dev-sync.yml on main, commit ' + 'a' * 40 \
+        in proc.stdout, proc.report
+    calls = (tmp_path / 'calls').read_text().splitlines()
+    assert calls == ['api repos/acme/app/actions/runs/100', 'api repos/acme/app/actions/runs/42']
+
+
+def test_dev_sync_takes_another_allowed_branch_named_in_the_variable(tmp_path):
+    proc = origin_check(tmp_path, branches='main, feature/x', head_branch='feature/x')
+    assert proc.returncode == 0, proc.report
+
+
+FORK = {'id': 666, 'full_name': 'mallory/app'}
+
+
+@pytest.mark.parametrize('changes,reason', [
+    ({'event': 'pull_request', 'head_repository': FORK, 'head_branch': 'main'},
+     'it was started by a pull_request event, not workflow_dispatch or push; its code comes from mallory/app, '
+     'not acme/app'),
+    ({'event': 'pull_request'}, 'it was started by a pull_request event'),
+    ({'event': 'pull_request_target'}, 'it was started by a pull_request_target event'),
+    ({'head_repository': FORK}, 'its code comes from mallory/app, not acme/app'),
+    ({'head_repository': None}, 'its code comes from an unknown repository'),
+    ({'workflow_id': 8, 'path': '.github/workflows/ci.yml'},
+     'it is a run of .github/workflows/ci.yml, not of .github/workflows/factiii-dev-sync.yml'),
+    ({'head_branch': 'feature\n::warning::x'}, 'its branch feature?::warning::x is not one of: main'),
+], ids=['fork-pull-request', 'pull-request', 'pull-request-target', 'fork', 'no-head-repository',
+        'other-workflow', 'other-branch'])
+def test_dev_sync_refuses_an_artifact_of_an_untrusted_run(tmp_path, changes, reason):
+    proc = origin_check(tmp_path, **changes)
+    assert proc.returncode == 1, proc.report
+    errors = [line for line in proc.stdout.splitlines() if line.startswith('::error::')]
+    assert len(errors) == 1 and errors[0].startswith('::error::refusing the artifact of run 42: '), proc.report
+    assert reason in errors[0], proc.report
+    assert len(proc.stdout.splitlines()) == 1, 'one line, no workflow command smuggled in: ' + proc.report
+
+
+@pytest.mark.parametrize('run_id', ['42 ', '-1', '4e2', '42/../100', '42;id', '1' * 21])
+def test_dev_sync_refuses_a_run_id_that_is_not_a_number_without_asking_the_api(tmp_path, run_id):
+    proc = origin_check(tmp_path, run_id=run_id)
+    assert proc.returncode == 1, proc.report
+    assert proc.stdout == '::error::artifact_run_id must be the number of a workflow run (digits only)\n', proc.report
+    assert not (tmp_path / 'calls').exists()
+
+
+def test_dev_sync_refuses_a_run_the_api_does_not_know(tmp_path):
+    proc = origin_check(tmp_path, run_id='43')
+    assert proc.returncode == 1, proc.report
+    assert proc.stdout == '::error::cannot read run 43 of acme/app\n', proc.report
+
+
+@pytest.mark.parametrize('names,ok', [
+    (['factiii-infra-1.0.0.tar.gz'], True),
+    (['factiii-infra-1.2.3-rc.1+build.5.tar.gz'], True),
+    (['factiii-infra-1.0.0 -e x=y.tar.gz'], False),
+    (["factiii-infra-1.0.0'.tar.gz"], False),
+    (['factiii-infra-1.0.0.tar.gz\nFACTIII_X=1'], False),
+    (['factiii-infra-latest.tar.gz'], False),
+    (['factiii-infra-1.0.0.tar.gz', 'factiii-infra-1.0.1.tar.gz'], False),
+    (['factiii-infra-1.0.0.tar.gz', '.extra'], False),
+    ([], False),
+])
+def test_dev_sync_ships_exactly_one_tarball_named_as_a_build(tmp_path, names, ok):
+    dist = tmp_path / 'runner temp=x y' / 'factiii-dist'
+    dist.mkdir(parents=True)
+    for name in names:
+        (dist / name).write_bytes(b'tarball')
+    proc = run_step(tmp_path, 'build', 'Checksum the tarball', env={})
+    assert (proc.returncode == 0) == ok, proc.report
+    if not ok:
+        assert proc.stdout.startswith('::error::expected exactly one file, factiii-infra-<semver>.tar.gz, to ship'), \
+            proc.report
+        assert len(proc.stdout.splitlines()) == 1, proc.report
+
+
+def extra_vars(argv):
+    """The extra vars ansible-playbook makes of the -e arguments in ``argv`` (its own parser)."""
+    from ansible import context
+    from ansible.module_utils.common.collections import ImmutableDict
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.utils.vars import load_extra_vars
+
+    values = tuple(argv[i + 1] for i, arg in enumerate(argv) if arg == '-e')
+    saved = context.CLIARGS
+    context.CLIARGS = ImmutableDict(extra_vars=values)
+    load_extra_vars.extra_vars = None  # it keeps the first answer of the process
+    try:
+        return dict(load_extra_vars(DataLoader()))
+    finally:
+        context.CLIARGS = saved
+        load_extra_vars.extra_vars = None
+
+
+@pytest.mark.parametrize('rollback', ['false', 'true'])
+def test_dev_sync_passes_paths_to_the_playbook_whole(tmp_path, rollback):
+    temp = tmp_path / 'runner temp=x y'
+    tarball = str(temp / 'factiii-dist' / 'factiii-infra-1.0.0.tar.gz')
+    proc = run_step(tmp_path, 'sync', 'Dev-sync staging', fakes=['factiii-ssh-run'], env={
+        'ROLLBACK': rollback, 'STAGING_SSH': 'key', 'STAGING_KNOWN_HOSTS': 'hosts', 'STAGING_HOST': '',
+        'STAGING_USER': '', 'APP_REPO_URL': '', 'FACTIII_TARBALL': tarball,
+        'FACTIII_RESULTS': str(temp / 'factiii-results'), 'FACTIII_SERVER_ANSIBLE_BIN': '/opt/x y/bin'})
+    assert proc.returncode == 0, proc.report
+    argv = json.loads((tmp_path / 'argv.json').read_text())
+    assert argv[:5] == ['staging', '--', 'ansible-playbook', 'factiii.infra.dev_sync', '-l'], argv
+    expected = {'dev_sync_results_dir': str(temp / 'factiii-results'), 'dev_sync_ansible_bin': '/opt/x y/bin'}
+    expected.update({'dev_sync_rollback': True} if rollback == 'true' else {'dev_sync_tarball': tarball})
+    assert extra_vars(argv) == expected
 
 
 # --- bin/factiii-summary ------------------------------------------------------------------

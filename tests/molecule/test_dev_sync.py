@@ -4,8 +4,9 @@ through bin/factiii-ssh-run, with the key and host key from STAGING_SSH / STAGIN
 The built tarball is installed on the host with the host's own ansible-core, verified by sha256
 (the tarball on both sides, every installed file against its FILES.json) before the stage runs
 there; a tampered install stops the play before any stage runs; a second version, then a
-rollback, switch /opt/factiii/current back and forth; old versions are pruned. The tests run in
-file order and share the host.
+rollback, switch /opt/factiii/current back and forth; old versions are pruned, never the ones
+current and previous lead to, however the root is spelled; the stage's variables reach the server
+as data (a template in a value never runs there). The tests run in file order and share the host.
 """
 import hashlib
 import json
@@ -21,6 +22,7 @@ from support import ROOT, run_reported, tool
 from testhost import TestHosts
 
 SERVER_BIN = '/opt/factiii-ansible/bin'
+HOST = 'factiii-t12sync-0'  # TestHosts('t12sync', ...) below
 BASE = '/opt/factiii'
 FIXES = ('git-missing', 'node-missing', 'docker-missing', 'repo-not-cloned', 'pnpm-missing', 'docker-not-running',
          'docker-autostart')
@@ -64,17 +66,17 @@ class Sync:
             'vars': {'staging_repo_url': '/srv/origin.git', 'staging_repo_dest': '/srv/app'}}}}}))
         self.runs = 0
 
-    def run(self, *extra):
+    def run(self, *extra, inventory=None, env=None):
         self.runs += 1
         tmp = self.workdir / ('tmp%d' % self.runs)
         tmp.mkdir()
-        env = dict(self.env, TMPDIR=str(tmp))
+        env = dict(self.env, TMPDIR=str(tmp), **(env or {}))
         with open(self.hosts.key) as handle:
             env['STAGING_SSH'] = handle.read()
         with open(self.hosts.known_hosts) as handle:
             env['STAGING_KNOWN_HOSTS'] = handle.read()
         argv = [os.path.join(ROOT, 'bin', 'factiii-ssh-run'), 'staging', '--', tool('ansible-playbook'),
-                '-i', str(self.inventory), 'playbooks/dev_sync.yml', '-l', 'staging',
+                '-i', str(inventory or self.inventory), 'playbooks/dev_sync.yml', '-l', 'staging',
                 '-e', 'dev_sync_ansible_bin=%s' % SERVER_BIN] + list(extra)
         proc = run_reported(argv, env, 900)
         # factiii-ssh-run removed the key whatever happened
@@ -84,17 +86,21 @@ class Sync:
     def sh(self, command):
         return self.host.exec(command).stdout.strip()
 
-    def link(self, name):
-        return self.sh('readlink %s/%s' % (BASE, name))
+    def link(self, name, base=BASE):
+        return self.sh('readlink %s/%s' % (base, name))
 
-    def versions(self):
-        return sorted(self.sh('ls %s/collections' % BASE).split())
+    def resolves(self, name, base=BASE):
+        """Where base/name leads, '' when it leads nowhere (a dangling link)."""
+        return self.host.exec('readlink -e %s/%s' % (base, name), check=False).stdout.strip()
+
+    def versions(self, base=BASE):
+        return sorted(self.sh('ls %s/collections' % base).split())
 
 
 @pytest.fixture(scope='module')
 def sync(test_host_image, tmp_path_factory, ansible_env):
     workdir = tmp_path_factory.mktemp('dev-sync')
-    with TestHosts('sync', 1, workdir, base_port=23200) as hosts:
+    with TestHosts('t12sync', 1, workdir, base_port=23640) as hosts:
         yield Sync(hosts, workdir, ansible_env)
 
 
@@ -111,7 +117,7 @@ def server_ansible(sync):
 def test_a_server_without_ansible_core_is_refused_before_anything_is_installed(sync, built_collection):
     proc = sync.run('-e', 'dev_sync_tarball=%s' % built_collection[0])
     assert proc.returncode != 0, proc.report
-    assert 'ansible-core is not installed on factiii-sync-0' in proc.stdout + proc.stderr, proc.report
+    assert 'ansible-core is not installed on %s' % HOST in proc.stdout + proc.stderr, proc.report
     assert sync.host.exec('test -e %s' % BASE, check=False).returncode != 0, 'nothing is installed'
 
 
@@ -138,10 +144,10 @@ def test_the_built_tarball_is_installed_verified_and_the_stage_runs_there(sync, 
 
     # the stage ran on the server (check mode), its results came back to the controller
     assert 'RESULTS BY STAGE' in proc.stdout, proc.report
-    with open(tmp_path / 'dev-sync-factiii-sync-0.json') as handle:
+    with open(tmp_path / ('dev-sync-%s.json' % HOST)) as handle:
         data = json.load(handle)
     assert data['check_mode'] is True
-    rows = data['stages']['staging']['hosts']['factiii-sync-0']['results']
+    rows = data['stages']['staging']['hosts'][HOST]['results']
     assert [r['fix_id'] for r in rows] and sorted(r['fix_id'] for r in rows) == sorted(STAGE_IDS), data
     # the stage's variables were handed over in a file that is gone
     assert sync.host.exec('test -e %s/run/staging-vars.json' % BASE, check=False).returncode != 0
@@ -178,7 +184,7 @@ def test_a_tampered_install_stops_the_play_before_any_stage_runs(sync, server_an
     assert 'verified factiii.infra %s sha256 %s' % (galaxy_version(), digest) in proc.stdout, proc.report
 
 
-def build_variant(tmp_path, version, fixes=None):
+def build_variant(tmp_path, version, fixes=None, base=BASE):
     """The collection rebuilt from a copy of this tree with another version (and staging_fixes)."""
     src = tmp_path / ('src-%s' % version)
     shutil.copytree(ROOT, str(src), ignore=shutil.ignore_patterns(
@@ -196,13 +202,13 @@ def build_variant(tmp_path, version, fixes=None):
                    check=True, capture_output=True, text=True)
     tarball = out / ('factiii-infra-%s.tar.gz' % version)
     assert tarball.exists()
-    return str(tarball), '%s/collections/%s-%s' % (BASE, version, sha256sum(tarball)[:12])
+    return str(tarball), '%s/collections/%s-%s' % (base, version, sha256sum(tarball)[:12])
 
 
 def stage_ids(results_dir):
-    with open(os.path.join(str(results_dir), 'dev-sync-factiii-sync-0.json')) as handle:
+    with open(os.path.join(str(results_dir), 'dev-sync-%s.json' % HOST)) as handle:
         data = json.load(handle)
-    return sorted(r['fix_id'] for r in data['stages']['staging']['hosts']['factiii-sync-0']['results'])
+    return sorted(r['fix_id'] for r in data['stages']['staging']['hosts'][HOST]['results'])
 
 
 def test_a_second_version_then_a_rollback_switch_current_back(sync, server_ansible, built_collection, tmp_path):
@@ -238,3 +244,101 @@ def test_old_versions_are_pruned_but_never_current_or_previous(sync, server_ansi
     assert (sync.link('current'), sync.link('previous')) == (third, first)
     # 1.0.1 was the newest of the others, but keep=2 leaves room for current and previous only
     assert ['%s/collections/%s' % (BASE, v) for v in sync.versions()] == sorted([first, third])
+
+
+# --- issue 12, finding 4: keep-N compared paths as strings --------------------------------
+# find returns normalized paths while current/previous held dev_sync_root as spelled: with a
+# trailing slash the prune took current and previous for old versions and removed them.
+
+
+def sync_twice(sync, root, tmp_path, *extra):
+    """Versions 1.0.3 then 1.0.4 synced under ``root`` spelled with a trailing slash."""
+    dirs = []
+    for version in ('1.0.3', '1.0.4'):
+        tarball, version_dir = build_variant(tmp_path, version, base=root)
+        proc = sync.run('-e', 'dev_sync_root=%s/' % root, '-e', 'dev_sync_tarball=%s' % tarball,
+                        '-e', 'dev_sync_run=none', *extra)
+        assert proc.returncode == 0, proc.report
+        dirs.append(version_dir)
+    return dirs
+
+
+def test_a_root_with_a_trailing_slash_keeps_the_previous_version_to_roll_back_to(sync, server_ansible, tmp_path):
+    root = '/srv/devsync-slash'
+    first, second = sync_twice(sync, root, tmp_path)
+    # current and previous lead to their versions: nothing they name was pruned
+    assert (sync.resolves('current', root), sync.resolves('previous', root)) == (second, first)
+    assert ['%s/collections/%s' % (root, v) for v in sync.versions(root)] == [first, second]
+
+    proc = sync.run('-e', 'dev_sync_root=%s/' % root, '-e', 'dev_sync_rollback=true')
+    assert proc.returncode == 0, proc.report
+    assert (sync.resolves('current', root), sync.resolves('previous', root)) == (first, second)
+
+
+def test_keep_2_with_a_trailing_slash_keeps_the_version_just_verified(sync, server_ansible, tmp_path):
+    root = '/srv/devsync-keep2'
+    first, second = sync_twice(sync, root, tmp_path, '-e', 'dev_sync_keep=2')
+    # current leads to the version just verified, its files are there, previous is the one before
+    assert sync.resolves('current', root) == second
+    assert sync.host.exec('test -f %s/current/ansible_collections/factiii/infra/MANIFEST.json' % root,
+                          check=False).returncode == 0
+    assert sync.resolves('previous', root) == first
+    assert ['%s/collections/%s' % (root, v) for v in sync.versions(root)] == [first, second]
+
+
+def test_a_rollback_under_a_symlinked_root_with_keep_2_keeps_both_versions(sync, server_ansible, tmp_path):
+    # current then names the real path, find the root's: the same directories spelled two ways
+    sync.sh('mkdir -p /srv/devsync-real && ln -sfn devsync-real /srv/devsync-link')
+    root = '/srv/devsync-link'
+    first, second = sync_twice(sync, root, tmp_path, '-e', 'dev_sync_keep=2')
+    proc = sync.run('-e', 'dev_sync_root=%s' % root, '-e', 'dev_sync_rollback=true', '-e', 'dev_sync_keep=2')
+    assert proc.returncode == 0, proc.report
+    real = [path.replace(root, '/srv/devsync-real') for path in (first, second)]
+    assert [sync.resolves('current', root), sync.resolves('previous', root)] == real
+    assert len(sync.versions(root)) == 2
+
+
+@pytest.mark.parametrize('root', ['opt/factiii', '/opt/../etc', '/opt/./factiii', '/'])
+def test_a_root_that_is_not_an_absolute_normalized_path_is_refused(sync, built_collection, root):
+    proc = sync.run('-e', 'dev_sync_root=%s' % root, '-e', 'dev_sync_tarball=%s' % built_collection[0])
+    assert proc.returncode != 0, proc.report
+    assert 'dev_sync_root=%s is not an absolute path' % root in proc.stdout, proc.report
+
+
+# --- issue 12, finding 5: the stage's variables were templated a second time on the server ----
+# The server-side ansible-playbook read them as trusted extra vars (-e @file): a template in a
+# value (here from the environment, as the workflows pass APP_REPO_URL) ran there as root.
+
+PAYLOADS = {
+    'url': "{{ lookup('pipe', 'touch /tmp/t12sync-pwned-url') }}",
+    'version': "{% set x = lookup('pipe', 'touch /tmp/t12sync-pwned-version') %}main",
+    'hosts': "{{ query('pipe', 'touch /tmp/t12sync-pwned-hosts') }}",
+}
+
+
+def test_the_stage_variables_reach_the_server_as_data_never_templated_there(sync, server_ansible, built_collection,
+                                                                            tmp_path):
+    inventory = tmp_path / 'staging.yml'
+    inventory.write_text(yaml.safe_dump({'all': {'children': {'staging': {
+        'hosts': {HOST: {'ansible_host': '127.0.0.1', 'ansible_port': sync.host.port, 'ansible_user': 'root'}},
+        # as inventories/example reads it: a variable the workflow sets from a repository variable
+        'vars': {'staging_repo_url': "{{ lookup('ansible.builtin.env', 'APP_REPO_URL') }}",
+                 'staging_repo_dest': '/srv/app-data',
+                 'staging_repo_version': "{{ lookup('ansible.builtin.env', 'APP_REPO_VERSION') }}",
+                 'staging_repo_known_hosts': ["{{ lookup('ansible.builtin.env', 'APP_KNOWN_HOSTS') }}"],
+                 'staging_fixes': ['repo-not-cloned']}}}}}))
+    proc = sync.run('-e', 'dev_sync_root=/srv/devsync-data',
+                    '-e', 'dev_sync_tarball=%s' % built_collection[0], '-e', 'dev_sync_run=scan',
+                    '-e', 'dev_sync_results_dir=%s' % tmp_path, inventory=inventory,
+                    env={'APP_REPO_URL': PAYLOADS['url'], 'APP_REPO_VERSION': PAYLOADS['version'],
+                         'APP_KNOWN_HOSTS': PAYLOADS['hosts']})
+    assert 'RESULTS BY STAGE' in proc.stdout, proc.report
+    # nothing ran, on the server or here
+    for name in ('url', 'version', 'hosts'):
+        assert sync.host.exec('test -e /tmp/t12sync-pwned-%s' % name, check=False).returncode != 0, proc.report
+        assert not os.path.exists('/tmp/t12sync-pwned-%s' % name), proc.report
+    # the value arrived as it was given
+    data = json.loads((tmp_path / ('dev-sync-%s.json' % HOST)).read_text())
+    rows = data['stages']['staging']['hosts'][HOST]['results']
+    row, = [r for r in rows if r['fix_id'] == 'staging-repo-not-cloned']
+    assert PAYLOADS['url'] in row['msg'], row
