@@ -242,7 +242,7 @@ class MacOS(Platform):
         env = [('PATH', self._owner_path(prefix))]  # npm's `#!/usr/bin/env node` needs node
         if ca_bundle:
             env += [('NODE_EXTRA_CA_CERTS', ca_bundle), ('npm_config_cafile', ca_bundle)]
-        res = self._run_as_owner([npm, 'install', '-g', spec], env)
+        res = self._run_as_owner(self.npm_install_argv(npm, spec), env)
         if not res.ok:
             raise PlatformError(failed('npm install -g %s failed: %s' % (spec, res.reason())))
         name = spec.rsplit('@', 1)[0] if spec.rfind('@') > 0 else spec

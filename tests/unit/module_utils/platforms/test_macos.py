@@ -303,7 +303,7 @@ def test_npm_install_global_as_root_runs_as_owner_with_ca_bundle():
     npm = '/opt/homebrew/bin/npm'
     mac, module = make([STAT_JON, (AS_JON + [PATH, 'NODE_EXTRA_CA_CERTS=/etc/ca.pem',
                                              'npm_config_cafile=/etc/ca.pem', npm, 'install', '-g',
-                                             'pnpm@10'], 0, 'added 1 package in 2s\n')],
+                                             '--ignore-scripts', '--no-fund', '--no-audit', 'pnpm@10'], 0, 'added 1 package in 2s\n')],
                        bins={'brew': BREW, 'npm': npm})
     mac.npm_install_global('pnpm@10', ca_bundle='/etc/ca.pem')
     module.assert_done()
@@ -311,7 +311,7 @@ def test_npm_install_global_as_root_runs_as_owner_with_ca_bundle():
 
 def test_npm_install_global_as_owner_passes_env():
     npm = '/opt/homebrew/bin/npm'
-    mac, module = make([STAT_JON, ([npm, 'install', '-g', 'pnpm@10'], 0, '')],
+    mac, module = make([STAT_JON, ([npm, 'install', '-g', '--ignore-scripts', '--no-fund', '--no-audit', 'pnpm@10'], 0, '')],
                        bins={'brew': BREW, 'npm': npm}, euid=JON)
     mac.npm_install_global('pnpm@10', ca_bundle='/etc/ca.pem')
     env = module.envs[-1]
@@ -321,7 +321,8 @@ def test_npm_install_global_as_owner_passes_env():
 
 def test_npm_install_global_failure():
     npm = '/opt/homebrew/bin/npm'
-    mac, module = make([STAT_JON, (AS_JON + [PATH, npm, 'install', '-g', 'pnpm@99'], 1, '',
+    mac, module = make([STAT_JON, (AS_JON + [PATH, npm, 'install', '-g', '--ignore-scripts', '--no-fund', '--no-audit',
+                                          'pnpm@99'], 1, '',
                                    'npm error code ETARGET\nnpm error notarget No matching version '
                                    'found for pnpm@99.\n')], bins={'brew': BREW, 'npm': npm})
     res = raised(mac.npm_install_global, 'pnpm@99')
