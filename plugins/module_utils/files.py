@@ -24,7 +24,12 @@ _KINDS = ((stat.S_ISDIR, 'a directory'), (stat.S_ISFIFO, 'a FIFO'), (stat.S_ISCH
 
 
 class RefusedFile(Exception):
-    """A file that exists but is not read: the message says why, in a few words."""
+    """A file that exists but is not read: ``path`` is ``reason`` ('a symbolic link', ...)."""
+
+    def __init__(self, path, reason):
+        super(RefusedFile, self).__init__('%s is %s' % (path, reason))
+        self.path = path
+        self.reason = reason
 
 
 def read_regular_file(path, limit=MAX_BYTES):
@@ -41,15 +46,15 @@ def read_regular_file(path, limit=MAX_BYTES):
     except OSError as exc:
         # O_NOFOLLOW on a link: ELOOP (Linux, macOS); EMLINK on FreeBSD
         if exc.errno in (errno.ELOOP, errno.EMLINK) and os.path.islink(path):
-            raise RefusedFile('%s is a symbolic link' % path)
+            raise RefusedFile(path, 'a symbolic link')
         raise
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            kind = next((name for test, name in _KINDS if test(info.st_mode)), 'not a regular file')
-            raise RefusedFile('%s is %s, not a regular file' % (path, kind))
+            kind = next((name for test, name in _KINDS if test(info.st_mode)), 'something else')
+            raise RefusedFile(path, '%s, not a regular file' % kind)
         if info.st_size > limit:
-            raise RefusedFile('%s is larger than %d bytes' % (path, limit))
+            raise RefusedFile(path, 'larger than %d bytes' % limit)
         chunks, size = [], 0
         while size <= limit:  # the size may grow after fstat: read at most limit + 1 bytes
             chunk = os.read(fd, limit + 1 - size)
@@ -58,7 +63,7 @@ def read_regular_file(path, limit=MAX_BYTES):
             chunks.append(chunk)
             size += len(chunk)
         if size > limit:
-            raise RefusedFile('%s is larger than %d bytes' % (path, limit))
+            raise RefusedFile(path, 'larger than %d bytes' % limit)
         return b''.join(chunks)
     finally:
         os.close(fd)
@@ -71,4 +76,4 @@ def read_json_file(path, limit=MAX_BYTES):
     try:
         return json.loads(data)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise RefusedFile('%s is not valid JSON (%s)' % (path, str(exc).splitlines()[0][:120]))
+        raise RefusedFile(path, 'not valid JSON (%s)' % str(exc).splitlines()[0][:120])

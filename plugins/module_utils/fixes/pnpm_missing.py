@@ -60,7 +60,7 @@ def wanted_from_package_json(app_dir):
     try:
         meta = read_json_file(path)
     except RefusedFile as exc:
-        return None, 'refusing %s' % exc
+        return None, 'refusing %s: it is %s' % (exc.path, exc.reason)
     except (IOError, OSError) as exc:
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
             return None, None
