@@ -7,23 +7,18 @@ import pytest
 
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.macos import MacOS
 from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
-from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
 from ansible_collections.factiii.infra.plugins.module_utils.stage import DEFAULT_FIXES, run_fixes
 
-from sim_macos import BREW, OWNER_SUDO, SimMac
+from sim_macos import BREW, OWNER_SUDO, SimMac, SimRunner
 
 PARAMS = {'node_min_major': 20, 'pnpm_version': '10', 'docker_start_timeout': 5, 'repo_known_hosts': []}
 HOST_FIXES = [n for n in DEFAULT_FIXES['staging'] if n != 'repo-not-cloned']
 
 
-class RootRunner(Runner):
-    euid = 0
-
-
 @pytest.fixture
 def mac(tmp_path, monkeypatch):
     def make(sim, check_mode=False, desktop=False):
-        platform = MacOS(RootRunner(sim), check_mode=check_mode, options=PARAMS)
+        platform = MacOS(SimRunner(sim), check_mode=check_mode, options=PARAMS)
         platform.launchd_dir = str(tmp_path)
         platform.sleep = lambda s: None
         platform.user_home = lambda user: '/Users/' + user
