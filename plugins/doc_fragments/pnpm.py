@@ -13,8 +13,8 @@ class ModuleDocFragment(object):
 options:
   pnpm_version:
     description:
-      - pnpm version to install with C(npm install -g --ignore-scripts): an exact version such as
-        C(10.2.1) (a prerelease such as C(9.0.0-rc.1) too), a major such as C(10), or C(latest).
+      - pnpm version to install with C(npm install -g --ignore-scripts), which is an exact version such
+        as C(10.2.1) (a prerelease such as C(9.0.0-rc.1) too), a major such as C(10), or C(latest).
         Anything else (a range, a tag, a path, a URL) is refused before anything runs.
       - The app's C(package.json) C(packageManager) field (C(pnpm@X)) wins when present. It must
         name an exact version or a major too (corepack's C(+sha512.<hex>) suffix is accepted and

@@ -133,12 +133,15 @@ class Runner:
     def euid(self):
         return os.geteuid()
 
-    def which(self, name, extra_dirs=None):
-        key = (name, tuple(extra_dirs or ()))
+    def which(self, name, extra_dirs=None, any_owner=False):
+        """The path of ``name``, searching ``extra_dirs`` first. As root, a program only root
+        controls wins over one found earlier, unless ``any_owner`` (the caller runs it as the
+        Homebrew owner anyway, and wants the one in ``extra_dirs``)."""
+        key = (name, tuple(extra_dirs or ()), any_owner)
         if key not in self._paths:
             dirs = list(extra_dirs or []) + EXTRA_BIN_DIRS
             found = self.module.get_bin_path(name, required=False, opt_dirs=dirs)
-            if found and self.euid == 0 and not self._root_controls(found):
+            if found and self.euid == 0 and not any_owner and not self._root_controls(found):
                 found = next((path for path in self.candidates(name, dirs) if self._root_controls(path)), found)
             self._paths[key] = found
         return self._paths[key]

@@ -18,14 +18,16 @@ import json
 import subprocess
 import tarfile
 
-from test_faults_host import row, run_fix
+from scenario import row, run_fix
 from testhost import TestHosts
 
 PORT = 23600
 APP = '/srv/app'
 EVIL = APP + '/vendor/evil.tgz'
 MARKER = '/root/factiii-evil-marker'
+# the role requires a repository; the clone is not among the fixes: /srv/app is put there by hand
 SETTINGS = {'staging_fixes': ['node-missing', 'pnpm-missing'], 'staging_app_dir': APP,
+            'staging_repo_url': 'file:///opt/git/app.git', 'staging_repo_dest': APP,
             'staging_node_min_major': 18, 'staging_pnpm_version': '10'}
 
 # What the scripts and the bin of the package run: as root, this is root code execution.
@@ -62,7 +64,7 @@ def package_json(host, manager):
 def no_pnpm_and_no_marker(host):
     assert host.exec('test -e %s' % MARKER, check=False).returncode != 0, host.exec('cat %s' % MARKER).stdout
     assert host.exec('command -v pnpm', check=False).returncode != 0
-    assert host.exec('ls /usr/local/lib/node_modules 2>/dev/null').stdout.split() in ([], ['npm'])
+    assert host.exec('ls /usr/local/lib/node_modules 2>/dev/null; true').stdout.split() in ([], ['npm'])
 
 
 def test_package_manager_from_the_app_cannot_run_code_as_root(test_host_image, ansible_env, tmp_path):

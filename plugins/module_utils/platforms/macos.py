@@ -133,7 +133,7 @@ class MacOS(Platform):
     def _brew(self):
         """(brew, prefix, owner), or PlatformError MANUAL when brew cannot be used."""
         if self._brew_ctx is None:
-            brew = self.runner.which('brew')
+            brew = self.runner.which('brew', any_owner=True)  # run as its owner only
             if not brew:
                 raise PlatformError(manual('Homebrew is not installed', HOMEBREW_INSTALL))
             # bin/brew -> prefix; no `brew --prefix`, which would run brew (maybe as root)
@@ -237,7 +237,7 @@ class MacOS(Platform):
     def npm_install_global(self, spec, ca_bundle=None):
         brew, prefix, owner = self._brew()
         # brew's npm installs globals into the Homebrew prefix: only its owner may write there
-        npm = self.runner.which('npm', extra_dirs=[prefix + '/bin'])
+        npm = self.runner.which('npm', extra_dirs=[prefix + '/bin'], any_owner=True)
         if not npm:
             raise PlatformError(failed('npm not found (install node first)'))
         env = [('PATH', self._owner_path(prefix))]  # npm's `#!/usr/bin/env node` needs node

@@ -92,3 +92,18 @@ def test_docker_desktop_only_is_manual_naming_what_is_missing(mac):
     assert auto['msg'].startswith('Docker Desktop starts at login, not at boot')
     assert auto['steps'][0].startswith('System Settings > Users & Groups > Automatically log in as jon')
     assert auto['steps'][1].startswith('Docker Desktop > Settings > General > Start Docker Desktop when you sign in')
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_no_program_of_the_brew_owner_runs_as_root(mac, check_mode):
+    # issue 12, finding 7: git, node, pnpm and docker of /opt/homebrew are jon's; root runs them as jon
+    sim = SimMac(['git', 'node', 'colima', 'docker'], colima_running=True)
+    sim.pnpm = '9.15.0'
+    rows = run(mac(sim, check_mode=check_mode), HOST_FIXES, check_mode=check_mode)
+    assert [r['msg'] for r in rows.values() if 'unexpected error' in r['msg']] == []
+    assert statuses(rows)['git-missing'] == statuses(rows)['node-missing'] == 'ok', rows
+    as_root = [c for c in sim.calls if c[0].startswith('/opt/homebrew/')]
+    assert as_root == []
+    as_jon = [c[-2:] for c in sim.calls if c[:5] == OWNER_SUDO]
+    for tool in ('git', 'node', 'docker'):
+        assert ['/opt/homebrew/bin/' + tool, '--version'] in as_jon, sim.calls

@@ -618,3 +618,14 @@ def test_root_prefers_a_program_only_root_controls():
     assert mac.which('git') == '/usr/bin/git'
     assert mac.tool_version('git') == 'git version 2.39.5 (Apple Git-154)'
     module.assert_done()
+
+
+def test_npm_install_global_keeps_brews_npm_over_a_root_owned_one():
+    # brew's npm writes the brew prefix as its owner; a root-owned npm (nodejs.org's installer)
+    # run as the owner could not write /usr/local
+    npm = '/opt/homebrew/bin/npm'
+    install = AS_JON + [PATH, npm, 'install', '-g', '--ignore-scripts', '--no-fund', '--no-audit', 'pnpm@10']
+    mac, module = make([STAT_JON, (install, 0, '')], bins={'brew': BREW, 'npm': npm})
+    mac.runner.candidates = lambda name, dirs: [npm, '/usr/local/bin/npm']
+    mac.npm_install_global('pnpm@10')
+    module.assert_done()
