@@ -73,8 +73,8 @@ def test_package_manager_from_the_app_cannot_run_code_as_root(test_host_image, a
         put(host, EVIL, evil_tarball())
         manager = 'pnpm@file:' + EVIL
         package_json(host, manager)
-        refusal = ("refusing packageManager '%s' in %s/package.json: not pnpm@ an exact version "
-                   "(such as 10.2.1) or a major (such as 10); nothing installed" % (manager, APP))
+        refusal = ("refusing packageManager '%s' in %s/package.json: not pnpm@ with an exact version "
+                   "(such as pnpm@10.2.1) or a major (such as pnpm@10); nothing installed" % (manager, APP))
 
         proc, data, fix_seconds = run_fix(ansible_env, hosts, tmp_path, 'fix', SETTINGS)
         no_pnpm_and_no_marker(host)

@@ -32,7 +32,8 @@ MAX_SHOWN = 80  # characters of a refused value quoted in a row
 
 
 def _shown(value):
-    text = repr(value) if not isinstance(value, str) else "'%s'" % value
+    """``value`` quoted for a one-line row: repr() when it is not a printable string."""
+    text = "'%s'" % value if isinstance(value, str) and value.isprintable() else repr(value)
     return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + '...'
 
 
@@ -76,8 +77,8 @@ def wanted_from_package_json(app_dir):
         return None, None  # another package manager: the app's business, not pnpm's version
     version = exact_version(manager[len('pnpm@'):])
     if not version:
-        return None, ('refusing packageManager %s in %s: not pnpm@ an exact version (such as 10.2.1) '
-                      'or a major (such as 10); nothing installed' % (_shown(manager), path))
+        return None, ('refusing packageManager %s in %s: not pnpm@ with an exact version (such as '
+                      'pnpm@10.2.1) or a major (such as pnpm@10); nothing installed' % (_shown(manager), path))
     return version, None
 
 

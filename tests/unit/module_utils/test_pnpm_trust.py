@@ -164,8 +164,8 @@ def stage(app_dir, commands=(), check_mode=False, pnpm_version='10'):
 def test_a_refused_package_manager_is_failed_in_scan_and_fix_and_npm_never_runs(tmp_path, manager, check_mode):
     row, module = stage(app(tmp_path, manager), check_mode=check_mode)
     assert row['status'] == 'failed', row
-    assert row['msg'] == ("refusing packageManager '%s' in %s/package.json: not pnpm@ an exact version "
-                          "(such as 10.2.1) or a major (such as 10); nothing installed" % (manager, tmp_path)), row
+    assert row['msg'] == ("refusing packageManager '%s' in %s/package.json: not pnpm@ with an exact version "
+                          "(such as pnpm@10.2.1) or a major (such as pnpm@10); nothing installed" % (manager, tmp_path)), row
     assert module.calls == []
 
 
@@ -238,3 +238,11 @@ def test_version_beside_does_not_follow_a_linked_package_json(tmp_path):
     (package / 'package.json').unlink()
     os.mkfifo(str(package / 'package.json'))
     assert version_beside(str(package / 'bin' / 'pnpm.cjs'), 'pnpm') is None
+
+
+def test_a_refused_value_is_quoted_on_one_line_and_shortened(tmp_path):
+    row, module = stage(app(tmp_path, 'pnpm@9.15.0\n--foo'))
+    assert row['msg'].startswith("refusing packageManager 'pnpm@9.15.0\\n--foo' in "), row
+    row, module = stage(app(tmp_path, 'pnpm@file:' + 'x' * 500))
+    assert "'pnpm@file:%s..." % ('x' * 69) in row['msg'] and len(row['msg']) < 300, row
+    assert module.calls == []
