@@ -107,3 +107,25 @@ def ssh_logins(container):
     """Accepted SSH logins so far, from the host's sshd log."""
     proc = docker_exec(container, 'journalctl -u ssh --no-pager -o cat | grep -c "Accepted publickey" || true')
     return int(proc.stdout.strip() or 0)
+
+
+def run_fix(ansible_env, hosts, tmp_path, name, group_vars, *extra):
+    """`ansible-playbook playbooks/fix.yml -l staging` over ``hosts``; (proc, results JSON, seconds)."""
+    inventory = hosts.inventory({'staging': hosts.names}, {'staging': group_vars}, name='%s.yml' % name)
+    results = tmp_path / ('%s.json' % name)
+    env = dict(ansible_env, FACTIII_RESULTS_JSON=str(results),
+               ANSIBLE_SSH_CONTROL_PATH_DIR=str(tmp_path / ('cp-%s' % name)))
+    argv = [tool('ansible-playbook'), '-i', inventory, 'playbooks/fix.yml', '-l', 'staging'] + list(extra)
+    proc = run_reported(argv, env, 900)
+    for stream in (proc.stdout, proc.stderr):
+        assert 'Traceback (most recent call last)' not in stream, proc.report
+    assert os.path.exists(str(results)), proc.report
+    with open(str(results)) as handle:
+        return proc, json.load(handle), proc.seconds
+
+
+def row(data, host, fix):
+    """The row of staging-<fix> on ``host``, checked to be one line."""
+    found = rows(data, 'staging', host.name)['staging-' + fix]
+    assert '\n' not in found['msg'], found
+    return found

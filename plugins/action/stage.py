@@ -23,6 +23,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.options import (
     REPO_MUTUALLY_EXCLUSIVE, stage_argument_spec,
 )
 from ansible_collections.factiii.infra.plugins.module_utils.fix import failed
+from ansible_collections.factiii.infra.plugins.module_utils.fixes.pnpm_missing import pnpm_version_problem
 from ansible_collections.factiii.infra.plugins.module_utils.stage import DEFAULT_FIXES, FIX_ORDER, stage_return
 from ansible_collections.factiii.infra.plugins.plugin_utils import reasons
 
@@ -142,7 +143,18 @@ class ActionModule(ActionBase):
                 'es' if len(unknown) > 1 else '', ', '.join("'%s'" % name for name in unknown),
                 args['stage'], ', '.join(FIX_ORDER)))
         self._check_repo_args(args)
+        self._check_pnpm_version(args)
         return args
+
+    @staticmethod
+    def _check_pnpm_version(args):
+        """pnpm_version reaches `npm install -g` as root: an exact version, a major or latest."""
+        names = args.get('fixes') if args.get('fixes') is not None else DEFAULT_FIXES.get(args['stage'], [])
+        if args['stage'] == 'secrets' or 'pnpm-missing' not in names:
+            return
+        problem = pnpm_version_problem(args.get('pnpm_version') or 'latest')
+        if problem:
+            raise AnsibleActionFail('%s-pnpm-missing: %s; nothing was run' % (args['stage'], problem))
 
     @staticmethod
     def _check_repo_args(args):

@@ -1,16 +1,92 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) factiii contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one way fixes run commands: argv lists, C locale, binaries looked up once."""
+"""The one way fixes run commands: argv lists, C locale, binaries looked up once.
+
+As root, a program is run as root only when root alone controls it: the file and
+every directory above it (also along symbolic links) are root's and nobody else may
+write them. Any other program (Homebrew's, owned by the brew user; a user's npm
+global) runs as the user who owns the file, through sudo: whoever can replace it
+must not get root by waiting for the next run. A root-owned program in a directory
+someone else can write is not run at all. Lookups as root prefer a program root
+controls (Apple's /usr/bin/git over Homebrew's).
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import grp
 import os
+import pwd
+import stat
 
 # Homebrew (Apple Silicon, Intel) and the usual sbin dirs: over SSH, PATH is short.
 EXTRA_BIN_DIRS = ['/opt/homebrew/bin', '/usr/local/bin', '/usr/local/sbin', '/usr/sbin', '/sbin']
+SUDO = '/usr/bin/sudo'
+ENV = '/usr/bin/env'
+# What a program run as its owner finds besides its own directory (node beside npm and pnpm)
+OWNER_PATH = '/usr/bin:/bin:/usr/sbin:/sbin'
+REFUSED_RC = 126  # the shell's "found but cannot be run"
+
+
+class UntrustedProgram(Exception):
+    """A program root must not run, and there is no user to run it as instead."""
+
+
+def _name(database, ident):
+    try:
+        return database(ident)[0]
+    except KeyError:
+        return str(ident)
+
+
+def _entries(path):
+    """``path`` and every directory above it, as given and along its real path."""
+    found = []
+    for entry in (os.path.abspath(path), os.path.realpath(path)):
+        while entry not in found:
+            found.append(entry)
+            entry = os.path.dirname(entry)
+    return found
+
+
+def program_owner(path):
+    """None when only root controls the program at ``path``; else the name of the user
+    who owns it, to run it as. UntrustedProgram when root owns it but another user may
+    replace it (a directory above it is theirs or writable by others)."""
+    problem = None
+    for entry in _entries(path):
+        try:
+            info = os.lstat(entry)
+        except OSError:
+            continue  # not there: only whoever may write the directory above could make it
+        if stat.S_ISLNK(info.st_mode):
+            continue  # a link cannot be changed, only replaced by who may write its directory
+        if info.st_uid != 0:
+            problem = '%s is owned by %s' % (entry, _name(pwd.getpwuid, info.st_uid))
+        elif info.st_mode & stat.S_IWOTH and not (stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX):
+            problem = '%s is writable by everyone' % entry
+        elif (info.st_mode & stat.S_IWGRP and info.st_gid != 0
+              and not (stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX)):
+            problem = '%s is writable by group %s' % (entry, _name(grp.getgrgid, info.st_gid))
+        if problem:
+            break
+    if problem is None:
+        return None
+    try:
+        uid = os.stat(path).st_uid
+    except OSError:
+        uid = 0
+    if uid == 0:
+        raise UntrustedProgram('refusing to run %s as root: %s' % (path, problem))
+    name = _name(pwd.getpwuid, uid)
+    return '#%d' % uid if name == str(uid) else name  # sudo -u '#UID' for a user without a name
+
+
+def as_user_argv(user, argv, env=()):
+    """``argv`` run as ``user`` by root: sudo clears the environment, env sets what it needs."""
+    return [SUDO, '-u', user, '-H', ENV] + ['%s=%s' % kv for kv in env] + list(argv)
 
 
 # Lines that say what went wrong, most specific first (file system, ssh, git, apt, generic).
@@ -57,12 +133,38 @@ class Runner:
     def euid(self):
         return os.geteuid()
 
-    def which(self, name, extra_dirs=None):
-        key = (name, tuple(extra_dirs or ()))
+    def which(self, name, extra_dirs=None, any_owner=False):
+        """The path of ``name``, searching ``extra_dirs`` first. As root, a program only root
+        controls wins over one found earlier, unless ``any_owner`` (the caller runs it as the
+        Homebrew owner anyway, and wants the one in ``extra_dirs``)."""
+        key = (name, tuple(extra_dirs or ()), any_owner)
         if key not in self._paths:
             dirs = list(extra_dirs or []) + EXTRA_BIN_DIRS
-            self._paths[key] = self.module.get_bin_path(name, required=False, opt_dirs=dirs)
+            found = self.module.get_bin_path(name, required=False, opt_dirs=dirs)
+            if found and self.euid == 0 and not any_owner and not self._root_controls(found):
+                found = next((path for path in self.candidates(name, dirs) if self._root_controls(path)), found)
+            self._paths[key] = found
         return self._paths[key]
+
+    # -- what root may run; tests of a simulated host override these two --
+    def program_owner(self, path):
+        return program_owner(path)
+
+    def candidates(self, name, dirs):
+        """Every executable ``name`` in the order get_bin_path searches (dirs, PATH, sbin)."""
+        found = []
+        search = list(dirs) + os.environ.get('PATH', '').split(os.pathsep) + ['/sbin', '/usr/sbin', '/usr/local/sbin']
+        for directory in search:
+            path = os.path.join(directory, name)
+            if directory and path not in found and os.path.isfile(path) and os.access(path, os.X_OK):
+                found.append(path)
+        return found
+
+    def _root_controls(self, path):
+        try:
+            return self.program_owner(path) is None
+        except UntrustedProgram:
+            return False
 
     def forget(self, name):
         """Drop cached lookups of ``name`` (after an install put it on disk)."""
@@ -73,7 +175,16 @@ class Runner:
         environ = {'LANG': 'C', 'LC_ALL': 'C', 'LC_MESSAGES': 'C'}
         environ.update(self.extra_env)
         environ.update(env or {})
+        argv = [str(a) for a in argv]
+        if self.euid == 0 and os.path.isabs(argv[0]):  # bare names: root's own PATH
+            try:
+                user = self.program_owner(argv[0])
+            except UntrustedProgram as exc:
+                return CommandResult(REFUSED_RC, '', str(exc))
+            if user is not None:
+                environ.setdefault('PATH', '%s:%s' % (os.path.dirname(argv[0]), OWNER_PATH))
+                argv = as_user_argv(user, argv, sorted(environ.items()))
+                cwd = cwd or '/'  # the user may not be able to read root's working directory
         rc, out, err = self.module.run_command(
-            [str(a) for a in argv], environ_update=environ, data=data, cwd=cwd,
-            check_rc=False, binary_data=False)
+            argv, environ_update=environ, data=data, cwd=cwd, check_rc=False, binary_data=False)
         return CommandResult(rc, out, err)

@@ -12,7 +12,7 @@ module: pnpm_missing
 short_description: Install pnpm at the app's version with npm
 version_added: 1.0.0
 description:
-  - Installs pnpm with C(npm install -g pnpm@VERSION) and verifies it with C(pnpm --version).
+  - Installs pnpm with C(npm install -g --ignore-scripts pnpm@VERSION) and verifies it with C(pnpm --version).
   - The version is the C(packageManager) field of the app's C(package.json) when present, else O(pnpm_version).
   - Reported as fix C(<stage>-pnpm-missing). The same fix runs inside M(factiii.infra.stage) with the rest of its stage.
 author:

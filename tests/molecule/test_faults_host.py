@@ -17,7 +17,6 @@ ansible.cfg, a results JSON per run. Each host's stage is kept to the fixes the 
    is Failed with ENOSPC / EROFS and leaves nothing; an existing clone with local changes there is
    Manual listing them and is left exactly as it was; a clean one is OK.
 """
-import json
 import os
 import re
 import subprocess
@@ -25,8 +24,7 @@ import time
 
 import pytest
 
-from scenario import rows
-from support import run_reported, tool
+from scenario import row, run_fix
 from testhost import TestHosts
 
 PORT = 23400  # this file's loopback ports: 23400-23449
@@ -75,28 +73,6 @@ for _ in $(seq 100); do [ -s /run/factiii-postinst.pid ] && break; sleep 0.1; do
 [ -s /run/factiii-postinst.pid ] || { echo "the postinst never ran" >&2; exit 1; }
 kill -KILL "$dpkg_pid" "$(cat /run/factiii-postinst.pid)"
 '''
-
-
-def run_fix(ansible_env, hosts, tmp_path, name, group_vars, *extra):
-    """`ansible-playbook playbooks/fix.yml -l staging` over ``hosts``; (proc, results JSON, seconds)."""
-    inventory = hosts.inventory({'staging': hosts.names}, {'staging': group_vars}, name='%s.yml' % name)
-    results = tmp_path / ('%s.json' % name)
-    env = dict(ansible_env, FACTIII_RESULTS_JSON=str(results),
-               ANSIBLE_SSH_CONTROL_PATH_DIR=str(tmp_path / ('cp-%s' % name)))
-    argv = [tool('ansible-playbook'), '-i', inventory, 'playbooks/fix.yml', '-l', 'staging'] + list(extra)
-    proc = run_reported(argv, env, 900)
-    for stream in (proc.stdout, proc.stderr):
-        assert 'Traceback (most recent call last)' not in stream, proc.report
-    assert os.path.exists(str(results)), proc.report
-    with open(str(results)) as handle:
-        return proc, json.load(handle), proc.seconds
-
-
-def row(data, host, fix):
-    """The row of staging-<fix> on ``host``, checked to be one line."""
-    found = rows(data, 'staging', host.name)['staging-' + fix]
-    assert '\n' not in found['msg'], found
-    return found
 
 
 def printed(proc, label, fix, host):

@@ -2,11 +2,18 @@
 
 State changes only through the commands a fix runs (brew install, npm -g,
 colima start, launchctl bootstrap), so a test proves a fix by its effect.
+
+Everything under /opt/homebrew belongs to jon, the brew owner, as on a real Mac: SimRunner
+asks the sim who owns a program, and the sim fails a test that runs one of jon's programs
+as root (issue 12, finding 7).
 """
 import json
 
+from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
+
 BREW = '/opt/homebrew/bin/brew'
 OWNER_SUDO = ['/usr/bin/sudo', '-u', 'jon', '-H', '/usr/bin/env']
+PREFIX = '/opt/homebrew/'
 FORMULA_BINS = {
     'git': ['git'], 'node': ['node', 'npm'], 'colima': ['colima'], 'docker': ['docker'],
 }
@@ -21,6 +28,13 @@ class SimMac:
         self.pnpm = None
         self.calls = []
         self.check_mode = False
+
+    def program_owner(self, path):
+        return 'jon' if PREFIX in path else None  # also the sim's pnpm, at a path that does not exist
+
+    def candidates(self, name):
+        found = self.get_bin_path(name)
+        return [found] if found else []
 
     def get_bin_path(self, name, required=False, opt_dirs=None):
         bins = {'brew': BREW}
@@ -40,8 +54,12 @@ class SimMac:
         if argv[:5] == OWNER_SUDO:  # brew, npm and colima must run as the prefix owner
             argv = [a for a in argv[5:] if '=' not in a or a.startswith('-')]
             return self._as_owner(argv)
+        assert PREFIX not in argv[0], 'ran a program of the brew owner as root: %r' % argv
+        return self._system(argv)
+
+    def _system(self, argv):
+        """Apple's tools as root, and any program run as jon that is not brew, npm or colima."""
         tool = argv[0].rsplit('/', 1)[-1]
-        assert tool not in ('brew', 'npm', 'colima'), 'ran as root: %r' % argv
         if tool == 'stat':
             return 0, 'jon\n', ''
         if argv[1:] == ['--version']:
@@ -74,7 +92,18 @@ class SimMac:
         if tool == 'colima' and argv[1] == 'start':
             self.colima_running = True
             return 0, '', ''
-        raise AssertionError('unexpected owner command %r' % (argv,))
+        return self._system(argv)
 
     def installs(self):
         return [c for c in self.calls if BREW in c and 'install' in c]
+
+
+class SimRunner(Runner):
+    """A Runner as root on the simulated Mac: the sim says who owns a program."""
+    euid = 0
+
+    def program_owner(self, path):
+        return self.module.program_owner(path)
+
+    def candidates(self, name, dirs):
+        return self.module.candidates(name)

@@ -5,32 +5,81 @@
 which Node 25 no longer ships).
 
 The version comes from the app's package.json ``packageManager: pnpm@X`` when
-present, else from ``pnpm_version``.
+present, else from ``pnpm_version``. Anyone who can push to the app's repository
+writes package.json, and the install runs as root: only an exact version or a
+major reaches npm (never a path, URL, tag or option), install scripts are off,
+and package.json is read as data (no symbolic link followed, regular file, capped).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
+import errno
 import os
 import re
 
+from ansible_collections.factiii.infra.plugins.module_utils.files import RefusedFile, read_json_file
 from ansible_collections.factiii.infra.plugins.module_utils.fix import Fix, failed, needs_fix, ok
 from ansible_collections.factiii.infra.plugins.module_utils.options import PNPM
 
+# An exact semver (prerelease allowed, build metadata not) or a bare major. corepack
+# writes packageManager as pnpm@X.Y.Z+sha512.<hex>: the hash is accepted and dropped
+# (npm cannot check it; it installs the registry's tarball by its own integrity).
+VERSION = re.compile(r'^(?P<version>(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)'
+                     r'(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?)?)(?:\+sha(?:1|224|256|384|512)\.[0-9a-fA-F]+)?\Z')
+MAX_SHOWN = 80  # characters of a refused value quoted in a row
+
+
+def _shown(value):
+    """``value`` quoted for a one-line row: repr() when it is not a printable string."""
+    text = "'%s'" % value if isinstance(value, str) and value.isprintable() else repr(value)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + '...'
+
+
+def exact_version(value):
+    """'9.15.0' from '9.15.0' or '9.15.0+sha512.<hex>', '10' from '10'; None for
+    anything else (ranges, tags, paths, URLs, git or npm: specs, options)."""
+    match = VERSION.match(value) if isinstance(value, str) else None
+    return match.group('version') if match else None
+
+
+def pnpm_version_problem(value):
+    """None when the pnpm_version option is usable, else a one-line reason."""
+    if value == 'latest' or exact_version(value):
+        return None
+    return ('pnpm_version %s is not an exact version (such as 10.2.1), a major (such as 10) '
+            'or latest' % _shown(value))
+
 
 def wanted_from_package_json(app_dir):
-    """'9.12.0' from packageManager 'pnpm@9.12.0+sha512.…'; None when not set."""
+    """('9.12.0', None) from packageManager 'pnpm@9.12.0+sha512.…'; (None, None) when
+    there is no package.json or it names no pnpm; (None, reason) when it is refused."""
     if not app_dir:
-        return None
+        return None, None
+    path = os.path.join(app_dir, 'package.json')
     try:
-        with open(os.path.join(app_dir, 'package.json')) as handle:
-            manager = json.load(handle).get('packageManager') or ''
-    except (IOError, OSError, ValueError, AttributeError):
-        return None
-    match = re.match(r'^pnpm@([^+\s]+)', manager)
-    return match.group(1) if match else None
+        meta = read_json_file(path)
+    except RefusedFile as exc:
+        return None, 'refusing %s: it is %s' % (exc.path, exc.reason)
+    except (IOError, OSError) as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None, None
+        return None, 'cannot read %s: %s' % (path, exc.strerror or exc)
+    if not isinstance(meta, dict):
+        return None, 'refusing %s: it is not a JSON object' % path
+    manager = meta.get('packageManager')
+    if manager is None:
+        return None, None
+    if not isinstance(manager, str):
+        return None, 'refusing packageManager %s in %s: not a string' % (_shown(manager), path)
+    if manager != 'pnpm' and not manager.startswith('pnpm@'):
+        return None, None  # another package manager: the app's business, not pnpm's version
+    version = exact_version(manager[len('pnpm@'):])
+    if not version:
+        return None, ('refusing packageManager %s in %s: not pnpm@ with an exact version (such as '
+                      'pnpm@10.2.1) or a major (such as pnpm@10); nothing installed' % (_shown(manager), path))
+    return version, None
 
 
 def version_beside(path, name):
@@ -45,11 +94,12 @@ def version_beside(path, name):
     directory = os.path.dirname(os.path.realpath(path))
     for _level in range(3):
         try:
-            with open(os.path.join(directory, 'package.json')) as handle:
-                meta = json.load(handle)
-        except (IOError, OSError, ValueError):
+            meta = read_json_file(os.path.join(directory, 'package.json'))
+        except (IOError, OSError):
             directory = os.path.dirname(directory)
             continue
+        except RefusedFile:
+            return None
         if isinstance(meta, dict) and meta.get('name') == name and isinstance(meta.get('version'), str):
             return meta['version']
         return None
@@ -57,13 +107,12 @@ def version_beside(path, name):
 
 
 def satisfies(version, spec):
-    """pnpm --version against a spec: 'latest', '10', '10.2', '^10', '10.2.1'."""
-    spec = spec.lstrip('^~=v')
-    if spec in ('', 'latest', '*'):
+    """pnpm --version against a checked spec: 'latest', a major ('10') or exact ('10.2.1')."""
+    if spec == 'latest':
         return True
-    if spec.count('.') >= 2:
+    if '.' in spec:
         return version == spec
-    return version == spec or version.startswith(spec + '.')
+    return version.startswith(spec + '.')
 
 
 class PnpmMissing(Fix):
@@ -71,12 +120,20 @@ class PnpmMissing(Fix):
     requires = ('node-missing',)
     option_groups = (PNPM,)
 
+    def input_problem(self):
+        problem = pnpm_version_problem(self.params.get('pnpm_version') or 'latest')
+        return failed(problem) if problem else None
+
     def wanted(self):
+        """(version, where it comes from, None), or (None, None, reason) when package.json is refused."""
         app_dir = self.params.get('app_dir') or self.params.get('repo_dest')
-        from_app = wanted_from_package_json(app_dir)
+        from_app, refused = wanted_from_package_json(app_dir)
+        if refused:
+            return None, None, refused
         if from_app:
-            return from_app, 'packageManager in %s' % os.path.join(app_dir, 'package.json')
-        return self.params.get('pnpm_version') or 'latest', 'pnpm_version'
+            return from_app, 'packageManager in %s' % os.path.join(app_dir, 'package.json'), None
+        option = self.params.get('pnpm_version') or 'latest'
+        return exact_version(option) or option, 'pnpm_version', None
 
     def installed_version(self):
         path = self.platform.which('pnpm')
@@ -85,7 +142,9 @@ class PnpmMissing(Fix):
         return version_beside(path, 'pnpm') or self.platform.tool_version('pnpm')
 
     def scan(self):
-        spec, source = self.wanted()
+        spec, source, refused = self.wanted()
+        if refused:
+            return failed(refused)
         version = self.installed_version()
         if version and satisfies(version, spec):
             return ok('pnpm %s is installed (wanted %s from %s)' % (version, spec, source))
@@ -94,7 +153,9 @@ class PnpmMissing(Fix):
                                'pnpm %s is missing' % spec)
 
     def apply(self):
-        spec, source = self.wanted()
+        spec, source, refused = self.wanted()
+        if refused:  # package.json changed since the scan
+            return failed(refused)
         self.platform.npm_install_global('pnpm@%s' % spec, self.params.get('ca_bundle'))
         self.platform.runner.forget('pnpm')
         version = self.platform.tool_version('pnpm')

@@ -72,8 +72,14 @@ class Platform:
         return None
 
     def npm_install_global(self, spec, ca_bundle=None):
-        """``npm install -g spec`` as the user allowed to write npm's prefix."""
+        """``npm install -g spec`` as the user allowed to write npm's prefix (npm_install_argv)."""
         raise NotImplementedError
+
+    @staticmethod
+    def npm_install_argv(npm, spec):
+        """``npm install -g`` of one checked ``name@version``: install scripts off, as this runs
+        as root (or the Homebrew owner) and the version may come from the app's repository."""
+        return [npm, 'install', '-g', '--ignore-scripts', '--no-fund', '--no-audit', spec]
 
     def node_upgrade_steps(self, major):
         """Exact steps a human takes to get Node >= major on this platform."""

@@ -236,7 +236,7 @@ class Debian(Platform):
         env = {}
         if ca_bundle:
             env.update({'NODE_EXTRA_CA_CERTS': ca_bundle, 'npm_config_cafile': ca_bundle})
-        res = self.runner.run(self._as_root([npm, 'install', '-g', '--no-fund', '--no-audit', spec]), env=env)
+        res = self.runner.run(self._as_root(self.npm_install_argv(npm, spec)), env=env)
         if not res.ok:
             raise PlatformError(failed('npm install -g %s failed: %s' % (spec, res.reason())))
 

@@ -4,7 +4,10 @@
 """macOS backend: Homebrew run as the prefix's owner, colima or Docker Desktop, launchd.
 
 brew refuses to run as root, so as root every brew/npm/colima command runs as
-the user who owns the Homebrew prefix. Docker on a Mac starts at login, not at
+the user who owns the Homebrew prefix. The other programs of the prefix (node,
+pnpm, docker, git) are that user's too: as root the Runner runs them as their
+owner (runner.py), so the brew user, or an npm install script running as that
+user, never gets root by replacing one. Docker on a Mac starts at login, not at
 boot: colima can run as a system LaunchDaemon; Docker Desktop cannot, so for it
 we can only report what a human must set.
 """
@@ -25,12 +28,11 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import (
     MANUAL, PlatformError, failed, manual, needs_fix, ok,
 )
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.base import Platform
+from ansible_collections.factiii.infra.plugins.module_utils.runner import as_user_argv
 
 # System tools by absolute path: over SSH PATH is short, and coreutils' gnubin
 # may shadow BSD `stat`, whose `-f %Su` we rely on.
 STAT = '/usr/bin/stat'
-SUDO = '/usr/bin/sudo'
-ENV = '/usr/bin/env'
 LAUNCHCTL = '/bin/launchctl'
 DEFAULTS = '/usr/bin/defaults'
 OPEN = '/usr/bin/open'
@@ -131,7 +133,7 @@ class MacOS(Platform):
     def _brew(self):
         """(brew, prefix, owner), or PlatformError MANUAL when brew cannot be used."""
         if self._brew_ctx is None:
-            brew = self.runner.which('brew')
+            brew = self.runner.which('brew', any_owner=True)  # run as its owner only
             if not brew:
                 raise PlatformError(manual('Homebrew is not installed', HOMEBREW_INSTALL))
             # bin/brew -> prefix; no `brew --prefix`, which would run brew (maybe as root)
@@ -154,8 +156,7 @@ class MacOS(Platform):
         return '%s/bin:%s/sbin:/usr/bin:/bin:/usr/sbin:/sbin' % (prefix, prefix)
 
     def _as_owner_argv(self, argv, env):
-        owner = self._brew()[2]
-        return [SUDO, '-u', owner, '-H', ENV] + ['%s=%s' % kv for kv in env] + list(argv)
+        return as_user_argv(self._brew()[2], argv, env)
 
     def _run_as_owner(self, argv, env=()):
         """Run as the Homebrew owner: via sudo when root, directly when we are the owner."""
@@ -236,13 +237,13 @@ class MacOS(Platform):
     def npm_install_global(self, spec, ca_bundle=None):
         brew, prefix, owner = self._brew()
         # brew's npm installs globals into the Homebrew prefix: only its owner may write there
-        npm = self.runner.which('npm', extra_dirs=[prefix + '/bin'])
+        npm = self.runner.which('npm', extra_dirs=[prefix + '/bin'], any_owner=True)
         if not npm:
             raise PlatformError(failed('npm not found (install node first)'))
         env = [('PATH', self._owner_path(prefix))]  # npm's `#!/usr/bin/env node` needs node
         if ca_bundle:
             env += [('NODE_EXTRA_CA_CERTS', ca_bundle), ('npm_config_cafile', ca_bundle)]
-        res = self._run_as_owner([npm, 'install', '-g', spec], env)
+        res = self._run_as_owner(self.npm_install_argv(npm, spec), env)
         if not res.ok:
             raise PlatformError(failed('npm install -g %s failed: %s' % (spec, res.reason())))
         name = spec.rsplit('@', 1)[0] if spec.rfind('@') > 0 else spec

@@ -79,7 +79,7 @@ def test_fix_of_bare_host_installs_all_packages_in_one_transaction_then_is_idemp
         'docker-not-running': 'ok', 'docker-autostart': 'ok'}
     assert host.installs() == [['apt-get', '-o', 'DPkg::Lock::Timeout=30', '-q', '-y', 'install',
                                 'git', 'nodejs', 'npm', 'docker.io']]
-    assert ['/usr/bin/npm', 'install', '-g', '--no-fund', '--no-audit', 'pnpm@10'] in host.calls
+    assert ['/usr/bin/npm', 'install', '-g', '--ignore-scripts', '--no-fund', '--no-audit', 'pnpm@10'] in host.calls
     assert rows['git-missing']['msg'] == 'done: install git (git)'
     host.calls = []
     again = run(host, SERVER)
@@ -363,7 +363,7 @@ def test_pnpm_version_from_package_json_wins(systemd, tmp_path):
     host = SimDebian(CONVERGED, pnpm='10.2.1')
     rows = run(host, ['pnpm-missing'], app_dir=str(tmp_path))
     assert rows['pnpm-missing']['status'] == 'fixed'
-    assert ['/usr/bin/npm', 'install', '-g', '--no-fund', '--no-audit', 'pnpm@9.12.0'] in host.calls
+    assert ['/usr/bin/npm', 'install', '-g', '--ignore-scripts', '--no-fund', '--no-audit', 'pnpm@9.12.0'] in host.calls
     assert host.pnpm == '9.12.0'
 
 

@@ -7,23 +7,18 @@ import pytest
 
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.macos import MacOS
 from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
-from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
 from ansible_collections.factiii.infra.plugins.module_utils.stage import DEFAULT_FIXES, run_fixes
 
-from sim_macos import BREW, OWNER_SUDO, SimMac
+from sim_macos import BREW, OWNER_SUDO, SimMac, SimRunner
 
 PARAMS = {'node_min_major': 20, 'pnpm_version': '10', 'docker_start_timeout': 5, 'repo_known_hosts': []}
 HOST_FIXES = [n for n in DEFAULT_FIXES['staging'] if n != 'repo-not-cloned']
 
 
-class RootRunner(Runner):
-    euid = 0
-
-
 @pytest.fixture
 def mac(tmp_path, monkeypatch):
     def make(sim, check_mode=False, desktop=False):
-        platform = MacOS(RootRunner(sim), check_mode=check_mode, options=PARAMS)
+        platform = MacOS(SimRunner(sim), check_mode=check_mode, options=PARAMS)
         platform.launchd_dir = str(tmp_path)
         platform.sleep = lambda s: None
         platform.user_home = lambda user: '/Users/' + user
@@ -97,3 +92,18 @@ def test_docker_desktop_only_is_manual_naming_what_is_missing(mac):
     assert auto['msg'].startswith('Docker Desktop starts at login, not at boot')
     assert auto['steps'][0].startswith('System Settings > Users & Groups > Automatically log in as jon')
     assert auto['steps'][1].startswith('Docker Desktop > Settings > General > Start Docker Desktop when you sign in')
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_no_program_of_the_brew_owner_runs_as_root(mac, check_mode):
+    # issue 12, finding 7: git, node, pnpm and docker of /opt/homebrew are jon's; root runs them as jon
+    sim = SimMac(['git', 'node', 'colima', 'docker'], colima_running=True)
+    sim.pnpm = '9.15.0'
+    rows = run(mac(sim, check_mode=check_mode), HOST_FIXES, check_mode=check_mode)
+    assert [r['msg'] for r in rows.values() if 'unexpected error' in r['msg']] == []
+    assert statuses(rows)['git-missing'] == statuses(rows)['node-missing'] == 'ok', rows
+    as_root = [c for c in sim.calls if c[0].startswith('/opt/homebrew/')]
+    assert as_root == []
+    as_jon = [c[-2:] for c in sim.calls if c[:5] == OWNER_SUDO]
+    for tool in ('git', 'node', 'docker'):
+        assert ['/opt/homebrew/bin/' + tool, '--version'] in as_jon, sim.calls

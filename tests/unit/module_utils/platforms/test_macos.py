@@ -34,6 +34,9 @@ SUDO_BREW = AS_JON + BREW_ENV + [BREW]
 PATH = 'PATH=/opt/homebrew/bin:/opt/homebrew/sbin:/usr/bin:/bin:/usr/sbin:/sbin'
 DOCKER_INFO = ['/opt/homebrew/bin/docker', 'info', '--format', '{{.ServerVersion}}']
 SOCKET = 'unix:///Users/jon/.colima/default/docker.sock'
+# root runs jon's docker as jon (runner.py), pointed at jon's colima socket
+ROOT_DOCKER_INFO = (AS_JON + ['DOCKER_HOST=' + SOCKET, 'LANG=C', 'LC_ALL=C', 'LC_MESSAGES=C',
+                              'PATH=/opt/homebrew/bin:/usr/bin:/bin:/usr/sbin:/sbin'] + DOCKER_INFO)
 PRINT = ['/bin/launchctl', 'print', 'system/com.factiii.colima']
 LABEL = 'com.factiii.colima'
 DEFAULTS = ['/usr/bin/defaults', 'read', '/Library/Preferences/com.apple.loginwindow', 'autoLoginUser']
@@ -95,6 +98,8 @@ DOCKER_DOWN = ('Cannot connect to the Docker daemon at unix:///Users/jon/.colima
 
 
 class FakeRunner(Runner):
+    """As on a Mac: everything under /opt/homebrew is jon's (the brew owner's), the rest root's."""
+
     def __init__(self, module, euid):
         super(FakeRunner, self).__init__(module)
         self._euid = euid
@@ -102,6 +107,13 @@ class FakeRunner(Runner):
     @property
     def euid(self):
         return self._euid
+
+    def program_owner(self, path):
+        return 'jon' if path.startswith('/opt/homebrew/') else None
+
+    def candidates(self, name, dirs):
+        found = self.module.get_bin_path(name)
+        return [found] if found else []
 
 
 class FakeMac(MacOS):
@@ -303,7 +315,7 @@ def test_npm_install_global_as_root_runs_as_owner_with_ca_bundle():
     npm = '/opt/homebrew/bin/npm'
     mac, module = make([STAT_JON, (AS_JON + [PATH, 'NODE_EXTRA_CA_CERTS=/etc/ca.pem',
                                              'npm_config_cafile=/etc/ca.pem', npm, 'install', '-g',
-                                             'pnpm@10'], 0, 'added 1 package in 2s\n')],
+                                             '--ignore-scripts', '--no-fund', '--no-audit', 'pnpm@10'], 0, 'added 1 package in 2s\n')],
                        bins={'brew': BREW, 'npm': npm})
     mac.npm_install_global('pnpm@10', ca_bundle='/etc/ca.pem')
     module.assert_done()
@@ -311,7 +323,7 @@ def test_npm_install_global_as_root_runs_as_owner_with_ca_bundle():
 
 def test_npm_install_global_as_owner_passes_env():
     npm = '/opt/homebrew/bin/npm'
-    mac, module = make([STAT_JON, ([npm, 'install', '-g', 'pnpm@10'], 0, '')],
+    mac, module = make([STAT_JON, ([npm, 'install', '-g', '--ignore-scripts', '--no-fund', '--no-audit', 'pnpm@10'], 0, '')],
                        bins={'brew': BREW, 'npm': npm}, euid=JON)
     mac.npm_install_global('pnpm@10', ca_bundle='/etc/ca.pem')
     env = module.envs[-1]
@@ -321,7 +333,8 @@ def test_npm_install_global_as_owner_passes_env():
 
 def test_npm_install_global_failure():
     npm = '/opt/homebrew/bin/npm'
-    mac, module = make([STAT_JON, (AS_JON + [PATH, npm, 'install', '-g', 'pnpm@99'], 1, '',
+    mac, module = make([STAT_JON, (AS_JON + [PATH, npm, 'install', '-g', '--ignore-scripts', '--no-fund', '--no-audit',
+                                          'pnpm@99'], 1, '',
                                    'npm error code ETARGET\nnpm error notarget No matching version '
                                    'found for pnpm@99.\n')], bins={'brew': BREW, 'npm': npm})
     res = raised(mac.npm_install_global, 'pnpm@99')
@@ -343,7 +356,7 @@ def test_docker_found_in_docker_desktop_when_not_on_path():
 
 
 def test_docker_running_as_root_uses_colima_socket():
-    mac, module = make([STAT_JON, (DOCKER_INFO, 0, '27.3.1\n')], bins=COLIMA_BINS)
+    mac, module = make([STAT_JON, (ROOT_DOCKER_INFO, 0, '27.3.1\n')], bins=COLIMA_BINS)
     assert mac.docker_running()
     assert module.envs[-1]['DOCKER_HOST'] == SOCKET
 
@@ -357,8 +370,8 @@ def test_docker_running_as_owner_uses_own_context():
 def test_start_colima_as_owner_then_polls():
     mac, module = make([STAT_JON, (AS_JON + [PATH, '/opt/homebrew/bin/colima', 'start'], 0, '',
                                    'time="2024-11-25T10:00:30+01:00" level=info msg="done"\n'),
-                        (DOCKER_INFO, 1, '', DOCKER_DOWN), (DOCKER_INFO, 1, '', DOCKER_DOWN),
-                        (DOCKER_INFO, 0, '27.3.1\n')], bins=COLIMA_BINS)
+                        (ROOT_DOCKER_INFO, 1, '', DOCKER_DOWN), (ROOT_DOCKER_INFO, 1, '', DOCKER_DOWN),
+                        (ROOT_DOCKER_INFO, 0, '27.3.1\n')], bins=COLIMA_BINS)
     mac.start_docker()
     module.assert_done()
     assert mac.slept == [1.0, 1.0]
@@ -367,7 +380,7 @@ def test_start_colima_as_owner_then_polls():
 
 def test_start_colima_failure_reports_colimas_reason_without_waiting():
     mac, module = make([STAT_JON, (AS_JON + [PATH, '/opt/homebrew/bin/colima', 'start'], 1, '',
-                                   COLIMA_FATAL), (DOCKER_INFO, 1, '', DOCKER_DOWN)],
+                                   COLIMA_FATAL), (ROOT_DOCKER_INFO, 1, '', DOCKER_DOWN)],
                        bins=COLIMA_BINS)
     res = raised(mac.start_docker)
     module.assert_done()
@@ -378,7 +391,7 @@ def test_start_colima_failure_reports_colimas_reason_without_waiting():
 
 
 def test_start_colima_times_out_with_option():
-    down = (DOCKER_INFO, 1, '', DOCKER_DOWN)
+    down = (ROOT_DOCKER_INFO, 1, '', DOCKER_DOWN)
     mac, module = make([STAT_JON, (AS_JON + [PATH, '/opt/homebrew/bin/colima', 'start'], 0, '')]
                        + [down] * 4, bins=COLIMA_BINS, options={'docker_start_timeout': 3})
     res = raised(mac.start_docker)
@@ -389,7 +402,7 @@ def test_start_colima_times_out_with_option():
 def test_start_colima_through_our_launchdaemon(tmp_path):
     (tmp_path / (LABEL + '.plist')).write_bytes(b'')
     mac, module = make([(['/bin/launchctl', 'kickstart', 'system/' + LABEL], 0, ''), STAT_JON,
-                        (DOCKER_INFO, 0, '27.3.1\n')], bins=COLIMA_BINS, tmp_path=tmp_path)
+                        (ROOT_DOCKER_INFO, 0, '27.3.1\n')], bins=COLIMA_BINS, tmp_path=tmp_path)
     mac.start_docker()
     module.assert_done()
 
@@ -578,3 +591,41 @@ def test_enable_with_docker_desktop_only_is_manual():
                        files=DESKTOP)
     res = raised(mac.enable_docker_at_boot)
     assert res.status == MANUAL and res.steps[-1] == COLIMA_STEP
+
+
+# -- programs of the brew owner (issue 12, finding 7) -------------------------------------
+
+@pytest.mark.parametrize('tool, out', [('node', 'v23.3.0'), ('pnpm', '9.15.0'), ('docker', 'Docker version 27.4.0')])
+def test_root_runs_the_brew_owners_programs_as_the_owner(tool, out):
+    path = '/opt/homebrew/bin/' + tool
+    mac, module = make([(AS_JON + ['LANG=C', 'LC_ALL=C', 'LC_MESSAGES=C', 'PATH=/opt/homebrew/bin:/usr/bin:/bin:'
+                                   '/usr/sbin:/sbin', path, '--version'], 0, out + '\n')], bins={tool: path})
+    assert mac.tool_version(tool) == out
+    module.assert_done()
+
+
+def test_the_owner_runs_its_own_programs_directly():
+    mac, module = make([(['/opt/homebrew/bin/node', '--version'], 0, 'v23.3.0\n')],
+                       bins={'node': '/opt/homebrew/bin/node'}, euid=JON)
+    assert mac.tool_version('node') == 'v23.3.0'
+    module.assert_done()
+
+
+def test_root_prefers_a_program_only_root_controls():
+    mac, module = make([(['/usr/bin/git', '--version'], 0, 'git version 2.39.5 (Apple Git-154)\n')],
+                       bins={'git': '/opt/homebrew/bin/git'})
+    mac.runner.candidates = lambda name, dirs: ['/opt/homebrew/bin/git', '/usr/bin/git']
+    assert mac.which('git') == '/usr/bin/git'
+    assert mac.tool_version('git') == 'git version 2.39.5 (Apple Git-154)'
+    module.assert_done()
+
+
+def test_npm_install_global_keeps_brews_npm_over_a_root_owned_one():
+    # brew's npm writes the brew prefix as its owner; a root-owned npm (nodejs.org's installer)
+    # run as the owner could not write /usr/local
+    npm = '/opt/homebrew/bin/npm'
+    install = AS_JON + [PATH, npm, 'install', '-g', '--ignore-scripts', '--no-fund', '--no-audit', 'pnpm@10']
+    mac, module = make([STAT_JON, (install, 0, '')], bins={'brew': BREW, 'npm': npm})
+    mac.runner.candidates = lambda name, dirs: [npm, '/usr/local/bin/npm']
+    mac.npm_install_global('pnpm@10')
+    module.assert_done()

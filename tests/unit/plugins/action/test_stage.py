@@ -353,3 +353,24 @@ def test_server_stages_do_not_load_the_github_client():
     out = subprocess.run([sys.executable, '-c', probe], capture_output=True, text=True, check=True,
                          env={'PYTHONPATH': ':'.join(sys.path)}).stdout
     assert out.strip() == '[]'
+
+
+@pytest.mark.parametrize('value', ['file:/srv/app/evil.tgz', '^10', '--prefix=/tmp', 'next', '10.2'])
+def test_a_pnpm_version_that_is_not_exact_stops_the_stage_before_anything_runs(value):
+    action = make_action({'stage': 'staging', 'fixes': ['pnpm-missing'], 'pnpm_version': value})
+    result = action.run(task_vars={})
+    assert_one_line_failure(result)
+    assert result['msg'] == ("staging-pnpm-missing: pnpm_version '%s' is not an exact version (such as 10.2.1), "
+                             "a major (such as 10) or latest; nothing was run" % value)
+    action._execute_module.assert_not_called()
+
+
+@pytest.mark.parametrize('args', [
+    {'stage': 'dev', 'pnpm_version': '9.15.0'},
+    {'stage': 'staging', 'fixes': ['pnpm-missing'], 'pnpm_version': 'latest'},
+    {'stage': 'staging', 'fixes': ['git-missing'], 'pnpm_version': '^10'},  # pnpm-missing does not run
+])
+def test_a_usable_or_unused_pnpm_version_runs_the_stage(args):
+    action = make_action(args)
+    action.run(task_vars={})
+    action._execute_module.assert_called_once()
