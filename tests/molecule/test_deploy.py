@@ -136,7 +136,7 @@ def test_deploy_good_makes_the_app_healthy_at_its_commit(app):
     assert app.health() == '200 ok'
     # the clone was made by the stage at main, then moved to good
     assert 'Run the fix batch of the stage' in proc.stdout, proc.report
-    assert re.search(r'TASK \[factiii\.infra\.deploy : Check out the fetched commit\] \**\nchanged:', proc.stdout), proc.report
+    assert re.search(r'TASK \[factiii\.infra\.deploy : Fetch good and check it out\] \**\nchanged:', proc.stdout), proc.report
 
 
 def test_deploy_bad_rolls_back_to_good(app):
@@ -187,7 +187,8 @@ def test_no_stage_chosen_or_an_option_as_ref_no_deploy(app):
 def test_check_mode_fetches_but_changes_nothing(app):
     proc = app.run('-l', 'staging', '-e', 'deploy_ref=bad', '--check')
     assert proc.returncode == 0, proc.report
-    assert re.search(r'TASK \[factiii\.infra\.deploy : Resolve the fetched commit\] \**\nok:', proc.stdout), proc.report
+    # fetched and resolved: it would be checked out
+    assert re.search(r'TASK \[factiii\.infra\.deploy : Fetch bad and check it out\] \**\nchanged:', proc.stdout), proc.report
     assert re.search(r'TASK \[factiii\.infra\.deploy : Start the app\] \**\nskipping:', proc.stdout), proc.report
     assert app.head() == app.good
     assert app.health() == '200 ok'
@@ -347,15 +348,15 @@ def test_guarded_a_token_in_repo_url_is_used_but_never_shown_nor_kept(guarded):
     assert proc.returncode == 0, proc.report
     assert guarded.head() == guarded.main
     assert guarded.health() == '200 ok'
-    # the credential reached the git server (clone by the stage, fetch by the deploy) ...
-    log = guarded.host.exec('cat /root/githttp.log').stdout
-    assert 'auth /app.git/info/refs' in log and 'noauth' not in log, log
-    # ... and is nowhere else
+    # the token is in no output, result or file of the clone ...
     assert TOKEN not in proc.stdout + proc.stderr, proc.report
     assert results.exists() and TOKEN not in results.read_text()
     assert guarded.host.exec('grep -rl %s %s/.git || true' % (TOKEN, DEST)).stdout == ''
     assert guarded.host.exec('git -C %s config --get remote.origin.url' % DEST).stdout.strip() == \
         'http://127.0.0.1:%d/app.git' % HTTP_PORT
+    # ... yet it reached the git server, on every request (clone by the stage, fetch by the deploy)
+    log = guarded.host.exec('cat /root/githttp.log').stdout
+    assert 'auth /app.git/info/refs' in log and 'noauth' not in log, log
 
 
 def test_guarded_a_server_only_env_is_never_overwritten_nor_deleted(guarded):
