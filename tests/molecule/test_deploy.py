@@ -136,7 +136,7 @@ def test_deploy_good_makes_the_app_healthy_at_its_commit(app):
     assert app.health() == '200 ok'
     # the clone was made by the stage at main, then moved to good
     assert 'Run the fix batch of the stage' in proc.stdout, proc.report
-    assert re.search(r'TASK \[factiii\.infra\.deploy : Fetch good and check it out\] \**\nchanged:', proc.stdout), proc.report
+    assert re.search(r'TASK \[factiii\.infra\.deploy : Fetch and check out good\] \**\nchanged:', proc.stdout), proc.report
 
 
 def test_deploy_bad_rolls_back_to_good(app):
@@ -188,7 +188,7 @@ def test_check_mode_fetches_but_changes_nothing(app):
     proc = app.run('-l', 'staging', '-e', 'deploy_ref=bad', '--check')
     assert proc.returncode == 0, proc.report
     # fetched and resolved: it would be checked out
-    assert re.search(r'TASK \[factiii\.infra\.deploy : Fetch bad and check it out\] \**\nchanged:', proc.stdout), proc.report
+    assert re.search(r'TASK \[factiii\.infra\.deploy : Fetch and check out bad\] \**\nchanged:', proc.stdout), proc.report
     assert re.search(r'TASK \[factiii\.infra\.deploy : Start the app\] \**\nskipping:', proc.stdout), proc.report
     assert app.head() == app.good
     assert app.health() == '200 ok'
