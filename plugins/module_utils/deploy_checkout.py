@@ -19,7 +19,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.factiii.infra.plugins.module_utils.git import (
-    DEFAULT_TIMEOUT, local_changes, redact_url, ref_problem, shown, split_credentials, transfer_env,
+    DEFAULT_TIMEOUT, credential_problem, local_changes, redact_url, ref_problem, shown, split_credentials, transfer_env,
     untracked_in_the_way,
 )
 from ansible_collections.factiii.infra.plugins.module_utils.module import mask_url_credentials
@@ -120,6 +120,9 @@ def _check_clone(runner, git, dest, url, prefix):
 def _fetch(runner, git, params, prefix):
     """Fetch the ref from origin; the deploy key and host keys live in a private directory
     removed afterwards, also when the fetch fails or times out."""
+    problem = credential_problem(runner, git, params['repo_url'])
+    if problem:
+        raise Refused(prefix + problem)
     try:
         secrets_dir = tempfile.mkdtemp(prefix='factiii-ssh-')
     except OSError as exc:

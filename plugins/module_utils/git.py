@@ -120,6 +120,20 @@ def transfer_env(url, secrets_dir=None, key=None, key_file=None, known_hosts=Non
     return env
 
 
+def credential_problem(runner, git, url):
+    """None, or why git cannot take the credential of ``url`` the safe way: GIT_CONFIG_COUNT
+    is git 2.31 or newer, and an older git would ignore it (an authentication error that
+    says nothing of the cause)."""
+    if not split_credentials(url)[1]:
+        return None
+    out = runner.run([git, 'version']).out
+    match = re.search(r'(\d+)\.(\d+)', out)
+    if match and (int(match.group(1)), int(match.group(2))) >= (2, 31):
+        return None
+    return ('%s is older than 2.31 and cannot take the token of repo_url without writing it to .git/config: '
+            'use an SSH deploy key, or git 2.31 or newer' % (out.strip() or 'git'))
+
+
 def write_private(path, content):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, 'w') as handle:

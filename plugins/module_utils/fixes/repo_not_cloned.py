@@ -28,7 +28,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import (
     Fix, PlatformError, failed, manual, needs_fix, ok,
 )
 from ansible_collections.factiii.infra.plugins.module_utils.git import (
-    DEFAULT_TIMEOUT, local_changes, redact_url, ref_problem, shown, split_credentials, transfer_env,
+    DEFAULT_TIMEOUT, credential_problem, local_changes, redact_url, ref_problem, shown, split_credentials, transfer_env,
 )
 from ansible_collections.factiii.infra.plugins.module_utils.options import REPO
 
@@ -123,6 +123,9 @@ class RepoNotCloned(Fix):
         git = self.platform.which('git')
         if not git:
             return failed('git is not installed')
+        problem = credential_problem(self.platform.runner, git, self.url)
+        if problem:
+            return failed(problem)
         parent = os.path.dirname(os.path.abspath(self.dest)) or '/'
         try:
             secrets_dir = tempfile.mkdtemp(prefix='factiii-ssh-')

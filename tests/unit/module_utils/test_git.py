@@ -203,3 +203,15 @@ def test_deploy_checkout_compares_origin_without_credentials_and_never_prints_th
     with pytest.raises(deploy_checkout.Refused) as exc:
         run_checkout(dest, repo_url=URL, ref='--upload-pack=touch /tmp/x')
     assert "ref '--upload-pack=touch /tmp/x' is not a branch, tag or commit id" in str(exc.value)
+
+
+@pytest.mark.parametrize('version, refused', [('git version 2.25.1\n', True), ('git version 2.31.0\n', False),
+                                               ('git version 2.39.5 (Apple Git-154)\n', False)])
+def test_a_git_too_old_for_the_credential_in_env_is_named(version, refused):
+    from ansible_collections.factiii.infra.plugins.module_utils.git import credential_problem
+    module = FakeModule([(['git', 'version'], 0, version)])
+    problem = credential_problem(Runner(module), 'git', URL)
+    assert (problem is not None) == refused
+    if refused:
+        assert problem.startswith('git version 2.25.1 is older than 2.31') and TOKEN not in problem
+    assert credential_problem(Runner(FakeModule()), 'git', 'git@h:o/a.git') is None  # nothing to pass: no git run
