@@ -55,6 +55,7 @@ from collections.abc import Mapping
 from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.factiii.infra.plugins.module_utils.fix import FAILED, FIXED, MANUAL, OK
+from ansible_collections.factiii.infra.plugins.module_utils.git import redact_url
 from ansible_collections.factiii.infra.plugins.module_utils.stage import STAGES
 from ansible_collections.factiii.infra.plugins.plugin_utils import reasons
 
@@ -120,7 +121,7 @@ def add_results(report, stage, host, fixes, counts=None, check_mode=False):
     entry = st['hosts'].setdefault(host, dict(_zero(), results=[]))
     added = _zero()
     for fix in fixes:
-        entry['results'].append(dict((k, v) for k, v in fix.items() if k != 'details'))
+        entry['results'].append(_redacted(dict((k, v) for k, v in fix.items() if k != 'details')))
         if fix.get('status') in added:
             added[fix['status']] += 1
     if not fixes and isinstance(counts, Mapping):
@@ -131,6 +132,16 @@ def add_results(report, stage, host, fixes, counts=None, check_mode=False):
         _add_counts(target, added)
     report['check_mode'] = report['check_mode'] or bool(check_mode)
     return report
+
+
+def _redacted(fix):
+    """The fix with any user:token@ of an https URL in its message and steps replaced by ***@:
+    the modules redact their own; this is the last line for any other result."""
+    if 'msg' in fix:
+        fix['msg'] = redact_url(fix['msg'])
+    if isinstance(fix.get('steps'), list):
+        fix['steps'] = [redact_url(step) for step in fix['steps']]
+    return fix
 
 
 def ordered(report):

@@ -14,6 +14,9 @@ options:
   repo_url:
     description:
       - URL of the app repository (SSH, HTTPS or a local path).
+      - A user and token in an HTTPS URL (C(https://x-access-token:TOKEN@host/owner/app.git)) are used for
+        the clone only, as an HTTP header in git's environment (git 2.31 or newer). The clone's
+        C(.git/config) gets the URL without them, and messages and results show C(https://***@host/...).
     type: str
   repo_dest:
     description:
@@ -22,6 +25,7 @@ options:
   repo_version:
     description:
       - Branch, tag or commit checked out after a fresh clone. Defaults to the remote's default branch.
+      - Letters, digits and C(. _ / -), not starting with C(-) or C(.), no C(..) (never an option to git).
       - An existing clone is left at its version (deploying a ref is a separate step).
     type: str
   repo_key_file:
@@ -40,4 +44,12 @@ options:
     type: list
     elements: str
     default: []
+  repo_timeout:
+    description:
+      - Seconds a clone (or a deploy's fetch) may take; then it is stopped, reported as timed out, and
+        the deploy key removed. A transfer that stalls (under 1000 bytes/s for 60 s, or an SSH server
+        that stops answering for a minute) is abandoned sooner.
+      - Enforced with C(timeout) from coreutils; where there is none (macOS), only the stall limits apply.
+    type: int
+    default: 300
 '''

@@ -9,6 +9,7 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.factiii.infra.plugins.module_utils.git import secret_values
 from ansible_collections.factiii.infra.plugins.module_utils.options import (
     FIX, REPO_MUTUALLY_EXCLUSIVE, spec, stage_argument_spec,
 )
@@ -24,6 +25,12 @@ def _platform(module):
     return select_platform(Runner(module), check_mode=module.check_mode, options=module.params)
 
 
+def mask_url_credentials(module):
+    """A token in repo_url is masked wherever the result holds it (invocation, messages):
+    AnsibleModule replaces every no_log value in what it returns."""
+    module.no_log_values.update(secret_values(module.params.get('repo_url')))
+
+
 def _finish(module, result):
     if result['failed']:
         module.fail_json(**result)
@@ -35,6 +42,7 @@ def run_fix_module(fix_class):
     argument_spec = spec(FIX, *fix_class.option_groups)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=REPO_MUTUALLY_EXCLUSIVE if 'repo_url' in argument_spec else None)
+    mask_url_credentials(module)
     stage = module.params['stage']
     fix = fix_class(_platform(module), module.params)
     row = run_fixes([fix], stage, module.check_mode)[0]
@@ -46,6 +54,7 @@ def run_fix_module(fix_class):
 def run_stage_module():
     module = AnsibleModule(argument_spec=stage_argument_spec(), supports_check_mode=True,
                            mutually_exclusive=REPO_MUTUALLY_EXCLUSIVE)
+    mask_url_credentials(module)
     stage = module.params['stage']
     names = module.params['fixes']
     if names is None:

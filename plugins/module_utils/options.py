@@ -49,6 +49,7 @@ REPO = {
     'repo_key_file': {'type': 'path'},
     'repo_key': {'type': 'str', 'no_log': True},
     'repo_known_hosts': {'type': 'list', 'elements': 'str', 'default': []},
+    'repo_timeout': {'type': 'int', 'default': 300},
 }
 REPO_MUTUALLY_EXCLUSIVE = [['repo_key', 'repo_key_file']]
 

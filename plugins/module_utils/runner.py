@@ -99,12 +99,21 @@ REASON_MARKERS = ('No space left on device', 'Read-only file system', 'Disk quot
 # "fatal: cannot copy '...' to '...': No space left on device".
 ERROR_PREFIXES = ('fatal:', 'E: ')
 
+# coreutils timeout, only from the system's own directories (root runs no binary another user
+# owns). It puts the command in its own process group and signals the whole group, so git's
+# ssh and remote helpers go too; TERM first (git removes its lock files), KILL 10 s later.
+TIMEOUT_BINS = ('/usr/bin/timeout', '/bin/timeout')
+TIMEOUT_KILL_AFTER = 10
+TIMED_OUT = (124, 128 + 9)  # timeout's own code, and a KILLed command
+
 
 class CommandResult:
-    def __init__(self, rc, out, err):
+    def __init__(self, rc, out, err, timeout=None):
         self.rc = rc
         self.out = out or ''
         self.err = err or ''
+        # set when the command was run under a timeout and ran out of it
+        self.timed_out = timeout if timeout is not None and rc in TIMED_OUT else None
 
     @property
     def ok(self):
@@ -112,6 +121,8 @@ class CommandResult:
 
     def reason(self):
         """One line for a report: the first telling error line, else the last line."""
+        if self.timed_out is not None:
+            return 'timed out after %d s (no answer, or too slow)' % self.timed_out
         lines = [line.strip() for text in (self.err, self.out)
                  for line in text.splitlines() if line.strip()]
         for marker in REASON_MARKERS:
@@ -171,7 +182,14 @@ class Runner:
         for key in [k for k in self._paths if k[0] == name]:
             del self._paths[key]
 
-    def run(self, argv, env=None, data=None, cwd=None):
+    def run(self, argv, env=None, data=None, cwd=None, timeout=None):
+        """Run ``argv``; with ``timeout`` (seconds), stop it when it takes longer.
+
+        run_command has no timeout, and stays the one way commands run (its
+        environment handling; unit tests fake it): the timeout is coreutils'
+        timeout in front of argv. Where there is none (macOS), the command
+        runs without it; callers also set the tool's own stall limits.
+        """
         environ = {'LANG': 'C', 'LC_ALL': 'C', 'LC_MESSAGES': 'C'}
         environ.update(self.extra_env)
         environ.update(env or {})
@@ -185,6 +203,9 @@ class Runner:
                 environ.setdefault('PATH', '%s:%s' % (os.path.dirname(argv[0]), OWNER_PATH))
                 argv = as_user_argv(user, argv, sorted(environ.items()))
                 cwd = cwd or '/'  # the user may not be able to read root's working directory
+        limiter = next((path for path in TIMEOUT_BINS if os.access(path, os.X_OK)), None) if timeout else None
+        if limiter:
+            argv = [limiter, '--kill-after=%d' % TIMEOUT_KILL_AFTER, str(int(timeout))] + argv
         rc, out, err = self.module.run_command(
             argv, environ_update=environ, data=data, cwd=cwd, check_rc=False, binary_data=False)
-        return CommandResult(rc, out, err)
+        return CommandResult(rc, out, err, timeout=int(timeout) if limiter else None)

@@ -136,7 +136,7 @@ def test_deploy_good_makes_the_app_healthy_at_its_commit(app):
     assert app.health() == '200 ok'
     # the clone was made by the stage at main, then moved to good
     assert 'Run the fix batch of the stage' in proc.stdout, proc.report
-    assert re.search(r'TASK \[factiii\.infra\.deploy : Check out the fetched commit\] \**\nchanged:', proc.stdout), proc.report
+    assert re.search(r'TASK \[factiii\.infra\.deploy : Fetch and check out good\] \**\nchanged:', proc.stdout), proc.report
 
 
 def test_deploy_bad_rolls_back_to_good(app):
@@ -187,7 +187,8 @@ def test_no_stage_chosen_or_an_option_as_ref_no_deploy(app):
 def test_check_mode_fetches_but_changes_nothing(app):
     proc = app.run('-l', 'staging', '-e', 'deploy_ref=bad', '--check')
     assert proc.returncode == 0, proc.report
-    assert re.search(r'TASK \[factiii\.infra\.deploy : Resolve the fetched commit\] \**\nok:', proc.stdout), proc.report
+    # fetched and resolved: it would be checked out
+    assert re.search(r'TASK \[factiii\.infra\.deploy : Fetch and check out bad\] \**\nchanged:', proc.stdout), proc.report
     assert re.search(r'TASK \[factiii\.infra\.deploy : Start the app\] \**\nskipping:', proc.stdout), proc.report
     assert app.head() == app.good
     assert app.health() == '200 ok'
@@ -242,3 +243,185 @@ def test_prod_over_ssh_with_a_deploy_key_by_commit_id(app):
     assert app.host.exec('git -C /srv/app-prod rev-parse HEAD').stdout.strip() == app.good
     assert app.host.exec('cat /srv/app-prod/started.txt').stdout.strip() == 'started'
     assert app.host.exec('ls -d /tmp/factiii-ssh-* 2>/dev/null || true').stdout.strip() == ''
+
+
+# --- Trust boundaries (issue 12): server-only files, a token in repo_url, a server that never answers.
+# Their own host (prefix t12repo), so they run alone: pytest tests/molecule/test_deploy.py -k guarded
+
+TOKEN = 'ghp_t12repoSECRETtoken0123456789'
+SERVER_ENV = 'DATABASE_PASSWORD=only-on-this-server\n'
+HTTP_PORT = 8081
+SILENT_PORT = 2222
+# A dumb-http git server with basic auth: git's clone and fetch work over it, and every request
+# is logged with whether it carried the right Authorization header.
+GIT_HTTP = r'''
+import base64, http.server, sys
+want = 'Basic ' + base64.b64encode(sys.argv[1].encode()).decode()
+class H(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self):
+        ok = self.headers.get('Authorization') == want
+        with open('/root/githttp.log', 'a') as log:
+            log.write('%s %s\n' % ('auth' if ok else 'noauth', self.path))
+        if not ok:
+            self.send_response(401)
+            self.send_header('WWW-Authenticate', 'Basic realm="git"')
+            self.end_headers()
+            return
+        super().do_GET()
+http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[2])), lambda *a: H(*a, directory='/srv/http')).serve_forever()
+'''
+# Accepts TCP connections and never says a word (an ssh server that hangs before its banner).
+SILENT = r'''
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', int(sys.argv[1])))
+s.listen(16)
+held = []
+while True:
+    held.append(s.accept()[0])
+'''
+
+
+def make_guarded_app(tmp):
+    """A bare repo (dumb-http ready): main ignores .env and logs/; tag tracks-env tracks .env
+    (and removes the health page); tag adds-logs tracks logs/app.txt (and removes the health page)."""
+    src = tmp / 'gapp'
+    src.mkdir()
+    git(src, 'init', '-q', '-b', 'main')
+    write(src / '.gitignore', '.env\nlogs/\n')
+    write(src / 'public' / 'index.html', 'tiny app\n')
+    write(src / 'public' / 'health', 'ok\n')
+    git(src, 'add', '-A')
+    git(src, 'commit', '-q', '-m', 'first')
+    main = git(src, 'rev-parse', 'HEAD')
+    for tag, path in (('tracks-env', '.env'), ('adds-logs', 'logs/app.txt')):
+        git(src, 'checkout', '-q', '--detach', main)
+        write(src / path, 'FROM_GIT=1\n')
+        git(src, 'add', '-f', path)
+        git(src, 'rm', '-q', 'public/health')
+        git(src, 'commit', '-q', '-m', 'track %s' % path)
+        git(src, 'tag', tag)
+    git(src, 'checkout', '-q', 'main')
+    bare = tmp / 'gapp.git'
+    subprocess.run(['git', 'clone', '-q', '--bare', str(src), str(bare)], env=GIT_ENV, check=True, capture_output=True)
+    git(bare, 'update-server-info')
+    return bare, main
+
+
+@pytest.fixture(scope='module')
+def guarded(test_host_image, ansible_env, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('t12repo')
+    bare, main = make_guarded_app(tmp)
+    with TestHosts('t12repo', 1, tmp, base_port=23620) as hosts:
+        host = hosts[0]
+        host.exec('mkdir -p /srv/http')
+        subprocess.run(['docker', 'cp', str(bare), '%s:/srv/http/app.git' % host.name], check=True, capture_output=True)
+        for name, text in (('githttp.py', GIT_HTTP), ('silent.py', SILENT)):
+            subprocess.run(['docker', 'exec', '-i', host.name, 'sh', '-c', 'cat > /root/%s' % name], input=text,
+                           text=True, check=True, capture_output=True)
+        host.exec('systemd-run --unit githttp python3 /root/githttp.py x-access-token:%s %d' % (TOKEN, HTTP_PORT))
+        host.exec('systemd-run --unit silent python3 /root/silent.py %d' % SILENT_PORT)
+        url = 'http://x-access-token:%s@127.0.0.1:%d/app.git' % (TOKEN, HTTP_PORT)
+        inventory = hosts.inventory({'staging': hosts.names}, {'staging': {
+            'staging_repo_url': url,
+            'staging_repo_dest': DEST,
+            'staging_fixes': ['git-missing', 'repo-not-cloned'],
+            'deploy_start_command': START,
+            'deploy_health_url': HEALTH,
+            'deploy_health_retries': 2,
+            'deploy_health_delay': 1,
+        }})
+        deploy = Deploy(hosts, inventory, ansible_env, tmp)
+        deploy.main = main
+        deploy.url = url
+        yield deploy
+
+
+def test_guarded_a_token_in_repo_url_is_used_but_never_shown_nor_kept(guarded):
+    results = guarded.tmp / 'results-token.json'
+    guarded.env = dict(guarded.env, FACTIII_RESULTS_JSON=str(results))
+    try:
+        proc = guarded.run('-l', 'staging', '-e', 'deploy_ref=main', '-v')
+    finally:
+        guarded.env.pop('FACTIII_RESULTS_JSON')
+    assert proc.returncode == 0, proc.report
+    assert guarded.head() == guarded.main
+    assert guarded.health() == '200 ok'
+    # the token is in no output, result or file of the clone ...
+    assert TOKEN not in proc.stdout + proc.stderr, proc.report
+    assert results.exists() and TOKEN not in results.read_text()
+    assert guarded.host.exec('grep -rl %s %s/.git || true' % (TOKEN, DEST)).stdout == ''
+    assert guarded.host.exec('git -C %s config --get remote.origin.url' % DEST).stdout.strip() == \
+        'http://127.0.0.1:%d/app.git' % HTTP_PORT
+    # ... yet it reached the git server, on every request (clone by the stage, fetch by the deploy)
+    log = guarded.host.exec('cat /root/githttp.log').stdout
+    assert 'auth /app.git/info/refs' in log and 'noauth' not in log, log
+
+
+def test_guarded_a_server_only_env_is_never_overwritten_nor_deleted(guarded):
+    host = guarded.host
+    assert guarded.head() == guarded.main
+    host.exec("printf '%s' > %s/.env && chmod 600 %s/.env" % (SERVER_ENV, DEST, DEST))
+    before = host.exec('sha256sum %s/.env; stat -c %%a %s/.env' % (DEST, DEST)).stdout
+    assert host.exec('git -C %s status --porcelain --ignored' % DEST).stdout == '!! .env\n'
+    # tracks-env tracks .env, and its start command fails (git would overwrite .env, the rollback delete it)
+    proc = guarded.run('-l', 'staging', '-e', 'deploy_ref=tracks-env')
+    assert proc.returncode != 0, proc.report
+    fatal = last_fatal(proc)
+    target = git(guarded.tmp / 'gapp', 'rev-parse', 'tracks-env^{commit}')
+    assert ('refusing to deploy tracks-env: %s has files git does not track where %s tracks files (.env): '
+            'the checkout would overwrite them and a rollback delete them' % (DEST, target[:12])) in fatal, proc.report
+    assert 'TASK [factiii.infra.deploy : Start the app]' not in proc.stdout, proc.report
+    assert host.exec('sha256sum %s/.env; stat -c %%a %s/.env' % (DEST, DEST)).stdout == before
+    assert host.exec('cat %s/.env' % DEST).stdout == SERVER_ENV
+    assert guarded.head() == guarded.main
+    assert guarded.health() == '200 ok'
+
+
+def test_guarded_a_rollback_never_removes_a_server_only_file(guarded):
+    host = guarded.host
+    assert guarded.head() == guarded.main
+    # ignored files beside the path adds-logs tracks: the deploy may go on, its rollback removes git's file only
+    host.exec('mkdir -p %s/logs && echo server log > %s/logs/server.log' % (DEST, DEST))
+    proc = guarded.run('-l', 'staging', '-e', 'deploy_ref=adds-logs')
+    assert proc.returncode != 0, proc.report
+    assert 'deploy of adds-logs' in last_fatal(proc) and 'restored %s and restarted it, healthy' % guarded.main[:12] \
+        in last_fatal(proc), proc.report
+    assert guarded.head() == guarded.main
+    assert host.exec('cat %s/logs/server.log %s/.env' % (DEST, DEST)).stdout == 'server log\n' + SERVER_ENV
+    assert host.exec('test ! -e %s/logs/app.txt' % DEST, check=False).returncode == 0
+    # the app writes a file where the previous commit tracks one: the rollback keeps it and says so
+    start = 'echo crashed > public/health; exit 3'
+    proc = guarded.run('-l', 'staging', '-e', 'deploy_ref=adds-logs', '-e', json.dumps({'deploy_start_command': start}))
+    assert proc.returncode != 0, proc.report
+    assert ('could NOT restore %s: %s has files git does not track where %s tracks files (public/health)'
+            % (guarded.main[:12], DEST, guarded.main[:12])) in last_fatal(proc), proc.report
+    assert host.exec('cat %s/public/health' % DEST).stdout == 'crashed\n'
+    assert host.exec('cat %s/logs/server.log %s/.env' % (DEST, DEST)).stdout == 'server log\n' + SERVER_ENV
+    host.exec('rm %s/public/health && git -C %s checkout -q --detach %s' % (DEST, DEST, guarded.main))
+
+
+def test_guarded_a_git_server_that_never_answers_times_out_and_the_key_goes(guarded):
+    key = guarded.tmp / 'silent_key'
+    subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', str(key)], check=True, capture_output=True)
+    inventory = guarded.hosts.inventory({'prod': guarded.hosts.names}, {'prod': {
+        'prod_repo_url': 'ssh://root@127.0.0.1:%d/srv/app.git' % SILENT_PORT,
+        'prod_repo_dest': '/srv/app-silent',
+        'prod_repo_key': key.read_text(),
+        'prod_repo_known_hosts': ['[127.0.0.1]:%d ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl'
+                                  % SILENT_PORT],
+        'prod_repo_timeout': 5,
+        'prod_fixes': ['git-missing', 'repo-not-cloned'],
+    }}, name='inventory-silent.yml')
+    results = guarded.tmp / 'results-silent.json'
+    env = dict(guarded.env, FACTIII_RESULTS_JSON=str(results),
+               ANSIBLE_SSH_CONTROL_PATH_DIR=str(guarded.tmp / 'cp-silent'))
+    proc = run_reported([tool('ansible-playbook'), '-i', inventory, 'playbooks/fix.yml', '-l', 'prod'], env, 120)
+    assert proc.returncode != 0, proc.report
+    assert proc.seconds < 60, proc.report
+    rows = json.loads(results.read_text())['stages']['prod']['hosts'][guarded.host.name]['results']
+    row = [r for r in rows if r['fix_id'] == 'prod-repo-not-cloned'][0]
+    assert row['status'] == 'failed' and row['msg'] == 'git clone failed: timed out after 5 s (no answer, or too slow)', row
+    assert guarded.host.exec('ls -d /tmp/factiii-ssh-* /srv/.factiii-clone-* /srv/app-silent 2>/dev/null || true').stdout == ''
+    assert guarded.host.exec('pgrep -x git || pgrep -x ssh || true').stdout == ''

@@ -9,7 +9,9 @@ row), or a non-empty directory that is not a clone, is MANUAL. A new clone is ma
 in a temporary sibling directory and renamed into place, so a failed clone (a full
 disk, a read-only file system) leaves nothing behind. Host keys are pinned
 (StrictHostKeyChecking=yes); a deploy key given as content is written 0600 to a
-private temp dir and removed afterwards.
+private temp dir and removed afterwards, also when the clone times out
+(repo_timeout). A token in an https repo_url is used for the clone only (never
+written to .git/config) and redacted from every message.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,7 +20,6 @@ __metaclass__ = type
 
 import errno
 import os
-import shlex
 import shutil
 import stat
 import tempfile
@@ -26,14 +27,10 @@ import tempfile
 from ansible_collections.factiii.infra.plugins.module_utils.fix import (
     Fix, PlatformError, failed, manual, needs_fix, ok,
 )
+from ansible_collections.factiii.infra.plugins.module_utils.git import (
+    DEFAULT_TIMEOUT, credential_problem, local_changes, redact_url, ref_problem, shown, split_credentials, transfer_env,
+)
 from ansible_collections.factiii.infra.plugins.module_utils.options import REPO
-
-
-SHOWN_CHANGES = 5  # changed files named in the row; the rest are counted
-
-
-def is_ssh_url(url):
-    return not url.startswith(('http://', 'https://', 'file://', '/', 'git://'))
 
 
 def os_reason(exc):
@@ -49,7 +46,13 @@ class RepoNotCloned(Fix):
 
     @property
     def url(self):
+        """repo_url as given, credentials included: for git's transfer only, never printed."""
         return self.params.get('repo_url')
+
+    @property
+    def clean_url(self):
+        """repo_url without user and token: what .git/config holds and messages show."""
+        return split_credentials(self.url)[0]
 
     @property
     def dest(self):
@@ -58,6 +61,10 @@ class RepoNotCloned(Fix):
     def input_problem(self):
         if not self.url or not self.dest:
             return failed('repo_url and repo_dest must be set for repo-not-cloned')
+        if self.params.get('repo_version'):
+            problem = ref_problem(self.params['repo_version'], 'repo_version')
+            if problem:
+                return failed(problem)
         key_file = self.params.get('repo_key_file')
         if key_file:
             if not os.path.isfile(key_file):
@@ -80,7 +87,7 @@ class RepoNotCloned(Fix):
                 'Move it aside: mv %s %s.old' % (dest, dest),
                 'or set repo_dest to another path, then re-run the stage'])
         return needs_fix('would clone %s%s into %s' % (
-            self.url, ' at %s' % self.params['repo_version'] if self.params.get('repo_version') else '', dest))
+            redact_url(self.clean_url), ' at %s' % self.params['repo_version'] if self.params.get('repo_version') else '', dest))
 
     def _existing_clone(self):
         git = self.platform.which('git')
@@ -89,35 +96,36 @@ class RepoNotCloned(Fix):
         res = self.platform.runner.run([git, '-C', self.dest, 'config', '--get', 'remote.origin.url'])
         if res.rc not in (0, 1):  # 1: no such key, the clone has no origin
             return failed('cannot read the clone at %s: %s' % (self.dest, res.reason()))
-        origin = res.out.strip()
-        if origin != self.url:
-            return manual('%s is a clone of %s, not of %s' % (self.dest, origin or 'no remote', self.url), [
+        # Compared without credentials: the clone holds the clean URL (an older clone may hold
+        # the token; it is the same repository).
+        origin = split_credentials(res.out.strip())[0]
+        if origin != self.clean_url:
+            return manual('%s is a clone of %s, not of %s' % (
+                self.dest, redact_url(origin) or 'no remote', redact_url(self.clean_url)), [
                 'Check which repository %s should hold; factiii never replaces a clone.' % self.dest,
                 'To use the configured one: mv %s %s.old and re-run the stage' % (self.dest, self.dest)])
-        # The same test as the deploy role's: untracked files are no change a checkout could lose.
-        # --no-optional-locks: status must not write the clone's index, which on a full disk is
-        # "fatal: sha1 file '.git/index.lock' write error. Out of diskspace".
-        res = self.platform.runner.run([git, '--no-optional-locks', '-C', self.dest, 'status', '--porcelain',
-                                        '--untracked-files=no'])
-        if not res.ok:
-            return failed('cannot read the state of the clone at %s: %s' % (self.dest, res.reason()))
-        changes = [line.strip() for line in res.out.splitlines() if line.strip()]
+        # The same test as the deploy's (deploy_checkout)
+        changes, error = local_changes(self.platform.runner, git, self.dest)
+        if error:
+            return failed('cannot read the state of the clone at %s: %s' % (self.dest, error))
         if changes:
-            return manual('%s has local changes to %d file%s (%s%s); factiii leaves the clone as it is' % (
-                self.dest, len(changes), '' if len(changes) == 1 else 's', ', '.join(changes[:SHOWN_CHANGES]),
-                ', ...' if len(changes) > SHOWN_CHANGES else ''), [
+            return manual('%s has local changes to %d file%s (%s); factiii leaves the clone as it is' % (
+                self.dest, len(changes), '' if len(changes) == 1 else 's', shown(changes)), [
                     'See them: git -C %s status; git -C %s diff' % (self.dest, self.dest),
                     'Keep them (commit and push, or git -C %s stash) or drop them '
                     '(git -C %s checkout -- .), then re-run the stage' % (self.dest, self.dest)],
                 changes=changes)
         head = self.platform.runner.run([git, '-C', self.dest, 'rev-parse', '--short', 'HEAD']).out.strip()
-        return ok('%s is cloned from %s (HEAD %s)' % (self.dest, self.url, head or 'unknown'),
+        return ok('%s is cloned from %s (HEAD %s)' % (self.dest, redact_url(self.clean_url), head or 'unknown'),
                   head=head)
 
     def apply(self):
         git = self.platform.which('git')
         if not git:
             return failed('git is not installed')
+        problem = credential_problem(self.platform.runner, git, self.url)
+        if problem:
+            return failed(problem)
         parent = os.path.dirname(os.path.abspath(self.dest)) or '/'
         try:
             secrets_dir = tempfile.mkdtemp(prefix='factiii-ssh-')
@@ -133,12 +141,18 @@ class RepoNotCloned(Fix):
             return failed('cannot clone into %s: cannot create a directory in %s: %s'
                           % (self.dest, parent, os_reason(exc)))
         try:
-            env = self._git_env(secrets_dir)
+            p = self.params
+            env = transfer_env(self.url, secrets_dir, p.get('repo_key'), p.get('repo_key_file'),
+                               p.get('repo_known_hosts'))
             clone = os.path.join(work, 'repo')
-            self._git([git, 'clone', '--quiet', self.url, clone], env, 'git clone')
-            version = self.params.get('repo_version')
+            # The clean URL: it is what .git/config keeps; the credential is in env only.
+            self._git([git, 'clone', '--quiet', '--end-of-options', self.clean_url, clone], env, 'git clone',
+                      timeout=p.get('repo_timeout') or DEFAULT_TIMEOUT)
+            version = p.get('repo_version')
             if version:
-                self._git([git, '-C', clone, 'checkout', '--quiet', version], env,
+                # validated (never an option); '--': never a path either (git 2.39's checkout
+                # mistakes --end-of-options for a ref)
+                self._git([git, '-C', clone, 'checkout', '--quiet', version, '--'], env,
                           'git checkout %s' % version)
             if os.path.isdir(self.dest):
                 os.rmdir(self.dest)  # empty (scan checked): replaced by the clone
@@ -152,31 +166,7 @@ class RepoNotCloned(Fix):
             shutil.rmtree(secrets_dir, ignore_errors=True)
         return None
 
-    def _git(self, argv, env, what):
-        res = self.platform.runner.run(argv, env=env)
+    def _git(self, argv, env, what, timeout=None):
+        res = self.platform.runner.run(argv, env=env, timeout=timeout)
         if not res.ok:
-            raise PlatformError(failed('%s failed: %s' % (what, res.reason())))
-
-    def _git_env(self, secrets_dir):
-        env = {'GIT_TERMINAL_PROMPT': '0'}
-        if not is_ssh_url(self.url):
-            return env
-        ssh = ['ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes']
-        key_file = self.params.get('repo_key_file')
-        if self.params.get('repo_key'):
-            key_file = os.path.join(secrets_dir, 'deploy_key')
-            self._write_private(key_file, self.params['repo_key'].strip() + '\n')
-        if key_file:
-            ssh += ['-i', key_file, '-o', 'IdentitiesOnly=yes']
-        if self.params.get('repo_known_hosts'):
-            known = os.path.join(secrets_dir, 'known_hosts')
-            self._write_private(known, '\n'.join(self.params['repo_known_hosts']) + '\n')
-            ssh += ['-o', 'UserKnownHostsFile=%s' % known]
-        env['GIT_SSH_COMMAND'] = ' '.join(shlex.quote(arg) for arg in ssh)
-        return env
-
-    @staticmethod
-    def _write_private(path, content):
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(content)
+            raise PlatformError(failed(redact_url('%s failed: %s' % (what, res.reason()))))

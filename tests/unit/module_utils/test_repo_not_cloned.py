@@ -295,3 +295,33 @@ def test_key_content_is_written_0600_for_ssh_and_removed(tmp_path, monkeypatch):
     assert 'StrictHostKeyChecking=yes' in seen['command'] and 'IdentitiesOnly=yes' in seen['command']
     assert not os.path.exists(seen['key'])
     assert 'PRIVATE-KEY-MATERIAL' not in repr(res)
+
+
+def test_repo_version_that_is_an_option_is_refused_before_git_runs(origin, tmp_path):
+    dest = tmp_path / 'app'
+    for check_mode in (True, False):
+        res = run(check_mode=check_mode, repo_url=origin, repo_dest=str(dest),
+                  repo_version='--pathspec-from-file=/etc/shadow')
+        assert res['status'] == 'failed'
+        assert res['msg'].startswith("repo_version '--pathspec-from-file=/etc/shadow' is not a branch, tag or commit id")
+        assert not dest.exists()
+
+
+def test_a_token_in_repo_url_is_in_no_message_and_an_existing_clone_matches_without_it(origin, tmp_path):
+    token = 'ghp_0123456789abcdefSECRET'
+    url = 'https://x-access-token:%s@git.example.invalid/o/a.git' % token
+    dest = tmp_path / 'app'
+    scan = run(check_mode=True, repo_url=url, repo_dest=str(dest))
+    assert scan['msg'] == 'would clone https://git.example.invalid/o/a.git into %s' % dest
+    run(repo_url=origin, repo_dest=str(dest))
+    git('remote', 'set-url', 'origin', 'https://git.example.invalid/o/a.git', cwd=dest)
+    res = run(repo_url=url, repo_dest=str(dest))
+    assert res['status'] == 'ok' and token not in str(res), res
+    git('remote', 'set-url', 'origin', 'https://git.example.invalid/other.git', cwd=dest)
+    res = run(repo_url=url, repo_dest=str(dest))
+    assert res['status'] == 'manual' and token not in str(res), res
+    assert res['msg'] == '%s is a clone of https://git.example.invalid/other.git, not of ' \
+                         'https://git.example.invalid/o/a.git' % dest
+    # a failing clone (nothing answers there): git's error names the URL, never the token
+    res = run(repo_url='https://u:%s@127.0.0.1:9/o/a.git' % token, repo_dest=str(tmp_path / 'other'))
+    assert res['status'] == 'failed' and token not in str(res), res

@@ -623,3 +623,17 @@ def test_a_good_results_file_merges_as_the_run_added_it():
     assert rbs.format_report(merged) == rbs.format_report(report)
     only = rbs.add_report(rbs.new_report(), data, stages=['prod'])
     assert list(only['stages']) == ['prod'] and only['total']['ok'] == 3
+
+
+def test_a_token_in_a_url_of_a_row_is_redacted_in_text_and_json(tmp_path):
+    token = 'ghp_0123456789abcdefSECRET'
+    row = {'fix_id': 'staging-repo-not-cloned', 'status': 'failed', 'steps': [
+        'git clone https://x-access-token:%s@git.example.invalid/o/a.git' % token],
+        'msg': "git clone failed: fatal: unable to access 'https://x-access-token:%s@git.example.invalid/o/a.git/'"
+               % token}
+    report = rbs.add_results(rbs.new_report(), 'staging', 'h1', [row])
+    path = tmp_path / 'results.json'
+    assert rbs.write_json(report, str(path)) is None
+    for text in (rbs.format_report(report), path.read_text()):
+        assert token not in text and 'x-access-token' not in text
+        assert "unable to access 'https://***@git.example.invalid/o/a.git/'" in text
