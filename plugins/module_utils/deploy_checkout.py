@@ -19,16 +19,16 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.factiii.infra.plugins.module_utils.git import (
-    DEFAULT_TIMEOUT, credential_problem, local_changes, redact_url, ref_problem, shown, split_credentials, transfer_env,
+    DEFAULT_TIMEOUT, clone_problem, credential_problem, local_changes, redact_url, ref_problem, shown, split_credentials, transfer_env,
     untracked_in_the_way,
 )
 from ansible_collections.factiii.infra.plugins.module_utils.module import mask_url_credentials
 from ansible_collections.factiii.infra.plugins.module_utils.options import REPO
 from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
 
+_REPO_OPTIONS = ('repo_url', 'repo_key', 'repo_key_file', 'repo_known_hosts', 'repo_timeout')
 ARGUMENT_SPEC = dict(
-    [(key, copy.deepcopy(REPO[key])) for key in ('repo_url', 'repo_key', 'repo_key_file', 'repo_known_hosts',
-                                                  'repo_timeout')],
+    [(key, copy.deepcopy(REPO[key])) for key in _REPO_OPTIONS],
     repo_dest={'type': 'path', 'required': True},
     ref={'type': 'str'},
     restore={'type': 'str'},
@@ -57,7 +57,7 @@ def run(runner, params, check_mode):
     ref = params['ref'] or params['restore']
     deploy = bool(params['ref'])
     prefix = 'refusing to deploy %s: ' % ref if deploy else ''
-    problem = ref_problem(ref, 'ref' if deploy else 'restore')
+    problem = ref_problem(ref, 'ref' if deploy else 'restore') or clone_problem(params)
     if problem:
         raise Refused(prefix + problem)
     git = runner.which('git')

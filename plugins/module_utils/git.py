@@ -48,8 +48,21 @@ def ref_problem(ref, name='ref'):
     if isinstance(ref, str) and _REF.match(ref) and '..' not in ref and '//' not in ref \
             and '/.' not in ref and not ref.endswith(('/', '.', '.lock')):
         return None
-    return "%s '%s' is not a branch, tag or commit id (letters, digits, . _ / -, not starting with - or .)" % (
+    # %r: a newline in the value must not start a line of its own in the report
+    return "%s %r is not a branch, tag or commit id (letters, digits, . _ / -, not starting with - or .)" % (
         name, ref)
+
+
+def clone_problem(params):
+    """A one-line reason when the clone's options cannot be used as they are, else None."""
+    dest = params.get('repo_dest')
+    if dest and not os.path.isabs(dest):
+        # relative to whatever directory the module runs in (root's home): never meant
+        return 'repo_dest %r is not an absolute path' % dest
+    timeout = params.get('repo_timeout')
+    if timeout is not None and timeout <= 0:
+        return 'repo_timeout must be a number of seconds above 0, not %r' % timeout
+    return None
 
 
 def is_ssh_url(url):

@@ -57,8 +57,8 @@ def put(host, path, data):
 
 
 def package_json(host, manager):
-    put(host, APP + '/package.json', json.dumps({'name': 'app', 'private': True,
-                                                  'packageManager': manager}).encode())
+    data = {'name': 'app', 'private': True, 'packageManager': manager}
+    put(host, APP + '/package.json', json.dumps(data).encode())
 
 
 def no_pnpm_and_no_marker(host):

@@ -28,7 +28,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import (
     Fix, PlatformError, failed, manual, needs_fix, ok,
 )
 from ansible_collections.factiii.infra.plugins.module_utils.git import (
-    DEFAULT_TIMEOUT, credential_problem, local_changes, redact_url, ref_problem, shown, split_credentials, transfer_env,
+    DEFAULT_TIMEOUT, clone_problem, credential_problem, local_changes, redact_url, ref_problem, shown, split_credentials, transfer_env,
 )
 from ansible_collections.factiii.infra.plugins.module_utils.options import REPO
 
@@ -61,6 +61,9 @@ class RepoNotCloned(Fix):
     def input_problem(self):
         if not self.url or not self.dest:
             return failed('repo_url and repo_dest must be set for repo-not-cloned')
+        problem = clone_problem(self.params)
+        if problem:
+            return failed(problem)
         if self.params.get('repo_version'):
             problem = ref_problem(self.params['repo_version'], 'repo_version')
             if problem:

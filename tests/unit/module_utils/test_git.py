@@ -35,8 +35,14 @@ def test_refs_that_are_accepted(ref):
                                  'a..b', '.hidden', 'x/.y', 'x.lock', 'x/', 'x.', 'a//b', 'HEAD~1', 'main^',
                                  'a b', 'x@{1}', 'a:b', '/abs', None, 12])
 def test_refs_that_are_refused(ref):
-    assert "'%s' is not a branch, tag or commit id" % (ref,) in ref_problem(ref, 'repo_version')
+    assert "%r is not a branch, tag or commit id" % (ref,) in ref_problem(ref, 'repo_version')
     assert not git_ref(ref)
+
+
+def test_a_refused_ref_is_named_on_one_line():
+    """A newline in the value must not become a line of the report (a fake TOTAL)."""
+    problem = ref_problem('main\nTOTAL: Fixed: 0, Manual: 0, Failed: 0', 'repo_version')
+    assert '\n' not in problem and problem.startswith("repo_version 'main\\nTOTAL: Fixed: 0")
 
 
 def test_redact_url_hides_user_and_token_of_http_urls_only():
@@ -205,8 +211,8 @@ def test_deploy_checkout_compares_origin_without_credentials_and_never_prints_th
     assert "ref '--upload-pack=touch /tmp/x' is not a branch, tag or commit id" in str(exc.value)
 
 
-@pytest.mark.parametrize('version, refused', [('git version 2.25.1\n', True), ('git version 2.31.0\n', False),
-                                               ('git version 2.39.5 (Apple Git-154)\n', False)])
+@pytest.mark.parametrize('version, refused', [
+    ('git version 2.25.1\n', True), ('git version 2.31.0\n', False), ('git version 2.39.5 (Apple Git-154)\n', False)])
 def test_a_git_too_old_for_the_credential_in_env_is_named(version, refused):
     from ansible_collections.factiii.infra.plugins.module_utils.git import credential_problem
     module = FakeModule([(['git', 'version'], 0, version)])

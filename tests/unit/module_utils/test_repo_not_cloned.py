@@ -307,6 +307,22 @@ def test_repo_version_that_is_an_option_is_refused_before_git_runs(origin, tmp_p
         assert not dest.exists()
 
 
+@pytest.mark.parametrize('options, why', [
+    ({'repo_dest': 'app'}, "repo_dest 'app' is not an absolute path"),
+    ({'repo_timeout': 0}, 'repo_timeout must be a number of seconds above 0, not 0'),
+    ({'repo_timeout': -1}, 'repo_timeout must be a number of seconds above 0, not -1'),
+])
+def test_a_relative_repo_dest_or_a_timeout_below_one_second_is_refused_before_git_runs(origin, tmp_path, options,
+                                                                                      why, monkeypatch):
+    cwd = tmp_path / 'cwd'
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    for check_mode in (True, False):
+        res = run(check_mode=check_mode, **dict({'repo_url': origin, 'repo_dest': str(tmp_path / 'app')}, **options))
+        assert (res['status'], res['msg']) == ('failed', why)
+        assert os.listdir(str(cwd)) == [] and not (tmp_path / 'app').exists()
+
+
 def test_a_token_in_repo_url_is_in_no_message_and_an_existing_clone_matches_without_it(origin, tmp_path):
     token = 'ghp_0123456789abcdefSECRET'
     url = 'https://x-access-token:%s@git.example.invalid/o/a.git' % token

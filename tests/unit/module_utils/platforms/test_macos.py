@@ -333,10 +333,9 @@ def test_npm_install_global_as_owner_passes_env():
 
 def test_npm_install_global_failure():
     npm = '/opt/homebrew/bin/npm'
-    mac, module = make([STAT_JON, (AS_JON + [PATH, npm, 'install', '-g', '--ignore-scripts', '--no-fund', '--no-audit',
-                                          'pnpm@99'], 1, '',
-                                   'npm error code ETARGET\nnpm error notarget No matching version '
-                                   'found for pnpm@99.\n')], bins={'brew': BREW, 'npm': npm})
+    argv = AS_JON + [PATH, npm, 'install', '-g', '--ignore-scripts', '--no-fund', '--no-audit', 'pnpm@99']
+    error = 'npm error code ETARGET\nnpm error notarget No matching version found for pnpm@99.\n'
+    mac, module = make([STAT_JON, (argv, 1, '', error)], bins={'brew': BREW, 'npm': npm})
     res = raised(mac.npm_install_global, 'pnpm@99')
     assert res.status == FAILED and res.msg.endswith('No matching version found for pnpm@99.')
 

@@ -563,8 +563,8 @@ def test_host_data_in_the_callbacks_text_is_shown_not_obeyed(cb, tmp_path):
 def results_file(**entry):
     host = dict({'fixed': 0, 'manual': 0, 'failed': 1, 'ok': 0,
                  'results': [{'fix_id': 'prod-git-missing', 'status': 'failed', 'msg': 'no', 'steps': []}]}, **entry)
-    return {'check_mode': False, 'stages': {'prod': dict({'fixed': 0, 'manual': 0, 'failed': 1, 'ok': 0},
-                                                          hosts={'p1': host})}}
+    stage = dict({'fixed': 0, 'manual': 0, 'failed': 1, 'ok': 0}, hosts={'p1': host})
+    return {'check_mode': False, 'stages': {'prod': stage}}
 
 
 BAD_RESULTS = [
