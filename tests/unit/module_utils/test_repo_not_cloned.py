@@ -312,8 +312,8 @@ def test_repo_version_that_is_an_option_is_refused_before_git_runs(origin, tmp_p
     ({'repo_timeout': 0}, 'repo_timeout must be a number of seconds above 0, not 0'),
     ({'repo_timeout': -1}, 'repo_timeout must be a number of seconds above 0, not -1'),
 ])
-def test_a_relative_repo_dest_or_a_timeout_below_one_second_is_refused_before_git_runs(origin, tmp_path, options,
-                                                                                      why, monkeypatch):
+def test_a_relative_repo_dest_or_a_timeout_below_one_second_is_refused_before_git_runs(
+        origin, tmp_path, options, why, monkeypatch):
     cwd = tmp_path / 'cwd'
     cwd.mkdir()
     monkeypatch.chdir(cwd)
