@@ -147,24 +147,25 @@ class ActionModule(ActionBase):
         return args
 
     @staticmethod
-    def _check_pnpm_version(args):
+    def _host_fixes(args):
+        """The fixes the stage runs on its host: none for secrets (see _run_secrets)."""
+        if args['stage'] == 'secrets':
+            return []
+        return args.get('fixes') if args.get('fixes') is not None else DEFAULT_FIXES.get(args['stage'], [])
+
+    def _check_pnpm_version(self, args):
         """pnpm_version reaches `npm install -g` as root: an exact version, a major or latest."""
-        names = args.get('fixes') if args.get('fixes') is not None else DEFAULT_FIXES.get(args['stage'], [])
-        if args['stage'] == 'secrets' or 'pnpm-missing' not in names:
+        if 'pnpm-missing' not in self._host_fixes(args):
             return
         problem = pnpm_version_problem(args.get('pnpm_version') or 'latest')
         if problem:
             raise AnsibleActionFail('%s-pnpm-missing: %s; nothing was run' % (args['stage'], problem))
 
-    @staticmethod
-    def _check_repo_args(args):
+    def _check_repo_args(self, args):
         """The clone needs a URL and a place: an empty one is bad input, stopped before
         anything runs (the module would still run the stage's other fixes)."""
         stage = args['stage']
-        if stage == 'secrets':
-            return  # runs no fix on a host; its fixes are ignored (see _run_secrets)
-        names = args.get('fixes') if args.get('fixes') is not None else DEFAULT_FIXES.get(stage, [])
-        if 'repo-not-cloned' not in names:
+        if 'repo-not-cloned' not in self._host_fixes(args):
             return
         empty = [key for key in ('repo_url', 'repo_dest') if not (args.get(key) or '').strip()]
         if empty:

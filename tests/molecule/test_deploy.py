@@ -100,6 +100,19 @@ class Deploy:
             'except urllib.error.HTTPError as e:\n    print(e.code)" %s' % HEALTH).stdout.strip()
 
 
+def staging_inventory(hosts, url, health_retries):
+    """The staging group of ``hosts``: the app cloned from ``url``, started and health-checked."""
+    return hosts.inventory({'staging': hosts.names}, {'staging': {
+        'staging_repo_url': url,
+        'staging_repo_dest': DEST,
+        'staging_fixes': ['git-missing', 'repo-not-cloned'],
+        'deploy_start_command': START,
+        'deploy_health_url': HEALTH,
+        'deploy_health_retries': health_retries,
+        'deploy_health_delay': 1,
+    }})
+
+
 @pytest.fixture(scope='module')
 def app(test_host_image, ansible_env, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('deploy')
@@ -107,15 +120,7 @@ def app(test_host_image, ansible_env, tmp_path_factory):
     with TestHosts('deploy', 1, tmp, base_port=23100) as hosts:
         host = hosts[0]
         subprocess.run(['docker', 'cp', str(bare), '%s:%s' % (host.name, ORIGIN)], check=True, capture_output=True)
-        inventory = hosts.inventory({'staging': hosts.names}, {'staging': {
-            'staging_repo_url': 'file://' + ORIGIN,
-            'staging_repo_dest': DEST,
-            'staging_fixes': ['git-missing', 'repo-not-cloned'],
-            'deploy_start_command': START,
-            'deploy_health_url': HEALTH,
-            'deploy_health_retries': 4,
-            'deploy_health_delay': 1,
-        }})
+        inventory = staging_inventory(hosts, 'file://' + ORIGIN, health_retries=4)
         deploy = Deploy(hosts, inventory, ansible_env, tmp)
         deploy.good, deploy.bad = good, bad
         yield deploy
@@ -323,15 +328,7 @@ def guarded(test_host_image, ansible_env, tmp_path_factory):
         host.exec('systemd-run --unit githttp python3 /root/githttp.py x-access-token:%s %d' % (TOKEN, HTTP_PORT))
         host.exec('systemd-run --unit silent python3 /root/silent.py %d' % SILENT_PORT)
         url = 'http://x-access-token:%s@127.0.0.1:%d/app.git' % (TOKEN, HTTP_PORT)
-        inventory = hosts.inventory({'staging': hosts.names}, {'staging': {
-            'staging_repo_url': url,
-            'staging_repo_dest': DEST,
-            'staging_fixes': ['git-missing', 'repo-not-cloned'],
-            'deploy_start_command': START,
-            'deploy_health_url': HEALTH,
-            'deploy_health_retries': 2,
-            'deploy_health_delay': 1,
-        }})
+        inventory = staging_inventory(hosts, url, health_retries=2)
         deploy = Deploy(hosts, inventory, ansible_env, tmp)
         deploy.main = main
         deploy.url = url
