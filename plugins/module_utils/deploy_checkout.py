@@ -19,8 +19,8 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.factiii.infra.plugins.module_utils.git import (
-    DEFAULT_TIMEOUT, clone_problem, credential_problem, local_changes, redact_url, ref_problem, shown, split_credentials, transfer_env,
-    untracked_in_the_way,
+    DEFAULT_TIMEOUT, clone_problem, credential_problem, local_changes, origin_url, redact_url, ref_problem, shown,
+    split_credentials, transfer_env, untracked_in_the_way,
 )
 from ansible_collections.factiii.infra.plugins.module_utils.module import mask_url_credentials
 from ansible_collections.factiii.infra.plugins.module_utils.options import REPO
@@ -103,10 +103,10 @@ def _commit(runner, git, dest, rev, error):
 
 def _check_clone(runner, git, dest, url, prefix):
     """The clone is of repo_url (compared without credentials) and has no local changes."""
-    res = runner.run([git, '-C', dest, 'config', '--get', 'remote.origin.url'])
-    if res.rc not in (0, 1):  # 1: no origin
-        raise Refused('%scannot read the clone at %s: %s' % (prefix, dest, res.reason()))
-    origin, clean = split_credentials(res.out.strip())[0], split_credentials(url)[0]
+    origin, error = origin_url(runner, git, dest)
+    if error:
+        raise Refused('%scannot read the clone at %s: %s' % (prefix, dest, error))
+    clean = split_credentials(url)[0]
     if origin != clean:
         raise Refused('%s%s is a clone of %s, not of %s' % (prefix, dest, origin or 'no remote', clean))
     changes, error = local_changes(runner, git, dest)

@@ -158,6 +158,15 @@ def shown(items):
     return ', '.join(items[:SHOWN]) + (', ...' if len(items) > SHOWN else '')
 
 
+def origin_url(runner, git, dest):
+    """(url, error): the clone's origin without credentials ('' when it has none). An older
+    clone may hold a token in it: compared this way, it is the same repository."""
+    res = runner.run([git, '-C', dest, 'config', '--get', 'remote.origin.url'])
+    if res.rc not in (0, 1):  # 1: no such key, the clone has no origin
+        return None, res.reason()
+    return split_credentials(res.out.strip())[0], None
+
+
 def local_changes(runner, git, dest):
     """(changes, error): the porcelain lines of changes to tracked files of the clone.
 

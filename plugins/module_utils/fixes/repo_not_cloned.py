@@ -28,7 +28,8 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import (
     Fix, PlatformError, failed, manual, needs_fix, ok,
 )
 from ansible_collections.factiii.infra.plugins.module_utils.git import (
-    DEFAULT_TIMEOUT, clone_problem, credential_problem, local_changes, redact_url, ref_problem, shown, split_credentials, transfer_env,
+    DEFAULT_TIMEOUT, clone_problem, credential_problem, local_changes, origin_url, redact_url, ref_problem, shown,
+    split_credentials, transfer_env,
 )
 from ansible_collections.factiii.infra.plugins.module_utils.options import REPO
 
@@ -96,12 +97,9 @@ class RepoNotCloned(Fix):
         git = self.platform.which('git')
         if not git:
             return ok('%s is a git clone (git is not installed to check its remote)' % self.dest)
-        res = self.platform.runner.run([git, '-C', self.dest, 'config', '--get', 'remote.origin.url'])
-        if res.rc not in (0, 1):  # 1: no such key, the clone has no origin
-            return failed('cannot read the clone at %s: %s' % (self.dest, res.reason()))
-        # Compared without credentials: the clone holds the clean URL (an older clone may hold
-        # the token; it is the same repository).
-        origin = split_credentials(res.out.strip())[0]
+        origin, error = origin_url(self.platform.runner, git, self.dest)
+        if error:
+            return failed('cannot read the clone at %s: %s' % (self.dest, error))
         if origin != self.clean_url:
             return manual('%s is a clone of %s, not of %s' % (
                 self.dest, redact_url(origin) or 'no remote', redact_url(self.clean_url)), [
