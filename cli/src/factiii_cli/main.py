@@ -4,6 +4,7 @@
     factiii fix  [--dev] [--secrets] [--staging] [--prod] [--on-server]
     factiii deploy --staging|--prod [--ref REF]
     factiii dev-sync --staging [--rollback]
+    factiii init [--check] [--dir DIR]                          write factiii's files into an app repository
 
 dev and secrets (and any stage with --on-server) run here through ansible-runner;
 staging and prod run in the app repository's GitHub workflows, started, followed
@@ -17,7 +18,7 @@ import argparse
 import os
 import sys
 
-from factiii_cli import __version__, collection as collections, local, remote
+from factiii_cli import __version__, collection as collections, init, local, remote
 from factiii_cli.errors import CliError
 from factiii_cli.progress import Progress
 from factiii_cli.report import Report
@@ -81,6 +82,7 @@ def parser():
     cmd.add_argument('--artifact-run-id', metavar='RUN_ID',
                      help='ship the factiii-collection artifact of this workflow run instead of building the ref')
     _github_options(cmd)
+    init.add_parser(sub)
     return top
 
 
@@ -233,6 +235,8 @@ def main(argv=None):
     args = parser().parse_args(argv)
     progress = Progress()
     try:
+        if args.command == 'init':
+            return init.run(args)
         return Command(args, progress).execute()
     except CliError as exc:
         progress.line('factiii: error: %s' % exc)
