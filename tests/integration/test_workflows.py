@@ -12,7 +12,9 @@ playbook whole. (Both scripts are Python:
 ansible-test's sanity tests read every file under bin/ as Python.)
 """
 import glob
+import hashlib
 import html.parser
+import io
 import json
 import os
 import re
@@ -259,7 +261,6 @@ def test_the_install_step_hashes_pip_and_checks_the_collections_sha256(name, che
     """The workflow's own install script, run with stand-ins for python3's venv, pip and
     ansible-galaxy that record what they were asked: pip installs only the hashed file; the
     collection is installed only when its sha256 is FACTIII_COLLECTION_SHA256 (when set)."""
-    import hashlib
 
     workflow = load(name)
     assert workflow['env']['FACTIII_REQUIREMENTS'] == \
@@ -304,6 +305,20 @@ def test_the_install_step_hashes_pip_and_checks_the_collections_sha256(name, che
     else:
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert calls[1:] == [galaxy]
+
+
+def galaxy_version():
+    with open(os.path.join(ROOT, 'galaxy.yml')) as handle:
+        return yaml.safe_load(handle)['version']
+
+
+@pytest.mark.parametrize('name', STAGE_WORKFLOWS)
+def test_the_default_collection_is_the_tarball_factiii_init_vendors(name):
+    """Nothing publishes factiii.infra on Galaxy: by default a job installs the tarball `factiii init`
+    put in the repository (factiii/collection/, the same checkout as the workflow file), of this
+    collection's version (a release bumps both)."""
+    assert load(name)['env']['FACTIII_COLLECTION'] == (
+        "${{ vars.FACTIII_COLLECTION || 'factiii/collection/factiii-infra-%s.tar.gz' }}" % galaxy_version())
 
 
 @pytest.mark.parametrize('name', STAGE_WORKFLOWS)
@@ -360,9 +375,9 @@ python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@" > "$FAKE_ARG
 """
 
 
-def run_step(tmp_path, job, name, env, fakes=()):
-    """Run the `run:` of the dev-sync step whose name starts with ``name``; ``env`` gives each of
-    the step's env: entries (and overrides the runner's variables)."""
+def run_step(tmp_path, job, name, env, fakes=(), cwd=None):
+    """Run the `run:` of the dev-sync step whose name starts with ``name`` in ``cwd`` (the checkout);
+    ``env`` gives each of the step's env: entries (and overrides the runner's variables)."""
     workflow = load('factiii-dev-sync.yml')
     step, = [s for s in workflow['jobs'][job]['steps'] if s.get('name', '').startswith(name)]
     assert sorted(k for k in step.get('env', {}) if k not in env) == [], 'the test gives every env: entry'
@@ -383,7 +398,7 @@ def run_step(tmp_path, job, name, env, fakes=()):
     full.update({k: v for k, v in workflow['env'].items() if '${{' not in v})
     full.update(env)
     proc = subprocess.run(['bash', '--noprofile', '--norc', '-eo', 'pipefail', str(script)], env=full,
-                          capture_output=True, text=True, check=False, timeout=60)
+                          capture_output=True, text=True, check=False, timeout=60, cwd=cwd)
     proc.report = 'rc=%s\n--- stdout\n%s\n--- stderr\n%s' % (proc.returncode, proc.stdout, proc.stderr)
     proc.temp = temp
     return proc
@@ -483,6 +498,69 @@ def test_dev_sync_ships_exactly_one_tarball_named_as_a_build(tmp_path, names, ok
         assert proc.stdout.startswith('::error::expected exactly one file, factiii-infra-<semver>.tar.gz, to ship'), \
             proc.report
         assert len(proc.stdout.splitlines()) == 1, proc.report
+
+
+def ship(tmp_path, checkout, collection, collection_dir=''):
+    """The dev-sync build job's "Build or take" step in ``checkout``, then its checksum step:
+    (the build step, the checksum step, {name: bytes} of what it ships)."""
+    venv_bin = tmp_path / 'runner temp=x y' / 'factiii-venv' / 'bin'
+    venv_bin.mkdir(parents=True)
+    (venv_bin / 'ansible-galaxy').symlink_to(tool('ansible-galaxy'))
+    env = {'FACTIII_COLLECTION': collection, 'FACTIII_COLLECTION_DIR': collection_dir}
+    build = run_step(tmp_path, 'build', 'Build the collection tarball from this commit', env=env, cwd=checkout)
+    checksum = run_step(tmp_path, 'build', 'Checksum the tarball', env={})
+    dist = tmp_path / 'runner temp=x y' / 'factiii-dist'
+    return build, checksum, {p.name: p.read_bytes() for p in dist.iterdir()} if dist.is_dir() else {}
+
+
+def test_dev_sync_from_an_app_repository_ships_the_collection_it_pins(tmp_path):
+    """An app repository has no galaxy.yml: dev-sync ships the tarball `factiii init` vendored
+    (FACTIII_COLLECTION), byte for byte, through the same checksum step."""
+    app = tmp_path / 'app'
+    (app / 'factiii' / 'collection').mkdir(parents=True)
+    vendored = app / 'factiii' / 'collection' / 'factiii-infra-1.0.0.tar.gz'
+    vendored.write_bytes(b'the pinned collection')
+    build, checksum, shipped = ship(tmp_path, app, 'factiii/collection/factiii-infra-1.0.0.tar.gz')
+    assert build.returncode == 0, build.report
+    assert shipped == {'factiii-infra-1.0.0.tar.gz': b'the pinned collection'}
+    assert checksum.returncode == 0, checksum.report
+    assert 'shipping factiii-infra-1.0.0.tar.gz sha256 %s' % hashlib.sha256(b'the pinned collection').hexdigest() \
+        in checksum.stdout
+
+
+@pytest.mark.parametrize('where', ['own repository', 'FACTIII_COLLECTION_DIR'])
+def test_dev_sync_builds_a_collection_source_it_is_given(tmp_path, where):
+    """The collection's own repository (galaxy.yml in the checkout), or an app repository whose
+    FACTIII_COLLECTION_DIR names a source directory: the build of that source is shipped, not the pin."""
+    app = tmp_path / 'app'
+    app.mkdir()
+    if where == 'own repository':
+        checkout, collection_dir = ROOT, ''
+    else:
+        checkout, collection_dir = app, ROOT
+    build, checksum, shipped = ship(tmp_path, checkout, 'factiii/collection/factiii-infra-0.0.1.tar.gz',
+                                    collection_dir)
+    assert build.returncode == 0, build.report
+    assert checksum.returncode == 0, checksum.report
+    assert list(shipped) == ['factiii-infra-%s.tar.gz' % galaxy_version()]
+    with tarfile.open(fileobj=io.BytesIO(shipped['factiii-infra-%s.tar.gz' % galaxy_version()])) as tar:
+        assert 'playbooks/dev_sync.yml' in tar.getnames()
+
+
+@pytest.mark.parametrize('collection,collection_dir,error', [
+    ('factiii.infra:==1.0.0', '', "nothing to ship: there is no galaxy.yml here, and FACTIII_COLLECTION "
+     "(factiii.infra:==1.0.0) is not a file in this repository: set FACTIII_COLLECTION_DIR to the collection's "
+     "source, or FACTIII_COLLECTION to its tarball, or pass artifact_run_id"),
+    ('factiii/collection/factiii-infra-1.0.0.tar.gz', 'src', "no galaxy.yml in src (FACTIII_COLLECTION_DIR): set "
+     "the variable FACTIII_COLLECTION_DIR to the collection's source in this repository, or pass artifact_run_id"),
+])
+def test_dev_sync_says_in_one_line_when_it_has_nothing_to_ship(tmp_path, collection, collection_dir, error):
+    app = tmp_path / 'app'
+    app.mkdir()
+    build, _, shipped = ship(tmp_path, app, collection, collection_dir)
+    assert build.returncode == 1, build.report
+    assert build.stdout == '::error::%s\n' % error, build.report
+    assert shipped == {}
 
 
 def extra_vars(argv):
