@@ -353,6 +353,26 @@ def test_the_tarball_ships_the_templates_and_executable_scripts(built_collection
     assert not any(n.startswith('.github/') for n in members)
 
 
+@pytest.mark.parametrize('value', [None, ''])
+def test_deploy_names_a_missing_start_command_in_one_line_before_anything_runs(playbook, tmp_path, value):
+    """factiii-deploy.yml's required inventory value: without deploy_start_command the play stops
+    on the controller with one line naming it, before any connection (the host's address is a
+    closed port: reaching it would be UNREACHABLE)."""
+    stage = {'hosts': {'web': {'ansible_host': '127.0.0.1', 'ansible_port': 23840}},
+             'vars': {'staging_repo_url': '/srv/origin.git', 'staging_repo_dest': '/srv/app'}}
+    if value is not None:
+        stage['vars']['deploy_start_command'] = value
+    inventory = tmp_path / 'hosts.yml'
+    inventory.write_text(yaml.safe_dump({'all': {'children': {'staging': stage}}}))
+    proc = playbook('-i', str(inventory), 'playbooks/deploy.yml', '-l', 'staging', '-e', 'deploy_ref=main')
+    assert proc.returncode == 2, proc.report
+    assert 'UNREACHABLE' not in proc.stdout, proc.report
+    fatal, = [line for line in proc.stdout.splitlines() if line.startswith('fatal:')]
+    assert '"msg": "set deploy_start_command in the inventory (factiii/group_vars/all.yml): the command that ' \
+        'starts the app in its clone on the server, e.g. docker compose up -d --build"' in fatal, proc.report
+    assert 'argument_spec_data' not in proc.stdout, proc.report
+
+
 # --- dev-sync's steps, run as a runner runs them -------------------------------------------
 # The scripts of factiii-dev-sync.yml's steps run with bash -eo pipefail (GitHub's shell), the
 # step's env: given by the test, the runner's variables, and fake gh / factiii-ssh-run first on
