@@ -94,8 +94,11 @@ class Templates:
 
     def __init__(self, tarball):
         self.tarball = tarball
-        with open(tarball, 'rb') as handle:
-            self.data = handle.read()
+        try:
+            with open(tarball, 'rb') as handle:
+                self.data = handle.read()
+        except OSError as exc:
+            raise CliError('cannot read the collection tarball: %s' % exc)
         self.files = {}
         try:
             with tarfile.open(fileobj=io.BytesIO(self.data), mode='r:gz') as tar:
@@ -104,7 +107,7 @@ class Templates:
                     target = self._target(member.name)
                     if target and member.isfile():
                         self.files[target] = self._member(tar, member.name)
-        except (tarfile.TarError, OSError, EOFError) as exc:
+        except (tarfile.TarError, OSError, EOFError, KeyError) as exc:
             raise CliError('%s is not a collection tarball: %s' % (tarball, exc))
         try:
             meta = json.loads(info)['collection_info']
@@ -165,25 +168,39 @@ class Repository:
         path = self.path(rel)
         if not os.path.exists(path):
             return None
-        with open(path, 'rb') as handle:
-            return handle.read()
+        try:
+            with open(path, 'rb') as handle:
+                return handle.read()
+        except OSError as exc:
+            raise CliError('cannot read %s: %s' % (rel, exc.strerror or exc))
 
     def write(self, rel, data):
         path = self.path(rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        self.path(rel)  # again: no directory on the way was swapped for a symlink meanwhile
-        fd, temp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.factiii-init.')
         try:
-            with os.fdopen(fd, 'wb') as handle:
-                handle.write(data)
-            os.chmod(temp, 0o644)
-            os.replace(temp, path)  # replaces a symlink itself, never what it points to
-        except BaseException:
-            os.unlink(temp)
-            raise
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            self.path(rel)  # again: no directory on the way was swapped for a symlink meanwhile
+            fd, temp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.factiii-init.')
+            try:
+                with os.fdopen(fd, 'wb') as handle:
+                    handle.write(data)
+                os.chmod(temp, 0o644)
+                os.replace(temp, path)  # replaces a symlink itself, never what it points to
+            except BaseException:
+                os.unlink(temp)
+                raise
+        except OSError as exc:
+            raise CliError('cannot write %s: %s' % (rel, exc.strerror or exc))
 
     def remove(self, rel):
-        os.unlink(self.path(rel))
+        try:
+            os.unlink(self.path(rel))
+        except OSError as exc:
+            raise CliError('cannot remove %s: %s' % (rel, exc.strerror or exc))
+
+
+def owned(rel):
+    """Whether ``rel`` is a path init writes: the only ones a manifest entry may have it remove."""
+    return rel == 'ansible.cfg' or rel.startswith('factiii/') or rel.startswith(WORKFLOWS_DIR + '/factiii-')
 
 
 def read_manifest(repo):
@@ -215,7 +232,7 @@ def plan(repo, templates, manifest):
         else:
             state = 'keep'
         steps.append((state, rel, current, new))
-    for rel in sorted(set(manifest) - set(templates.files)):
+    for rel in sorted(r for r in set(manifest) - set(templates.files) if owned(r)):
         current = repo.read(rel)
         if current is not None and sha256(current) == manifest[rel]:
             steps.append(('remove', rel, current, None))
@@ -262,8 +279,10 @@ def run(args, out=sys.stdout):
             written[rel] = sha256(new)
     kept = [rel for state, rel, _, _ in steps if state == 'keep']
     if args.check:
-        out.write('%d file(s) differ from the templates of factiii.infra %s: run `factiii init`%s\n' % (
-            len(changes), templates.version, ' (it keeps the files you changed)' if kept else ''))
+        todo = len(changes) - len(kept)
+        out.write('%d file(s) differ from the templates of factiii.infra %s%s%s\n' % (
+            len(changes), templates.version, ': `factiii init` writes %d' % todo if todo else '',
+            '; %d changed by you (init keeps them)' % len(kept) if kept else ''))
         return 1
     record = (json.dumps({'collection': 'factiii.infra', 'version': templates.version, 'files': written},
                          indent=2, sort_keys=True) + '\n').encode()
