@@ -347,6 +347,11 @@ def test_the_tarball_ships_the_templates_and_executable_scripts(built_collection
         members = dict((m.name, m) for m in tar.getmembers())
     for name in STAGE_WORKFLOWS + ['README.md', 'factiii-requirements.txt']:
         assert 'workflow-templates/' + name in members
+    # what `factiii init` writes besides the workflows (galaxy.yml's build_ignore drops the top ansible.cfg only)
+    for name in ('ansible.cfg', 'factiii/hosts.yml', 'factiii/group_vars/all.yml', 'factiii/group_vars/staging.yml',
+                 'factiii/group_vars/prod.yml'):
+        assert members['app-template/' + name].isfile(), name
+    assert 'ansible.cfg' not in members
     for script in ('bin/factiii-ssh-run', 'bin/factiii-summary'):
         assert members[script].mode & 0o111, script
     assert 'playbooks/dev_sync.yml' in members
