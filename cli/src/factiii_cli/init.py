@@ -55,7 +55,10 @@ def add_parser(sub):
     cmd = sub.add_parser('init', help='write factiii\'s files into an app repository (idempotent)',
                          description='Write ansible.cfg, factiii/hosts.yml, factiii/group_vars/, the '
                                      'factiii-*.yml workflows and the pinned collection into an app '
-                                     'repository. A file you changed is never overwritten.')
+                                     'repository, from the collection this command carries. A file you changed is '
+                                     'never overwritten: it is listed with its difference from the template. Exit '
+                                     'status: 0 done (files you changed kept); 1 --check found a difference; 2 '
+                                     'error (one line).')
     cmd.add_argument('--check', action='store_true',
                      help='write nothing; list what differs from the templates and exit 1 when anything does')
     cmd.add_argument('--dir', default='.', metavar='DIR', help='the app repository (default: the current directory)')
