@@ -205,7 +205,7 @@ def test_a_newer_collection_updates_the_untouched_files_and_keeps_the_changed_on
 
     check = init('--check')
     assert check.returncode == 1, check.report
-    assert 'would update ansible.cfg (the template is newer (unchanged since init wrote it))' in check.stdout
+    assert 'would update ansible.cfg (the template is newer; unchanged since init wrote it)' in check.stdout
     assert 'would create factiii/collection/factiii-infra-1.0.99.tar.gz (missing)' in check.stdout, check.report
     assert 'would remove %s (written by an earlier init, no longer part of the templates)' % old_tarball \
         in check.stdout, check.report
@@ -213,7 +213,7 @@ def test_a_newer_collection_updates_the_untouched_files_and_keeps_the_changed_on
     proc = init()
     assert proc.returncode == 0, proc.report
     assert (init.app / 'ansible.cfg').read_text().endswith('# a line the newer template has\n')
-    assert 'updated  ansible.cfg (the template is newer (unchanged since init wrote it))' in proc.stdout
+    assert 'updated  ansible.cfg (the template is newer; unchanged since init wrote it)' in proc.stdout
     assert scan.read_text() == mine, 'a workflow the user changed was overwritten'
     assert '+# a line the newer template has\n' in proc.stdout, proc.report
     assert not (init.app / old_tarball).exists()

@@ -44,10 +44,9 @@ MAX_MEMBER = 1 << 20  # a template is a few kB; refuse anything that is not one
 # what each state means, as printed; the ones --check counts as drift
 WHY = {
     'create': 'missing',
-    'update': 'the template is newer (unchanged since init wrote it)',
+    'update': 'the template is newer; unchanged since init wrote it',
     'keep': 'changed by you: kept; the template differs',
     'remove': 'written by an earlier init, no longer part of the templates',
-    'ok': 'up to date',
 }
 
 
