@@ -325,6 +325,22 @@ def test_the_written_inventory_parses_through_the_written_ansible_cfg(init):
     assert values['prod_repo_dest'] == '/srv/app'
 
 
+def test_the_written_ansible_cfg_has_the_settings_the_collection_relies_on(init):
+    """Read by Ansible itself in the repository: the report, the inventory, failing on an
+    inventory that does not parse, host keys checked, one SSH connection per host."""
+    assert init().returncode == 0
+    proc = run_reported([tool('ansible-config'), 'dump', '--only-changed', '-t', 'all'], init.env, 120, cwd=init.app)
+    assert proc.returncode == 0, proc.report
+    cfg = '(%s)' % (init.app / 'ansible.cfg')
+    lines = [' '.join(line.split()) for line in proc.stdout.splitlines()]
+    for setting in ("CALLBACKS_ENABLED%s = ['factiii.infra.results_by_stage']" % cfg,
+                    "DEFAULT_HOST_LIST%s = ['%s']" % (cfg, init.app / 'factiii' / 'hosts.yml'),
+                    'HOST_KEY_CHECKING%s = True' % cfg, 'INVENTORY_UNPARSED_IS_FAILED%s = True' % cfg,
+                    'INVENTORY_ANY_UNPARSED_IS_FAILED%s = True' % cfg, 'INTERPRETER_PYTHON%s = auto_silent' % cfg,
+                    'pipelining%s = True' % cfg, 'ssh_args%s = -o ControlMaster=auto -o ControlPersist=60s' % cfg):
+        assert setting in lines, '%s\n%s' % (setting, proc.report)
+
+
 def test_a_broken_written_inventory_is_an_error_through_the_written_ansible_cfg(init):
     assert init().returncode == 0
     (init.app / 'factiii' / 'hosts.yml').write_text('all: [unclosed\n')
