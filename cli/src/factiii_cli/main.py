@@ -59,7 +59,8 @@ class _Version(argparse.Action):
         super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        parser.exit(message=version_text() + '\n')
+        sys.stdout.write(version_text() + '\n')  # stdout, as argparse's own version action
+        parser.exit()
 
 
 def _github_options(parser):
