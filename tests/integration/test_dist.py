@@ -3,13 +3,15 @@ wheel (tests/conftest.py's dist_venv), used from a directory with no ansible.cfg
 PATH. The dev scan on this machine changes nothing."""
 import json
 import os
+import re
 import shutil
 import tarfile
 import zipfile
 
 import pytest
+import yaml
 
-from support import ROOT, run_reported
+from support import ROOT, run_reported, tool
 
 DEV_INVENTORY = '''all:
   children:
@@ -167,3 +169,26 @@ def test_a_collection_installed_elsewhere_wins_and_version_says_so(dist_venv, us
                          'out.json'], env, 600, cwd=app)
     _dev_scan(proc, app / 'out.json')
     assert 'factiii.infra.scan from installed in %s' % other in proc.stderr, proc.report
+
+
+def test_release_workflow_is_pinned_and_least_privilege():
+    """actionlint-clean; every action pinned by a full SHA with its tag as a comment; id-token: write
+    on the trusted-publishing job only; both publishing jobs behind the environment `release`."""
+    path = os.path.join(ROOT, '.github', 'workflows', 'release.yml')
+    proc = run_reported([tool('actionlint'), path], dict(os.environ), 120)
+    assert proc.returncode == 0, proc.report
+    with open(path) as handle:
+        text = handle.read()
+    uses = re.findall(r'^\s*(?:- )?uses: (\S+)(.*)$', text, re.M)
+    assert uses
+    for ref, comment in uses:
+        assert re.match(r'^[\w.-]+/[\w.-]+@[0-9a-f]{40}$', ref) and re.match(r'^\s+# v\d', comment), (ref, comment)
+    workflow = yaml.safe_load(text)
+    assert workflow['permissions'] == {'contents': 'read'}
+    jobs = workflow['jobs']
+    assert {name: job.get('permissions') for name, job in jobs.items()} == {
+        'build': None, 'github-release': {'contents': 'write'}, 'galaxy': None, 'pypi': {'id-token': 'write'}}
+    assert [name for name, job in jobs.items() if job.get('environment')] == ['galaxy', 'pypi']
+    assert all(jobs[name]['environment'] == 'release' for name in ('galaxy', 'pypi'))
+    assert any('pypa/gh-action-pypi-publish@' in (s.get('uses') or '') for s in jobs['pypi']['steps'])
+    assert '${{ secrets.GALAXY_API_KEY }}' in text and '--api-key' not in text
