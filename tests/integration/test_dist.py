@@ -73,8 +73,13 @@ def test_the_files_are_named_by_the_version_and_the_wheel_carries_the_collection
     installed = os.path.join(site_packages(venv), 'ansible_collections', 'factiii', 'infra')
     with open(os.path.join(installed, 'MANIFEST.json')) as handle:
         assert json.load(handle)['collection_info']['version'] == v
-    assert os.path.isfile(os.path.join(site_packages(venv), 'factiii_cli', '_bundle', os.path.basename(tarball)))
     assert os.access(os.path.join(installed, 'bin', 'factiii-summary'), os.X_OK)
+    # what `factiii init` vendors, found by the installed CLI
+    proc = run_reported([os.path.join(venv, 'bin', 'python'), '-c',
+                         'from factiii_cli.collection import bundled_tarball; print(bundled_tarball())'],
+                        dict(os.environ), 60, cwd=tmp_path)
+    assert proc.stdout.strip() == os.path.join(site_packages(venv), 'factiii_cli', '_bundle',
+                                               os.path.basename(tarball)), proc.report
 
 
 def test_versions_that_differ_stop_the_build(tmp_path):

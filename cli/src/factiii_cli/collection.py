@@ -129,6 +129,14 @@ def _link(root):
     return base
 
 
+def bundled_tarball():
+    """The collection tarball the wheel carries (factiii_cli/_bundle/factiii-infra-<CLI version>.tar.gz,
+    written by scripts/build-dist), or None: an editable install from a checkout carries none."""
+    from factiii_cli import __version__
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_bundle', 'factiii-infra-%s.tar.gz' % __version__)
+    return path if os.path.isfile(path) else None
+
+
 def find():
     """The factiii.infra this CLI uses; a CliError saying how to install it when there is none."""
     paths, configured, config_file = _search_paths()

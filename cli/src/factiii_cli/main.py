@@ -55,8 +55,11 @@ def version_text():
 
 
 class _Version(argparse.Action):
-    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
-        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+    """--version: as argparse's own, plus the collection (found only when asked: it reads Ansible's config)."""
+
+    def __init__(self, option_strings, **kwargs):
+        kwargs.update(dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0)
+        super().__init__(option_strings, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
         sys.stdout.write(version_text() + '\n')  # stdout, as argparse's own version action
