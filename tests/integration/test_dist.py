@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import tarfile
 import zipfile
 
@@ -197,3 +198,50 @@ def test_release_workflow_is_pinned_and_least_privilege():
     assert all(jobs[name]['environment'] == 'release' for name in ('galaxy', 'pypi'))
     assert any('pypa/gh-action-pypi-publish@' in (s.get('uses') or '') for s in jobs['pypi']['steps'])
     assert '${{ secrets.GALAXY_API_KEY }}' in text and '--api-key' not in text
+
+
+@pytest.fixture(scope='module')
+def host_image():
+    proc = run_reported(['bash', os.path.join(ROOT, 'tests', 'hosts', 'build-image')], dict(os.environ), 1200)
+    if proc.returncode != 0:
+        pytest.fail('cannot build the test host image:\n' + proc.report)
+
+
+def test_the_wheel_on_a_server_runs_a_stage_on_server(dist_venv, host_image, tmp_path):
+    """On a Debian server with no checkout: the wheel and its dependencies (a wheelhouse made here: the
+    server reaches no package index) into a venv that is not on PATH; `factiii scan --staging --on-server`
+    as root reports and changes nothing; as a user without root or sudo it is one line before anything runs."""
+    from testhost import TestHosts
+    venv, wheel = dist_venv[0], dist_venv[1]
+    house = tmp_path / 'wheels'
+    proc = run_reported([os.path.join(venv, 'bin', 'python'), '-m', 'pip', 'download', '--quiet', '--dest', house,
+                         wheel, 'pip'], dict(os.environ), 900)
+    assert proc.returncode == 0, proc.report
+    pip_wheel, = house.glob('pip-*.whl')
+    with TestHosts('t13di', 1, tmp_path, base_port=23820) as hosts:
+        host = hosts[0]
+        subprocess.run(['docker', 'cp', str(house), '%s:/root/wheels' % host.name], check=True, capture_output=True)
+        # Debian's python3 without python3-venv has no ensurepip: pip runs from its own wheel
+        host.exec('python3 -m venv --without-pip /opt/factiii && /opt/factiii/bin/python /root/wheels/%s/pip install '
+                  '--quiet --no-index --find-links /root/wheels factiii-cli' % pip_wheel.name)
+        app = '/srv/app'
+        on_server = ('cd /root && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 '
+                     'APP_REPO_URL=https://git.example.invalid/acme/app.git APP_DIR=%s '
+                     '/opt/factiii/bin/factiii scan --staging --on-server --json /root/out.json' % app)
+        proc = host.exec(on_server, check=False)
+        report = '%s\nrc=%s\n--- stdout\n%s\n--- stderr\n%s' % (on_server, proc.returncode, proc.stdout, proc.stderr)
+        assert 'Traceback' not in proc.stderr, report
+        data = json.loads(host.exec('cat /root/out.json').stdout)
+        assert list(data['stages']) == ['staging'], report
+        assert proc.returncode == (1 if data['total']['failed'] else 0), report
+        assert 'Would fix: staging-repo-not-cloned: would clone https://git.example.invalid/acme/app.git into %s' % (
+            app) in proc.stdout, report
+        assert host.exec('test -e %s' % app, check=False).returncode != 0, 'the scan created the app directory'
+
+        host.exec('useradd --create-home ops')
+        proc = host.exec('cd /home/ops && su ops -c "/opt/factiii/bin/factiii scan --staging --on-server"', check=False)
+        assert proc.returncode == 2, (proc.stdout, proc.stderr)
+        assert proc.stderr.splitlines() == [
+            'factiii: error: --on-server runs the staging stage as root (staging_become), but this user is not root '
+            'and sudo -n does not work: run factiii as root, give this user passwordless sudo, or set '
+            'staging_become: false'], proc.stderr
