@@ -7,8 +7,8 @@ execution per host (factiii.infra.stage), so its fixes' results all arrive when
 that task ends: the progress shows a line when a stage starts on a host, then one
 line per fix as soon as the stage's task result comes in.
 """
-import os
 import json
+import os
 import re
 import shlex
 import shutil
