@@ -58,3 +58,29 @@ def ansible_env(built_collection):
         'PATH': os.path.dirname(tool('ansible-playbook')) + os.pathsep + env.get('PATH', ''),
     })
     return env
+
+
+
+@pytest.fixture(scope='session')
+def dist_venv(tmp_path_factory):
+    """(venv, wheel, tarball): scripts/build-dist of this tree, and a fresh venv with only that wheel
+    installed (its dependencies from the package index), as a user installs the release.
+
+    The venv is made from the interpreter running pytest (its base Python, not this venv)."""
+    base = tmp_path_factory.mktemp('dist')
+    out, venv = base / 'dist', base / 'venv'
+    env = dict(os.environ)
+    env.pop('ANSIBLE_CONFIG', None)
+
+    def run(*argv):
+        proc = subprocess.run([str(a) for a in argv], env=env, capture_output=True, text=True, check=False,
+                              timeout=900)
+        if proc.returncode != 0:
+            pytest.fail('%s failed (rc %s):\n%s%s' % (' '.join(map(str, argv)), proc.returncode, proc.stdout,
+                                                       proc.stderr))
+    run('bash', os.path.join(ROOT, 'scripts', 'build-dist'), out)
+    wheel, = glob.glob(str(out / 'factiii_cli-*-py3-none-any.whl'))
+    tarball, = glob.glob(str(out / 'factiii-infra-*.tar.gz'))
+    run(sys.executable, '-m', 'venv', venv)
+    run(venv / 'bin' / 'python', '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', wheel)
+    return str(venv), wheel, tarball

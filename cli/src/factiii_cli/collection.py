@@ -10,9 +10,17 @@ needs the collection on this machine:
 2. the checkout this package was installed from in editable mode (``pip install
    -e ./cli`` in the collection's repository), made importable as
    ansible_collections.factiii.infra through a symlink in a temporary directory.
+
+The wheel built by scripts/build-dist installs the collection it was built with
+into site-packages (``ansible_collections/factiii/infra``): Ansible scans the
+Python path after the collections paths, so that copy is used when no other
+factiii.infra is installed, and a copy installed elsewhere (ANSIBLE_COLLECTIONS_PATH,
+~/.ansible/collections) wins, as it does for ansible-playbook. ``factiii
+--version`` says which one is used.
 """
 import atexit
 import importlib
+import json
 import os
 import shutil
 import sys
@@ -28,17 +36,34 @@ NEEDED = ('new_report', 'add_report', 'add_results', 'load_results', 'printable'
 class Collection:
     """An installed (or linked) factiii.infra: ``base`` is the collections path that holds it."""
 
-    def __init__(self, base, source, searched=(), config_file=None):
+    def __init__(self, base, source, searched=(), config_file=None, inventory=None):
         self.base = base
         self.source = source
-        # what ansible-playbook would use from here: the other collections paths, the ansible.cfg
+        # what ansible-playbook would use from here: the other collections paths, the ansible.cfg,
+        # the inventory it sets (or ANSIBLE_INVENTORY), as absolute paths
         self.searched = [p for p in searched if p != base]
         self.config_file = config_file
+        self.inventory = list(inventory or [])
         self.root = os.path.join(base, *PARTS)
         self._callback = None
 
     def path(self, *parts):
         return os.path.join(self.root, *parts)
+
+    @property
+    def version(self):
+        """The version of this collection: its MANIFEST.json (installed) or galaxy.yml (a checkout)."""
+        try:
+            with open(self.path('MANIFEST.json')) as handle:
+                return '%s' % json.load(handle)['collection_info']['version']
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        try:
+            import yaml
+            with open(self.path('galaxy.yml')) as handle:
+                return '%s' % yaml.safe_load(handle)['version']
+        except Exception:  # the version is shown, never needed: unknown is an answer
+            return 'unknown'
 
     @property
     def callback(self):
@@ -78,6 +103,17 @@ def _search_paths():
     return paths, configured, constants.CONFIG_FILE
 
 
+def _configured_inventory():
+    """The inventory the configuration in force sets (its ansible.cfg's ``inventory =``, relative to
+    that file, or ANSIBLE_INVENTORY), as Ansible resolves it; [] when only Ansible's default."""
+    from ansible import constants
+    try:
+        value, origin = constants.config.get_config_value_and_origin('DEFAULT_HOST_LIST')
+    except Exception as exc:
+        raise CliError('cannot read the inventory setting of the Ansible configuration: %s' % exc)
+    return [] if origin == 'default' else list(value or [])
+
+
 def _checkout_root():
     """The repository this package lives in when installed in editable mode, else None."""
     here = os.path.dirname(os.path.realpath(__file__))  # <root>/cli/src/factiii_cli
@@ -93,15 +129,24 @@ def _link(root):
     return base
 
 
+def bundled_tarball():
+    """The collection tarball the wheel carries (factiii_cli/_bundle/factiii-infra-<CLI version>.tar.gz,
+    written by scripts/build-dist), or None: an editable install from a checkout carries none."""
+    from factiii_cli import __version__
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_bundle', 'factiii-infra-%s.tar.gz' % __version__)
+    return path if os.path.isfile(path) else None
+
+
 def find():
     """The factiii.infra this CLI uses; a CliError saying how to install it when there is none."""
     paths, configured, config_file = _search_paths()
+    inventory = _configured_inventory()
     for base in paths:
         if _is_collection(os.path.join(base, *PARTS)):
-            return Collection(os.path.abspath(base), 'installed in %s' % base, configured, config_file)
+            return Collection(os.path.abspath(base), 'installed in %s' % base, configured, config_file, inventory)
     root = _checkout_root()
     if root:
-        return Collection(_link(root), 'checkout %s' % root, configured, config_file)
+        return Collection(_link(root), 'checkout %s' % root, configured, config_file, inventory)
     raise CliError('the factiii.infra collection is not installed (searched %s): install it with '
                    '`ansible-galaxy collection install factiii.infra`, or run scripts/setup in its repository'
                    % ', '.join(paths[:4] + (['...'] if len(paths) > 4 else [])))

@@ -7,11 +7,13 @@ execution per host (factiii.infra.stage), so its fixes' results all arrive when
 that task ends: the progress shows a line when a stage starts on a host, then one
 line per fix as soon as the stage's task result comes in.
 """
+import json
 import os
 import re
 import shlex
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -71,6 +73,124 @@ class Events:
         return True
 
 
+def find_ansible(name='ansible-playbook'):
+    """``name`` next to this interpreter (a venv's bin/, which need not be on PATH), else on PATH;
+    a CliError saying where it looked when neither has it."""
+    # sys.executable as started (a venv's bin/python is a symlink out of the venv: not resolved)
+    beside = os.path.join(os.path.dirname(sys.executable), name) if sys.executable else None
+    if beside and os.path.isfile(beside) and os.access(beside, os.X_OK):
+        return beside
+    found = shutil.which(name)
+    if found:
+        return os.path.abspath(found)
+    raise CliError('%s not found: looked next to this Python (%s) and on PATH (%s): install ansible-core '
+                   'where the factiii command is installed' % (
+                       name, os.path.dirname(sys.executable) or '?', os.environ.get('PATH', '')))
+
+
+def here(path):
+    """A path the user typed, made absolute against the directory the CLI was started in
+    (ansible-runner starts ansible-playbook elsewhere). An inventory may also be a host list
+    ("web1,web2"): that is kept as typed."""
+    if ',' in path and not os.path.exists(path):
+        return path
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def environment(collection, env=None):
+    """The environment of ansible-playbook (and ansible-inventory) in a local run: the guarantees
+    of the collection's ansible.cfg, whatever configuration is in force here."""
+    envvars = dict((name, '') for name in remote.TOKEN_NAMES)
+    envvars.update(env or {})
+    if collection.config_file:
+        # ansible-runner starts ansible-playbook in its own directory: keep the ansible.cfg in
+        # force here (forks, SSH settings, interpreter; relative paths in it are relative to it),
+        # by its absolute path (ANSIBLE_CONFIG may have named it relative to this directory).
+        envvars['ANSIBLE_CONFIG'] = collection.config_file
+    envvars.update({
+        # the collection found first, then the other collections as configured here
+        'ANSIBLE_COLLECTIONS_PATH': os.pathsep.join([collection.base] + collection.searched),
+        'ANSIBLE_CALLBACKS_ENABLED': 'factiii.infra.results_by_stage',
+        # ansible-runner turns host key checking off unless told otherwise;
+        # this collection never does.
+        'ANSIBLE_HOST_KEY_CHECKING': 'True',
+        # a broken inventory is an error, not "no hosts matched" (as in the collection's ansible.cfg)
+        'ANSIBLE_INVENTORY_UNPARSED_FAILED': 'True',
+        'ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED': 'True',
+        'ANSIBLE_NOCOLOR': '1',
+        'ANSIBLE_FORCE_COLOR': '0',
+    })
+    return envvars
+
+
+def _true(value):
+    return ('%s' % value).strip().lower() not in ('false', 'no', 'off', '0', 'n', 'f', '')
+
+
+def _group_hosts(groups, name, seen=None):
+    seen = set() if seen is None else seen
+    if name in seen or not isinstance(groups.get(name), dict):
+        return []
+    seen.add(name)
+    hosts = list(groups[name].get('hosts') or [])
+    for child in groups[name].get('children') or []:
+        hosts.extend(h for h in _group_hosts(groups, child, seen) if h not in hosts)
+    return hosts
+
+
+def can_become_root():
+    """True when this process is root or sudo runs without a password here."""
+    if os.geteuid() == 0:
+        return True
+    sudo = shutil.which('sudo')
+    if not sudo:
+        return False
+    try:
+        return subprocess.run([sudo, '-n', 'true'], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=30, check=False).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def check_on_server(collection, stages, inventories):
+    """What --on-server needs, checked before anything runs (a CliError naming the first thing missing):
+    each stage's group in the inventory has hosts, all with ``ansible_connection: local`` (this
+    machine, no SSH), and this user is root or has passwordless sudo when the stage becomes root
+    (``<stage>_become``, true by default). An inventory that does not parse is left to the run,
+    which reports Ansible's own error line."""
+    argv = [find_ansible('ansible-inventory'), '--list']
+    for inventory in inventories:
+        argv += ['-i', inventory]
+    try:
+        proc = subprocess.run(argv, env=dict(os.environ, **environment(collection)), stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=300, check=False)
+        data = json.loads(proc.stdout) if proc.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError):
+        data = None
+    if not isinstance(data, dict):
+        return
+    hostvars = (data.get('_meta') or {}).get('hostvars') or {}
+    where = ', '.join(inventories)
+    for stage in stages:
+        hosts = _group_hosts(data, stage)
+        if not hosts:
+            raise CliError('--on-server runs the %s stage on this machine, but the %s group of %s has no host: '
+                           'put this machine in it with ansible_connection: local (as in the collection\'s '
+                           'inventories/on-server/hosts.yml)' % (stage, stage, where))
+        for host in hosts:
+            variables = hostvars.get(host) or {}
+            connection = '%s' % variables.get('ansible_connection', 'ssh')
+            if connection != 'local' and '{{' not in connection:
+                raise CliError('--on-server runs the %s stage on this machine, but %s in the %s group of %s has '
+                               'ansible_connection: %s: give it ansible_connection: local, or use --inventory %s'
+                               % (stage, host, stage, where, connection,
+                                  collection.path('inventories', 'on-server', 'hosts.yml')))
+            if _true(variables.get('%s_become' % stage, True)) and not can_become_root():
+                raise CliError('--on-server runs the %s stage as root (%s_become), but this user is not root and '
+                               'sudo -n does not work: run factiii as root, give this user passwordless sudo, '
+                               'or set %s_become: false' % (stage, stage, stage))
+
+
 def _errors(runner):
     """Ansible's own error lines from the run's output (a broken inventory, a missing variable)."""
     try:
@@ -127,6 +247,7 @@ def run(collection, command, stages, inventories, progress, env=None, extravars=
     """
     import ansible_runner  # slow to import: only when a stage runs here
 
+    playbook = find_ansible('ansible-playbook')  # before the run: one line, not "exited 127"
     check_mode = command == 'scan'
     workdir = tempfile.mkdtemp(prefix='factiii-runner.')  # 0700
     results = os.path.join(workdir, 'results.json')
@@ -134,26 +255,8 @@ def run(collection, command, stages, inventories, progress, env=None, extravars=
     nonce = token_hex(8)
     # ansible-runner answers each prompt from memory (passwords are not written with suppress_env_files)
     answers = dict((re.escape(secret_env.prompt(nonce, name).strip()), value) for name, value in secrets.items())
-    envvars = dict((name, '') for name in remote.TOKEN_NAMES)
-    envvars.update(env or {})
-    if collection.config_file and not os.environ.get('ANSIBLE_CONFIG'):
-        # ansible-runner starts ansible-playbook in its own directory: keep the
-        # ansible.cfg that is in force here (forks, SSH settings, interpreter).
-        envvars['ANSIBLE_CONFIG'] = collection.config_file
-    envvars.update({
-        # the collection found first, then the other collections as configured here
-        'ANSIBLE_COLLECTIONS_PATH': os.pathsep.join([collection.base] + collection.searched),
-        'ANSIBLE_CALLBACKS_ENABLED': 'factiii.infra.results_by_stage',
-        'FACTIII_RESULTS_JSON': results,
-        # ansible-runner turns host key checking off unless told otherwise;
-        # this collection never does.
-        'ANSIBLE_HOST_KEY_CHECKING': 'True',
-        # a broken inventory is an error, not "no hosts matched" (as in the collection's ansible.cfg)
-        'ANSIBLE_INVENTORY_UNPARSED_FAILED': 'True',
-        'ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED': 'True',
-        'ANSIBLE_NOCOLOR': '1',
-        'ANSIBLE_FORCE_COLOR': '0',
-    })
+    envvars = environment(collection, env)
+    envvars['FACTIII_RESULTS_JSON'] = results
     try:
         with Stop() as stop:
             runner = ansible_runner.run(
@@ -161,9 +264,9 @@ def run(collection, command, stages, inventories, progress, env=None, extravars=
                 # ansible-playbook factiii.infra.<command>, started by secret_env with the secrets
                 binary=sys.executable,
                 cmdline=shlex.join(['-P', '-m', 'factiii_cli.secret_env', nonce] + sorted(secrets) + [
-                    '--', 'ansible-playbook', 'factiii.infra.%s' % command]),
+                    '--', playbook, 'factiii.infra.%s' % command]),
                 passwords=answers,
-                inventory=list(inventories),
+                inventory=[here(i) for i in inventories],  # runner runs elsewhere
                 limit=','.join(stages),
                 envvars=envvars,
                 extravars=extravars or None,

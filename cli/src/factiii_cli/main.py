@@ -42,6 +42,31 @@ def _positive(value):
     return number
 
 
+def version_text():
+    """The CLI's version and the collection it uses (which copy, which version)."""
+    try:
+        found = collections.find()
+    except CliError as exc:
+        return 'factiii %s\nfactiii.infra: %s' % (__version__, exc)
+    text = 'factiii %s\nfactiii.infra %s, %s' % (__version__, found.version, found.source)
+    if found.version != __version__:
+        text += ' (not the CLI\'s version: install the factiii.infra %s that the CLI was built with, or remove ' \
+                'that copy)' % __version__
+    return text
+
+
+class _Version(argparse.Action):
+    """--version: as argparse's own, plus the collection (found only when asked: it reads Ansible's config)."""
+
+    def __init__(self, option_strings, **kwargs):
+        kwargs.update(dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0)
+        super().__init__(option_strings, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        sys.stdout.write(version_text() + '\n')  # stdout, as argparse's own version action
+        parser.exit()
+
+
 def _github_options(parser):
     group = parser.add_argument_group('GitHub (staging and prod run in the app repository\'s workflows)')
     group.add_argument('--repo', metavar='OWNER/NAME',
@@ -57,7 +82,8 @@ def _github_options(parser):
 def parser():
     top = argparse.ArgumentParser(prog='factiii', description=__doc__.split('\n\n', maxsplit=1)[0],
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-    top.add_argument('--version', action='version', version='factiii %s' % __version__)
+    top.add_argument('--version', action=_Version,
+                     help='show the version of the CLI and of the factiii.infra collection it uses, and exit')
     sub = top.add_subparsers(dest='command', metavar='COMMAND', required=True)
     for command, text in (('scan', 'report what each stage needs; nothing changes (check mode)'),
                           ('fix', 'fix each stage')):
@@ -66,10 +92,13 @@ def parser():
             cmd.add_argument('--%s' % stage, action='store_true', help='the %s stage' % stage)
         cmd.add_argument('--on-server', action='store_true',
                          help='run the chosen stages on this machine (the server itself) with a local connection, '
-                              'not through their workflows')
+                              'not through their workflows. Checked first: each stage\'s group in the inventory '
+                              'has hosts, all with ansible_connection: local, and this user is root or has '
+                              'passwordless sudo (unless <stage>_become is false)')
         cmd.add_argument('--inventory', '-i', action='append', metavar='PATH',
-                         help='inventory for the stages run here (default: the collection\'s inventories/local, '
-                              'plus inventories/on-server with --on-server); repeatable')
+                         help='inventory for the stages run here, relative to this directory (default: the '
+                              'inventory of the ansible.cfg in force or ANSIBLE_INVENTORY, else the collection\'s '
+                              'inventories/local, plus inventories/on-server with --on-server); repeatable')
         _github_options(cmd)
     cmd = sub.add_parser('deploy', help='deploy a ref to staging or prod (factiii-deploy.yml)')
     where = cmd.add_mutually_exclusive_group(required=True)
@@ -166,9 +195,13 @@ class Command:
 
     def run_here(self, stages):
         args = self.args
-        inventories = args.inventory or [self.collection.path('inventories', 'local', 'hosts.yml')]
-        if not args.inventory and any(s not in LOCAL_STAGES for s in stages):
-            inventories.append(self.collection.path('inventories', 'on-server', 'hosts.yml'))
+        inventories = [local.here(i) for i in args.inventory or self.collection.inventory]
+        if not inventories:
+            inventories = [self.collection.path('inventories', 'local', 'hosts.yml')]
+            if any(s not in LOCAL_STAGES for s in stages):
+                inventories.append(self.collection.path('inventories', 'on-server', 'hosts.yml'))
+        if args.on_server:
+            local.check_on_server(self.collection, [s for s in stages if s not in LOCAL_STAGES], inventories)
         env, extravars, secrets = {}, {}, {}
         if 'secrets' in stages:
             # What the secrets stage needs from GitHub, found as the CLI finds it; when it
@@ -233,6 +266,8 @@ class Command:
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    if getattr(args, 'json', None):
+        args.json = os.path.abspath(os.path.expanduser(args.json))  # relative to where the CLI was started
     progress = Progress()
     try:
         if args.command == 'init':
