@@ -22,6 +22,7 @@ import atexit
 import importlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -130,11 +131,14 @@ def _link(root):
 
 
 def bundled_tarball():
-    """The collection tarball the wheel carries (factiii_cli/_bundle/factiii-infra-<CLI version>.tar.gz,
+    """The collection tarball the wheel carries (factiii_cli/_bundle/factiii-infra-<version>.tar.gz,
     written by scripts/build-dist), or None: an editable install from a checkout carries none."""
-    from factiii_cli import __version__
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_bundle', 'factiii-infra-%s.tar.gz' % __version__)
-    return path if os.path.isfile(path) else None
+    bundle = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_bundle')
+    found = sorted(n for n in os.listdir(bundle) if re.match(r'^factiii-infra-.+\.tar\.gz$', n)) if os.path.isdir(bundle) else []
+    if len(found) > 1:
+        raise CliError('%s holds %d collection tarballs (%s): reinstall the factiii_cli wheel' % (
+            bundle, len(found), ', '.join(found)))
+    return os.path.join(bundle, found[0]) if found else None
 
 
 def find():

@@ -69,14 +69,9 @@ def sha256(data):
 
 def bundled_tarball():
     """The collection tarball this CLI carries, or the one scripts/setup built in its checkout."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    bundle = os.path.join(here, '_bundle')
-    found = sorted(n for n in os.listdir(bundle) if TARBALL.match(n)) if os.path.isdir(bundle) else []
-    if len(found) == 1:
-        return os.path.join(bundle, found[0])
-    if found:
-        raise CliError('%s holds %d collection tarballs (%s): reinstall the factiii_cli wheel' % (
-            bundle, len(found), ', '.join(found)))
+    carried = collections.bundled_tarball()
+    if carried:
+        return carried
     root = collections._checkout_root()
     if root:
         import yaml  # ansible-core's dependency
@@ -87,8 +82,7 @@ def bundled_tarball():
             raise CliError('%s is missing: run scripts/setup in %s (it builds the collection tarball init vendors)'
                            % (path, root))
         return path
-    raise CliError('this factiii carries no collection tarball (%s has none): install the factiii_cli wheel '
-                   'of a release' % bundle)
+    raise CliError('this factiii carries no collection tarball: install the factiii_cli wheel of a release')
 
 
 class Templates:
