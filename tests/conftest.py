@@ -60,7 +60,6 @@ def ansible_env(built_collection):
     return env
 
 
-
 @pytest.fixture(scope='session')
 def dist_venv(tmp_path_factory):
     """(venv, wheel, tarball): scripts/build-dist of this tree, and a fresh venv with only that wheel
@@ -76,8 +75,8 @@ def dist_venv(tmp_path_factory):
         proc = subprocess.run([str(a) for a in argv], env=env, capture_output=True, text=True, check=False,
                               timeout=900)
         if proc.returncode != 0:
-            pytest.fail('%s failed (rc %s):\n%s%s' % (' '.join(map(str, argv)), proc.returncode, proc.stdout,
-                                                       proc.stderr))
+            pytest.fail('%s failed (rc %s):\n%s%s' % (
+                ' '.join(map(str, argv)), proc.returncode, proc.stdout, proc.stderr))
     run('bash', os.path.join(ROOT, 'scripts', 'build-dist'), out)
     wheel, = glob.glob(str(out / 'factiii_cli-*-py3-none-any.whl'))
     tarball, = glob.glob(str(out / 'factiii-infra-*.tar.gz'))
