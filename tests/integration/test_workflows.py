@@ -77,6 +77,17 @@ def test_triggers_and_inputs():
 
 
 @pytest.mark.parametrize('name', STAGE_WORKFLOWS)
+def test_stage_workflows_keep_the_guarantees_without_an_ansible_cfg(name):
+    """An app repository may have no ansible.cfg (or another one): the job itself enables the report,
+    fails on an inventory that does not parse, and checks host keys."""
+    env = load(name)['env']
+    assert env['ANSIBLE_CALLBACKS_ENABLED'] == 'factiii.infra.results_by_stage'
+    for setting in ('ANSIBLE_INVENTORY_UNPARSED_FAILED', 'ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED',
+                    'ANSIBLE_HOST_KEY_CHECKING'):
+        assert env.get(setting) == 'true', setting
+
+
+@pytest.mark.parametrize('name', STAGE_WORKFLOWS)
 def test_stage_workflows_use_the_scripts_and_always_report_and_clean_up(name):
     with open(os.path.join(TEMPLATES, name)) as handle:
         text = handle.read()
