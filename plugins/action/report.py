@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of factiii.infra.report: RESULTS BY STAGE without the callback.
+
+Runs on the controller only (it never uses the task's connection): it reads the outcome each
+stage play kept on its hosts and builds the report with the callback's own library functions.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+from collections.abc import Mapping
+
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.factiii.infra.plugins.callback import results_by_stage as results
+
+display = Display()
+
+# The fact playbooks/stages.yml keeps on each host: {stage: {result, failed, action}}
+OUTCOMES = 'factiii__outcomes'
+PREFIX = 'factiii.infra.'
+
+
+def build_report(outcomes_by_host):
+    """The report of ``outcomes_by_host`` ({host: {stage: outcome}}), as the callback would build it."""
+    report = results.new_report()
+    for host in sorted(outcomes_by_host):
+        outcomes = outcomes_by_host[host]
+        if not isinstance(outcomes, Mapping):
+            continue
+        for stage in results.stage_order(outcomes):
+            outcome = outcomes[stage]
+            res = outcome.get('result') if isinstance(outcome, Mapping) else None
+            if not isinstance(res, Mapping):
+                continue
+            if res.get('unreachable'):
+                results.add_unreachable(report, host, stage, res.get('msg'))
+                continue
+            action = outcome.get('action') or ''
+            context = res.get('validate_args_context')
+            role = context.get('name') if isinstance(context, Mapping) else None
+            role = role[len(PREFIX):] if isinstance(role, str) and role.startswith(PREFIX) else None
+            results.add_outcome(report, host, res, stage, bool(outcome.get('failed')),
+                                isinstance(action, str) and action.startswith(PREFIX), role)
+    return report
+
+
+def failure_message(report):
+    """'' when nothing failed, else one line for the run's failure."""
+    count = report['total'][results.FAILED]
+    if not count:
+        return ''
+    return '%d failed fix%s or unreachable host%s: see RESULTS BY STAGE' % (
+        count, 'es' if count > 1 else '', 's' if count > 1 else '')
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        # ActionBase.run is not called: it would prepare the host's temporary directory.
+        del tmp
+        task_vars = task_vars or {}
+        hostvars = task_vars.get('hostvars') or {}
+        outcomes = {}
+        for host in task_vars.get('ansible_play_hosts_all') or []:
+            kept = hostvars[host].get(OUTCOMES) if host in hostvars else None
+            if kept:
+                outcomes[host] = kept
+        report = build_report(outcomes)
+        result = {'changed': False, 'total': report['total']}
+        if not results.enabled():
+            # The callback prints and writes the same report at the end of the run: once only.
+            text = results.format_report(report)
+            if text:
+                display.display(text)
+            path = os.environ.get('FACTIII_RESULTS_JSON')
+            problem = results.write_json(report, path) if path else None
+            if problem:
+                display.warning(problem)
+        message = failure_message(report)
+        if message:
+            result.update(failed=True, msg=message)
+        return result
