@@ -58,3 +58,13 @@ def ansible_env(built_collection):
         'PATH': os.path.dirname(tool('ansible-playbook')) + os.pathsep + env.get('PATH', ''),
     })
     return env
+
+
+@pytest.fixture(scope='session')
+def test_host_image():
+    """The test host image (tests/hosts/build-image: reused while its inputs are unchanged)."""
+    proc = subprocess.run(['bash', os.path.join(ROOT, 'tests', 'hosts', 'build-image')], capture_output=True,
+                          text=True, check=False, stdin=subprocess.DEVNULL, timeout=1200)
+    if proc.returncode != 0:
+        pytest.fail('cannot build the test host image:\n%s%s' % (proc.stdout, proc.stderr))
+    return 'factiii-test-host:bookworm'
