@@ -26,6 +26,22 @@ OUTCOMES = 'factiii__outcomes'
 PREFIX = 'factiii.infra.'
 
 
+def our_role(res):
+    """The short name of the factiii.infra role whose argument spec refused its variables in ``res``, or None.
+
+    The result names the role without its collection; its path says whose it is.
+    """
+    context = res.get('validate_args_context')
+    if not isinstance(context, Mapping) or context.get('type') != 'role':
+        return None
+    name, path = context.get('name'), context.get('path')
+    if not isinstance(name, str) or not isinstance(path, str):
+        return None
+    name = name[len(PREFIX):] if name.startswith(PREFIX) else name
+    parts = path.rstrip('/').split('/')
+    return name if parts[-5:] == ['ansible_collections', 'factiii', 'infra', 'roles', name] else None
+
+
 def build_report(outcomes_by_host):
     """The report of ``outcomes_by_host`` ({host: {stage: outcome}}), as the callback would build it."""
     report = results.new_report()
@@ -42,11 +58,8 @@ def build_report(outcomes_by_host):
                 results.add_unreachable(report, host, stage, res.get('msg'))
                 continue
             action = outcome.get('action') or ''
-            context = res.get('validate_args_context')
-            role = context.get('name') if isinstance(context, Mapping) else None
-            role = role[len(PREFIX):] if isinstance(role, str) and role.startswith(PREFIX) else None
             results.add_outcome(report, host, res, stage, bool(outcome.get('failed')),
-                                isinstance(action, str) and action.startswith(PREFIX), role)
+                                isinstance(action, str) and action.startswith(PREFIX), our_role(res))
     return report
 
 
