@@ -62,7 +62,8 @@ from ansible_collections.factiii.infra.plugins.module_utils.stage import STAGES
 from ansible_collections.factiii.infra.plugins.plugin_utils import reasons
 
 # Ansible's plugins for inventory files that are data: parsing them again runs nothing.
-STATIC_PLUGINS = ('ansible.builtin.yaml', 'ansible.builtin.ini', 'ansible.builtin.toml')
+# Short names, as Ansible's own default list (inventory enabled) names them.
+STATIC_PLUGINS = ('yaml', 'ini', 'toml')
 # What the yaml plugin says of an inventory plugin's configuration (auto would run that plugin).
 PLUGIN_CONFIG = 'Plugin configuration YAML file'
 DEFAULT_SOURCE = '/etc/ansible/hosts'

@@ -263,3 +263,16 @@ def test_the_inventory_setting_keeps_checking_on_under_the_runners_environment(h
     finally:
         with open(known, 'w') as handle:
             handle.write(saved)
+
+
+def test_variables_the_role_refuses_are_a_row_and_a_failure(env, project):
+    # the only host of the stage fails before its stage runs: the report still comes, the run fails
+    inventory = project / 'hosts.yml'
+    inventory.write_text('staging:\n  hosts:\n    localhost:\n      ansible_connection: local\n'
+                         '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n')
+    proc = play(env, project, '-i', str(inventory), 'factiii.infra.scan', '-l', 'staging', results=project / 's.json')
+    assert proc.returncode == 2, proc.report
+    assert report_count(proc) == 1, proc.report
+    assert '   Failed: staging-invalid-arguments: role factiii.infra.staging: missing required arguments: ' \
+        'staging_repo_dest, staging_repo_url' in proc.stdout.splitlines(), proc.report
+    assert 'Scan and fix stage' not in proc.stdout, 'the stage ran without its required variables'
