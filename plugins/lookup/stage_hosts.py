@@ -49,7 +49,6 @@ _raw:
 
 import os
 
-from ansible import constants as C
 from ansible.errors import AnsibleLookupError
 from ansible.inventory.data import InventoryData
 from ansible.inventory.manager import IGNORED, split_host_pattern
@@ -143,7 +142,7 @@ def limit_stages(limit):
     return named
 
 
-def problem(variables, loader):
+def run_problem(variables, loader):
     """None, or one line: what stops the run and how to fix it."""
     sources = [s for s in variables.get('ansible_inventory_sources') or [] if isinstance(s, str)]
     groups = variables.get('groups') or {}
@@ -171,7 +170,7 @@ def problem(variables, loader):
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
-        why = problem(variables or {}, self._loader)
+        why = run_problem(variables or {}, self._loader)
         if why:
             raise AnsibleLookupError(why)
         return [term for term in terms]
