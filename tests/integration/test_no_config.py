@@ -276,3 +276,34 @@ def test_variables_the_role_refuses_are_a_row_and_a_failure(env, project):
     assert '   Failed: staging-invalid-arguments: role factiii.infra.staging: missing required arguments: ' \
         'staging_repo_dest, staging_repo_url' in proc.stdout.splitlines(), proc.report
     assert 'Scan and fix stage' not in proc.stdout, 'the stage ran without its required variables'
+
+
+
+@pytest.mark.parametrize('playbook', ['factiii.infra.dev_sync', 'factiii.infra.deploy'])
+def test_dev_sync_and_deploy_refuse_a_server_without_host_key_checking(host, env, project, built_collection,
+                                                                       no_master, playbook):
+    server = host[0]
+    logins = server.ssh_logins()
+    inventory = write_inventory(project / 'hosts.yml', host, {'staging': [server]}, ['git-missing'])
+    proc = play(env, project, '-i', inventory, playbook, '-l', 'staging', '-e', 'dev_sync_tarball=%s' % built_collection[0],
+                '-e', 'deploy_ref=main', '-e', 'deploy_start_command=true', ANSIBLE_HOST_KEY_CHECKING='False', **no_master)
+    assert proc.returncode == 2, proc.report
+    assert re.search(r'^fatal: \[%s\]: FAILED! => .*host key checking is off for %s \(host_key_checking is false, '
+                     r'from env: ANSIBLE_HOST_KEY_CHECKING\): refused; .*; nothing was run"' % (server.name, server.name),
+                     proc.stdout, re.M), proc.report
+    assert_untouched(server)
+    assert server.exec('test -e /opt/factiii', check=False).returncode != 0, 'dev-sync wrote /opt/factiii'
+    assert server.ssh_logins() == logins, 'the refused run logged in'
+
+
+@pytest.mark.parametrize('playbook', ['factiii.infra.dev_sync', 'factiii.infra.deploy'])
+def test_dev_sync_and_deploy_refuse_a_source_that_does_not_parse(host, env, project, playbook):
+    # without ansible.cfg, Ansible warns about the broken source and goes on with the other one
+    inventory = write_inventory(project / 'hosts.yml', host, {'staging': [host[0]]}, ['git-missing'])
+    broken = project / 'more.yml'
+    broken.write_text('all:\n  children: [staging\n')
+    proc = play(env, project, '-i', inventory, '-i', str(broken), playbook, '-l', 'staging')
+    assert proc.returncode != 0, proc.report
+    errors = error_lines(proc)
+    assert len(errors) == 1 and 'inventory %s does not parse: ' % broken in errors[0], proc.report
+    assert 'TASK [' not in proc.stdout, proc.report

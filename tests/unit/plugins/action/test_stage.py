@@ -433,3 +433,22 @@ def test_a_local_connection_has_no_host_key_to_check(monkeypatch):
     result = action.run(task_vars={'inventory_hostname': 'localhost'})
     assert not result.get('failed'), result
     action._execute_module.assert_called_once()
+
+
+@pytest.mark.parametrize('var_options, refused', [({'ansible_host_key_checking': False}, True), ({}, False)])
+def test_the_host_keys_action_says_what_the_stage_says_without_connecting(var_options, refused):
+    from ansible_collections.factiii.infra.plugins.action.host_keys import ActionModule as HostKeys
+    connection = ssh_connection(var_options)
+    connection.exec_command = MagicMock(side_effect=AssertionError('connected to the host'))
+    task = MagicMock()
+    task.args, task.async_val, task.check_mode = {}, 0, False
+    check = HostKeys(task, connection, MagicMock(), loader=MagicMock(), templar=MagicMock(), shared_loader_obj=None)
+    result = check.run(task_vars={'inventory_hostname': 'staging-1'})
+    stage = make_action(dict(REPO, stage='staging'), connection=ssh_connection(var_options))
+    stage_result = stage.run(task_vars={'inventory_hostname': 'staging-1'})
+    assert bool(result.get('failed')) is refused
+    if refused:
+        assert result['msg'] == stage_result['msg']
+        assert result['msg'].startswith('host key checking is off for staging-1 (host_key_checking is false, from var: ')
+    else:
+        assert result['msg'] == 'host key checking is on for staging-1'
