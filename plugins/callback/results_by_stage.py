@@ -22,7 +22,10 @@ description:
     this collection that refused its variables (C(<stage>-invalid-arguments)).
   - Each such reason is one line - a changed host key, a refused SSH key, a connection lost mid-run,
     a wrong become password - with what to do about it, not ssh's whole output.
-  - Task results that carry no factiii fix results are ignored.
+  - Task results that carry no factiii fix results are ignored, and so is the failure of the
+    C(factiii.infra.report) task that ends C(factiii.infra.scan) and C(factiii.infra.fix) (it only sets the exit code).
+  - Without this callback, those two playbooks print the same report and write the same JSON with
+    M(factiii.infra.report), built with this plugin's functions; with it, the report is printed once, here.
 version_added: 1.0.0
 requirements:
   - Enable the callback in C(ansible.cfg) with C(callbacks_enabled = factiii.infra.results_by_stage)
