@@ -18,6 +18,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.factiii.infra.plugins.callback import results_by_stage as results
+from ansible_collections.factiii.infra.plugins.plugin_utils import reasons
 
 display = Display()
 
@@ -63,13 +64,34 @@ def build_report(outcomes_by_host):
     return report
 
 
-def failure_message(report):
-    """'' when nothing failed, else one line for the run's failure."""
+def _failed_rows(report, host):
+    return sum(st['hosts'][host][results.FAILED] for st in report['stages'].values() if host in st['hosts'])
+
+
+def failure_message(report, outcomes_by_host):
+    """'' when nothing failed, else one line for the run's failure.
+
+    A stage that failed without a row (a variable that cannot be templated, say) fails the run
+    too, as it did before its failure was rescued: Ansible's own error line above says why.
+    """
+    parts = []
     count = report['total'][results.FAILED]
-    if not count:
-        return ''
-    return '%d failed fix%s or unreachable host%s: see RESULTS BY STAGE' % (
-        count, 'es' if count > 1 else '', 's' if count > 1 else '')
+    if count:
+        parts.append('%d failed fix%s or unreachable host%s: see RESULTS BY STAGE' % (
+            count, 'es' if count > 1 else '', 's' if count > 1 else ''))
+    silent = []
+    for host in sorted(outcomes_by_host):
+        outcomes = outcomes_by_host[host] if isinstance(outcomes_by_host[host], Mapping) else {}
+        for stage in results.stage_order(outcomes):
+            outcome = outcomes[stage] if isinstance(outcomes[stage], Mapping) else {}
+            res = outcome.get('result') if isinstance(outcome.get('result'), Mapping) else {}
+            if (outcome.get('failed') or res.get('unreachable')) and not _failed_rows(report, host):
+                silent.append('stage %s failed on %s before reporting a fix: %s' % (
+                    results.printable(stage, newlines=False), results.printable(host, newlines=False),
+                    results.printable(reasons.first_line(res.get('msg'), 'see the error above'), newlines=False)))
+    if silent:
+        parts.append(silent[0] + (' (and %d more)' % (len(silent) - 1) if len(silent) > 1 else ''))
+    return '; '.join(parts)
 
 
 class ActionModule(ActionBase):
@@ -100,7 +122,7 @@ class ActionModule(ActionBase):
             problem = results.write_json(report, path) if path else None
             if problem:
                 display.warning(problem)
-        message = failure_message(report)
+        message = failure_message(report, outcomes)
         if message:
             result.update(failed=True, msg=message)
         return result

@@ -307,3 +307,20 @@ def test_dev_sync_and_deploy_refuse_a_source_that_does_not_parse(host, env, proj
     errors = error_lines(proc)
     assert len(errors) == 1 and 'inventory %s does not parse: ' % broken in errors[0], proc.report
     assert 'TASK [' not in proc.stdout, proc.report
+
+
+def test_a_stage_that_fails_without_a_row_still_fails_the_run(env, project):
+    # a variable that cannot be templated (as inventories/on-server without APP_REPO_URL): no row,
+    # but the rescued failure must not turn into exit code 0
+    inventory = project / 'hosts.yml'
+    inventory.write_text('staging:\n  hosts:\n    localhost:\n      ansible_connection: local\n'
+                         '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
+                         '  vars:\n    staging_repo_dest: /nonexistent/app\n'
+                         "    staging_repo_url: \"{{ undef(hint='Set APP_REPO_URL') }}\"\n")
+    for extra in ({}, {'ANSIBLE_CALLBACKS_ENABLED': CALLBACK}):
+        proc = play(env, project, '-i', str(inventory), 'factiii.infra.scan', **extra)
+        assert proc.returncode == 2, proc.report
+        assert 'Set APP_REPO_URL' in error_lines(proc)[0], proc.report
+        assert FAILED_RUN.findall(proc.stdout) == [], proc.report
+        assert re.search(r'^fatal: \[localhost\]: FAILED! => .*"msg": "stage staging failed on localhost before '
+                         r'reporting a fix: .*Set APP_REPO_URL', proc.stdout, re.M), proc.report

@@ -152,5 +152,22 @@ def test_a_json_that_cannot_be_written_is_a_warning(monkeypatch, tmp_path):
 
 
 def test_one_failure_is_singular():
-    assert action.failure_message(action.build_report({'s1': OUTCOMES['s1']})) == \
+    outcomes = {'s1': OUTCOMES['s1']}
+    assert action.failure_message(action.build_report(outcomes), outcomes) == \
         '1 failed fix or unreachable host: see RESULTS BY STAGE'
+
+
+def test_a_stage_that_failed_without_a_row_still_fails_the_run(monkeypatch):
+    # a variable that cannot be templated fails the role's first task: no row, as in the callback
+    undefined = {'failed': True, 'msg': "Task failed: Finalization of task args for 'x' failed: Error while resolving "
+                                        "value for 'prod_repo_url': Set APP_REPO_URL to the app repository\nOrigin: x"}
+    outcomes = {'p1': {'prod': {'result': undefined, 'failed': True, 'action': 'ansible.builtin.validate_argument_spec'}},
+                'p2': {'prod': {'result': undefined, 'failed': True, 'action': 'ansible.builtin.validate_argument_spec'}},
+                'dev1': OUTCOMES['dev1']}
+    monkeypatch.delenv('FACTIII_RESULTS_JSON', raising=False)
+    result, shown, warned = make(monkeypatch, outcomes, enabled=True)
+    assert action.build_report(outcomes)['total']['failed'] == 0
+    assert result['failed'] is True
+    assert result['msg'] == ("stage prod failed on p1 before reporting a fix: Finalization of task args for 'x' failed: "
+                             "Error while resolving value for 'prod_repo_url': Set APP_REPO_URL to the app repository "
+                             "(and 1 more)")
