@@ -102,8 +102,10 @@ class ActionModule(ActionBase):
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
-        # ActionBase.run is not called: it would prepare the host's temporary directory.
+        # ActionBase.run is not called: nothing here touches the host (its shell, its temporary directory).
         del tmp
+        if self._task.args:
+            return {'failed': True, 'changed': False, 'msg': 'factiii.infra.report takes no options, got: %s' % ', '.join(sorted(map(str, self._task.args)))}
         task_vars = task_vars or {}
         hostvars = task_vars.get('hostvars') or {}
         outcomes = {}

@@ -171,3 +171,12 @@ def test_a_stage_that_failed_without_a_row_still_fails_the_run(monkeypatch):
     assert result['msg'] == ("stage prod failed on p1 before reporting a fix: Finalization of task args for 'x' failed: "
                              "Error while resolving value for 'prod_repo_url': Set APP_REPO_URL to the app repository "
                              "(and 1 more)")
+
+
+def test_options_are_refused(monkeypatch):
+    task = MagicMock()
+    task.args = {'stage': 'dev'}
+    plugin = action.ActionModule(task, MagicMock(spec=[]), MagicMock(), loader=MagicMock(), templar=MagicMock(),
+                                 shared_loader_obj=None)
+    assert plugin.run(task_vars={}) == {'failed': True, 'changed': False,
+                                        'msg': 'factiii.infra.report takes no options, got: stage'}
