@@ -278,7 +278,6 @@ def test_variables_the_role_refuses_are_a_row_and_a_failure(env, project):
     assert 'Scan and fix stage' not in proc.stdout, 'the stage ran without its required variables'
 
 
-
 @pytest.mark.parametrize('playbook', ['factiii.infra.dev_sync', 'factiii.infra.deploy'])
 def test_dev_sync_and_deploy_refuse_a_server_without_host_key_checking(host, env, project, built_collection,
                                                                        no_master, playbook):
