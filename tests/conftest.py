@@ -83,3 +83,13 @@ def dist_venv(tmp_path_factory):
     run(sys.executable, '-m', 'venv', venv)
     run(venv / 'bin' / 'python', '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', wheel)
     return str(venv), wheel, tarball
+
+
+@pytest.fixture(scope='session')
+def test_host_image():
+    """The test host image (tests/hosts/build-image: reused while its inputs are unchanged)."""
+    proc = subprocess.run(['bash', os.path.join(ROOT, 'tests', 'hosts', 'build-image')], capture_output=True,
+                          text=True, check=False, stdin=subprocess.DEVNULL, timeout=1200)
+    if proc.returncode != 0:
+        pytest.fail('cannot build the test host image:\n%s%s' % (proc.stdout, proc.stderr))
+    return 'factiii-test-host:bookworm'

@@ -26,6 +26,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import failed
 from ansible_collections.factiii.infra.plugins.module_utils.fixes.pnpm_missing import pnpm_version_problem
 from ansible_collections.factiii.infra.plugins.module_utils.stage import DEFAULT_FIXES, FIX_ORDER, stage_return
 from ansible_collections.factiii.infra.plugins.plugin_utils import reasons
+from ansible_collections.factiii.infra.plugins.plugin_utils.host_keys import host_key_problem
 
 display = Display()
 
@@ -184,6 +185,9 @@ class ActionModule(ActionBase):
 
     def _run_module(self, args, task_vars):
         """The stage's one module run; a become that fails is the stage's Failed row."""
+        problem = host_key_problem(self._connection, task_vars.get('inventory_hostname', 'the host'))
+        if problem:
+            raise AnsibleActionFail('%s; nothing was run' % problem)
         try:
             return self._execute_module(module_name=MODULE, module_args=self._module_args(args), task_vars=task_vars)
         except AnsibleConnectionFailure:

@@ -22,7 +22,10 @@ description:
     this collection that refused its variables (C(<stage>-invalid-arguments)).
   - Each such reason is one line - a changed host key, a refused SSH key, a connection lost mid-run,
     a wrong become password - with what to do about it, not ssh's whole output.
-  - Task results that carry no factiii fix results are ignored.
+  - Task results that carry no factiii fix results are ignored, and so is the failure of the
+    C(factiii.infra.report) task that ends C(factiii.infra.scan) and C(factiii.infra.fix) (it only sets the exit code).
+  - Without this callback, those two playbooks print the same report and write the same JSON with
+    M(factiii.infra.report), built with this plugin's functions; with it, the report is printed once, here.
 version_added: 1.0.0
 requirements:
   - Enable the callback in C(ansible.cfg) with C(callbacks_enabled = factiii.infra.results_by_stage)
@@ -52,6 +55,7 @@ import re
 import tempfile
 from collections.abc import Mapping
 
+from ansible import constants as C
 from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.factiii.infra.plugins.module_utils.fix import FAILED, FIXED, MANUAL, OK
@@ -397,6 +401,49 @@ def _argument_errors(res):
     return None
 
 
+def add_outcome(report, host, res, stage, failed=False, ours=False, role=None):
+    """Add one task result ``res`` of ``host`` to ``report``: the fixes it carries, else a failed row.
+
+    The one way a task's outcome becomes rows, for the callback and for the report action.
+    ``stage`` is the stage when the result names none; ``ours``: the task is a module of this
+    collection; ``role``: the short name of the factiii.infra role the task belongs to.
+    """
+    outcomes = extract(res)
+    for found, check_mode, fixes, counts in outcomes:
+        add_results(report, found or stage, host, fixes, counts, check_mode)
+    if failed and not _reports_a_failure(outcomes) and ours:
+        # A factiii task that failed before it could report fixes (crash, bad
+        # arguments, no python on the host) must not look like a clean stage.
+        stage = _plain(res.get('stage')) or stage
+        fix = {'fix_id': '%s-task-failed' % stage, 'status': FAILED, 'steps': [],
+               'msg': _first_line(res.get('msg'), 'task failed')}
+        add_results(report, stage, host, [fix])
+    elif failed and not outcomes and role and _argument_errors(res):
+        # A role of this collection refused its variables (a stage's fix
+        # list with a typo, a version that is not a number): the stage did
+        # not run, and the report says why instead of looking empty.
+        stage = role if role in STAGES else stage
+        fix = {'fix_id': '%s-invalid-arguments' % stage, 'status': FAILED, 'steps': [],
+               'msg': 'role factiii.infra.%s: %s' % (role, _argument_errors(res))}
+        add_results(report, stage, host, [fix])
+    return report
+
+
+def add_unreachable(report, host, stage, msg):
+    """Add the failed row of a ``host`` of ``stage`` that could not be reached (or was lost)."""
+    fix = {'fix_id': '%s-host-unreachable' % stage, 'status': FAILED, 'steps': [],
+           'msg': reasons.unreachable_reason(msg)}
+    return add_results(report, stage, host, [fix])
+
+
+def enabled():
+    """True when this callback is enabled in Ansible's configuration (ansible.cfg or the environment).
+
+    Without it, playbooks/stages.yml prints the report with factiii.infra.report instead.
+    """
+    return CallbackModule.CALLBACK_NAME in (C.CALLBACKS_ENABLED or [])
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = 'aggregate'
@@ -444,29 +491,20 @@ class CallbackModule(CallbackBase):
 
     def _gather(self, result, failed=False):
         res, name, host, task = self._parts(result)
-        outcomes = extract(res)
-        for stage, check_mode, fixes, counts in outcomes:
-            add_results(self.report, stage or self._stage_of(host, task), name, fixes, counts, check_mode)
-        if failed and not _reports_a_failure(outcomes) and self._is_ours(task):
-            # A factiii task that failed before it could report fixes (crash, bad
-            # arguments, no python on the host) must not look like a clean stage.
-            stage = _plain(res.get('stage')) or self._stage_of(host, task)
-            fix = {'fix_id': '%s-task-failed' % stage, 'status': FAILED, 'steps': [],
-                   'msg': _first_line(res.get('msg'), 'task failed')}
-            add_results(self.report, stage, name, [fix])
-        elif failed and not outcomes and self._our_role(task) and _argument_errors(res):
-            # A role of this collection refused its variables (a stage's fix
-            # list with a typo, a version that is not a number): the stage did
-            # not run, and the report says why instead of looking empty.
-            role = self._our_role(task)
-            stage = role if role in STAGES else self._stage_of(host, task)
-            if stage == 'unknown':
-                # the server role is imported by staging and prod with server_stage set
-                task_vars = task.get_vars() if hasattr(task, 'get_vars') else {}
-                stage = _plain(task_vars.get('server_stage') if isinstance(task_vars, Mapping) else None) or role
-            fix = {'fix_id': '%s-invalid-arguments' % stage, 'status': FAILED, 'steps': [],
-                   'msg': 'role factiii.infra.%s: %s' % (role, _argument_errors(res))}
-            add_results(self.report, stage, name, [fix])
+        if self._is_report(task):
+            return  # factiii.infra.report failing says the run failed: not a row of its own
+        role = self._our_role(task)
+        stage = self._stage_of(host, task)
+        if stage == 'unknown' and role and role not in STAGES:
+            # the server role is imported by staging and prod with server_stage set
+            task_vars = task.get_vars() if hasattr(task, 'get_vars') else {}
+            stage = _plain(task_vars.get('server_stage') if isinstance(task_vars, Mapping) else None) or role
+        add_outcome(self.report, name, res, stage, failed, self._is_ours(task), role)
+
+    @staticmethod
+    def _is_report(task):
+        action = getattr(task, 'resolved_action', None) or getattr(task, 'action', None) or ''
+        return action == 'factiii.infra.report'
 
     @staticmethod
     def _is_ours(task):
@@ -513,9 +551,7 @@ class CallbackModule(CallbackBase):
         if (stage, name) in self._unreachable:
             return
         self._unreachable.add((stage, name))
-        fix = {'fix_id': '%s-host-unreachable' % stage, 'status': FAILED, 'steps': [],
-               'msg': reasons.unreachable_reason(res.get('msg'))}
-        add_results(self.report, stage, name, [fix])
+        add_unreachable(self.report, name, stage, res.get('msg'))
 
     def v2_playbook_on_stats(self, stats):
         text = format_report(self.report)

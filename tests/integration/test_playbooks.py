@@ -9,6 +9,7 @@ import re
 import pytest
 
 PLAYS = ['Dev stage', 'Secrets stage', 'Staging stage', 'Prod stage']
+REPORT = 'Report'  # the last play: RESULTS BY STAGE without the callback, the exit code with it
 
 
 def hosts_per_play(proc):
@@ -35,8 +36,9 @@ def assert_clean_error(proc, message):
 @pytest.mark.parametrize('playbook_file', ['playbooks/fix.yml', 'playbooks/scan.yml'])
 def test_plays_in_stage_order(playbook, playbook_file):
     plays = hosts_per_play(playbook(playbook_file, '--list-hosts'))
-    assert list(plays) == PLAYS
+    assert list(plays) == PLAYS + [REPORT]
     # the zero-config inventory: this machine is dev, the controller does secrets
+    assert sorted(plays.pop(REPORT)) == ['controller', 'localhost']
     assert plays == {'Dev stage': ['localhost'], 'Secrets stage': ['controller'],
                      'Staging stage': [], 'Prod stage': []}
 
@@ -46,7 +48,8 @@ def test_plays_in_stage_order(playbook, playbook_file):
 def test_limit_selects_one_stage(playbook, stage, play):
     plays = hosts_per_play(playbook('-i', 'inventories/example/hosts.yml', 'playbooks/fix.yml',
                                     '-l', stage, '--list-hosts'))
-    assert [name for name, hosts in plays.items() if hosts] == [play]
+    assert [name for name, hosts in plays.items() if hosts] == [play, REPORT]
+    assert plays[REPORT] == plays[play]
 
 
 @pytest.mark.parametrize('stage, play, host', [('staging', 'Staging stage', 'staging-local'),
@@ -54,7 +57,7 @@ def test_limit_selects_one_stage(playbook, stage, play):
 def test_on_server_limit_selects_one_stage(playbook, stage, play, host):
     plays = hosts_per_play(playbook('-i', 'inventories/on-server', 'playbooks/fix.yml',
                                     '-l', stage, '--list-hosts'))
-    assert {name: hosts for name, hosts in plays.items() if hosts} == {play: [host]}
+    assert {name: hosts for name, hosts in plays.items() if hosts} == {play: [host], REPORT: [host]}
 
 
 def test_unknown_stage(playbook):

@@ -105,12 +105,20 @@ def test_wrapper_mirrors_server(role):
 
 
 def test_playbooks_share_the_stage_plays():
-    plays = load('playbooks', 'stages.yml')
-    assert [p['hosts'] for p in plays] == ['dev', 'secrets', 'staging', 'prod']
+    *plays, report = load('playbooks', 'stages.yml')
+    assert [p['vars']['factiii__stage'] for p in plays] == ['dev', 'secrets', 'staging', 'prod']
     for play in plays:
+        stage = play['vars']['factiii__stage']
+        # the stage's group, once the inventory and the limit are checked (no ansible.cfg needed)
+        assert play['hosts'] == "{{ lookup('factiii.infra.stage_hosts', '%s') }}" % stage
         assert play['gather_facts'] is False
         assert play['check_mode'] == '{{ (factiii_scan | default(false) | bool) or ansible_check_mode }}'
-        assert play['roles'] == [{'role': 'factiii.infra.' + play['hosts']}]
+        assert play['tasks'] == [{'name': 'Run the %s stage' % stage, 'ansible.builtin.import_tasks': 'tasks/stage.yml'}]
+    block, = load('playbooks', 'tasks', 'stage.yml')
+    assert block['block'][0]['ansible.builtin.import_role'] == {'name': 'factiii.infra.{{ factiii__stage }}'}
+    assert report['hosts'] == 'all'
+    task, = report['tasks']
+    assert 'factiii.infra.report' in task and task['run_once'] is True
     for name, scan in [('fix.yml', False), ('scan.yml', True)]:
         imported, = load('playbooks', name)
         assert imported['ansible.builtin.import_playbook'] == 'stages.yml'

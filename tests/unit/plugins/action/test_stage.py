@@ -28,13 +28,15 @@ MODULE_RESULT = {
 REPO = {'repo_url': 'git@example.invalid:o/app.git', 'repo_dest': '/srv/app'}
 
 
-def make_action(args, check_mode=False):
+def make_action(args, check_mode=False, connection=None):
     task = MagicMock()
     task.args = dict(args)
     task.async_val = 0
     task.check_mode = check_mode
     task.action = 'factiii.infra.stage'
-    connection = MagicMock()
+    if connection is None:
+        connection = MagicMock()
+        connection.has_option.return_value = False  # a connection without host keys, as local is
     connection._shell.tmpdir = None
     action = ActionModule(task, connection, MagicMock(), loader=MagicMock(), templar=MagicMock(),
                           shared_loader_obj=None)
@@ -374,3 +376,79 @@ def test_a_usable_or_unused_pnpm_version_runs_the_stage(args):
     action = make_action(args)
     action.run(task_vars={})
     action._execute_module.assert_called_once()
+
+
+def ssh_connection(var_options=None):
+    """Ansible's own ssh connection plugin, its options resolved as the task executor does."""
+    from ansible.playbook.play_context import PlayContext
+    from ansible.plugins.loader import connection_loader
+    connection = connection_loader.get('ssh', PlayContext(), io.StringIO())
+    connection.set_options(var_options=var_options or {})
+    return connection
+
+
+@pytest.mark.parametrize('env, var_options, origin', [
+    # what ansible-runner (ansible-navigator, AWX) sets unless told otherwise
+    ({'ANSIBLE_HOST_KEY_CHECKING': 'False'}, {}, 'env: ANSIBLE_HOST_KEY_CHECKING'),
+    ({}, {'ansible_host_key_checking': False}, 'var: ansible_host_key_checking'),
+    ({}, {'ansible_ssh_host_key_checking': 'no'}, 'var: ansible_ssh_host_key_checking'),
+    ({}, {'ansible_ssh_common_args': '-F none -o StrictHostKeyChecking=no'}, 'var: ansible_ssh_common_args'),
+    ({}, {'ansible_ssh_extra_args': '-o "StrictHostKeyChecking off"'}, 'var: ansible_ssh_extra_args'),
+])
+def test_a_server_stage_without_host_key_checking_is_refused(monkeypatch, env, var_options, origin):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    action = make_action(dict(REPO, stage='staging'), connection=ssh_connection(var_options))
+    result = action.run(task_vars={'inventory_hostname': 'staging-1'})
+    assert_one_line_failure(result)
+    assert result['msg'].startswith('host key checking is off for staging-1 (')
+    assert origin in result['msg']
+    assert 'set ansible_host_key_checking: true for it in the inventory' in result['msg']
+    assert result['msg'].endswith('; nothing was run')
+    action._execute_module.assert_not_called()
+
+
+@pytest.mark.parametrize('env, var_options', [
+    ({}, {}),
+    ({}, {'ansible_ssh_common_args': '-F none -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/k'}),
+    # the inventory's setting wins over the environment, as the README tells users of ansible-runner
+    ({'ANSIBLE_HOST_KEY_CHECKING': 'False'}, {'ansible_host_key_checking': True}),
+])
+def test_a_server_stage_with_host_key_checking_runs(monkeypatch, env, var_options):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    action = make_action(dict(REPO, stage='staging'), connection=ssh_connection(var_options))
+    result = action.run(task_vars={'inventory_hostname': 'staging-1'})
+    assert not result.get('failed'), result
+    action._execute_module.assert_called_once()
+
+
+def test_a_local_connection_has_no_host_key_to_check(monkeypatch):
+    from ansible.playbook.play_context import PlayContext
+    from ansible.plugins.loader import connection_loader
+    monkeypatch.setenv('ANSIBLE_HOST_KEY_CHECKING', 'False')
+    connection = connection_loader.get('local', PlayContext(), io.StringIO())
+    connection.set_options(var_options={})
+    action = make_action({'stage': 'dev'}, connection=connection)
+    result = action.run(task_vars={'inventory_hostname': 'localhost'})
+    assert not result.get('failed'), result
+    action._execute_module.assert_called_once()
+
+
+@pytest.mark.parametrize('var_options, refused', [({'ansible_host_key_checking': False}, True), ({}, False)])
+def test_the_host_keys_action_says_what_the_stage_says_without_connecting(var_options, refused):
+    from ansible_collections.factiii.infra.plugins.action.host_keys import ActionModule as HostKeys
+    connection = ssh_connection(var_options)
+    connection.exec_command = MagicMock(side_effect=AssertionError('connected to the host'))
+    task = MagicMock()
+    task.args, task.async_val, task.check_mode = {}, 0, False
+    check = HostKeys(task, connection, MagicMock(), loader=MagicMock(), templar=MagicMock(), shared_loader_obj=None)
+    result = check.run(task_vars={'inventory_hostname': 'staging-1'})
+    stage = make_action(dict(REPO, stage='staging'), connection=ssh_connection(var_options))
+    stage_result = stage.run(task_vars={'inventory_hostname': 'staging-1'})
+    assert bool(result.get('failed')) is refused
+    if refused:
+        assert result['msg'] == stage_result['msg']
+        assert result['msg'].startswith('host key checking is off for staging-1 (host_key_checking is false, from var: ')
+    else:
+        assert result['msg'] == 'host key checking is on for staging-1'
