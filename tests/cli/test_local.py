@@ -246,3 +246,22 @@ def test_a_stopped_local_run_stops_ansible_and_removes_its_directory(cli_env, fa
         alive = [pid for pid in alive if os.path.exists('/proc/%d' % pid)
                  and open('/proc/%d/stat' % pid).read().rsplit(')', 1)[1].split()[0] != 'Z']
     assert alive == []
+
+
+class Lines:
+    def __init__(self):
+        self.lines = []
+
+    def line(self, text):
+        self.lines.append(text)
+
+
+@pytest.mark.parametrize('action, shown', [('factiii.infra.report', False), ('ansible.builtin.command', True)])
+def test_a_failed_report_task_is_no_progress_line_of_its_own(action, shown):
+    """The report task fails the run after a failed fix: RESULTS BY STAGE says which, once."""
+    from factiii_cli.local import Events
+    progress = Lines()
+    Events(progress, check_mode=False)({'event': 'runner_on_failed', 'event_data': {
+        'host': 'h1', 'play': 'Report', 'resolved_action': action, 'task': 'Report',
+        'res': {'failed': True, 'msg': '1 failed fix or unreachable host: see RESULTS BY STAGE'}}})
+    assert bool(progress.lines) is shown, progress.lines

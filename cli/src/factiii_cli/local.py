@@ -66,7 +66,9 @@ class Events:
                 label = 'would fix' if status == 'fixed' and self.check_mode else LABELS.get(status, status)
                 msg = _first_line(fix.get('msg'))
                 self.progress.line('[%s] %s: %s %s%s' % (stage, host, fix.get('fix_id'), label, ': ' + msg if msg else ''))
-            if name == 'runner_on_failed' and not fixes:
+            # the report task fails the run when a fix failed: the table says it, not a progress line
+            action = '%s' % data.get('resolved_action', data.get('task_action', ''))
+            if name == 'runner_on_failed' and not fixes and not action.endswith('.report'):
                 self.progress.line('%s: task failed: %s' % (where, _first_line(res.get('msg')) or data.get('task')))
         elif name == 'runner_on_unreachable':
             self.progress.line('%s: UNREACHABLE: %s' % (where, _first_line((data.get('res') or {}).get('msg'))))
