@@ -91,8 +91,8 @@ def _fill_inventory(app, hosts):
 
 def _report(proc):
     """The RESULTS BY STAGE text of a run: printed exactly once."""
-    assert proc.stdout.count('RESULTS BY STAGE') == 1, proc.report
-    return proc.stdout[proc.stdout.index('RESULTS BY STAGE'):]
+    assert len(re.findall(r'^RESULTS BY STAGE$', proc.stdout, re.M)) == 1, proc.report
+    return proc.stdout[re.search(r'^RESULTS BY STAGE$', proc.stdout, re.M).start():]
 
 
 def _one_error(proc, *words):
@@ -130,6 +130,7 @@ def test_an_app_repository_adopts_factiii(dist_venv, test_host_image, tmp_path):
     assert lint.returncode == 0, lint.report
 
     playbook = os.path.join(bin_dir, 'ansible-playbook')
+    (tmp_path / 'hosts').mkdir()
     with TestHosts('t13ad', 1, tmp_path / 'hosts', base_port=PORT) as hosts:
         host = hosts[0]
         _origin(host, tmp_path)
@@ -162,7 +163,8 @@ def test_an_app_repository_adopts_factiii(dist_venv, test_host_image, tmp_path):
         assert re.search(r'changed=0\b', second.stdout), second.report
 
         # the same repository without ansible.cfg
-        shutil.move(str(app / 'ansible.cfg'), str(tmp_path / 'ansible.cfg.away'))
+        (tmp_path / 'away').mkdir()
+        shutil.move(str(app / 'ansible.cfg'), str(tmp_path / 'away' / 'ansible.cfg'))
         results = tmp_path / 'bare.json'
         bare = _run([playbook, '-i', 'factiii/hosts.yml', 'factiii.infra.scan', '-l', 'staging'],
                     dict(env, FACTIII_RESULTS_JSON=str(results)), app)
@@ -174,7 +176,7 @@ def test_an_app_repository_adopts_factiii(dist_venv, test_host_image, tmp_path):
         assert refused.returncode != 0 and 'host_key_checking' in refused.stdout + refused.stderr, refused.report
 
         (app / 'factiii' / 'broken.yml').write_text('all:\n  children:\n    staging:\n      hosts: [\n')
-        for cfg in (None, tmp_path / 'ansible.cfg.away'):
+        for cfg in (None, tmp_path / 'away' / 'ansible.cfg'):
             run_env = dict(env, ANSIBLE_CONFIG=str(cfg)) if cfg else env
             broken = _run([playbook, '-i', 'factiii/broken.yml', 'factiii.infra.scan', '-l', 'staging'], run_env, app)
             _one_error(broken)
