@@ -58,9 +58,10 @@ def build_report(outcomes_by_host):
             if res.get('unreachable'):
                 results.add_unreachable(report, host, stage, res.get('msg'))
                 continue
-            action = outcome.get('action') or ''
-            results.add_outcome(report, host, res, stage, bool(outcome.get('failed')),
-                                isinstance(action, str) and action.startswith(PREFIX), our_role(res))
+            # Every outcome here is of a stage's own tasks (tasks/stage.yml): a failure that reported
+            # no fix (a role's refused variables aside) is that stage's failed row, whatever task it
+            # was in (the role's argument check, when the host's connection variables cannot be templated).
+            results.add_outcome(report, host, res, stage, bool(outcome.get('failed')), True, our_role(res))
     return report
 
 
@@ -114,7 +115,8 @@ class ActionModule(ActionBase):
             if kept:
                 outcomes[host] = kept
         report = build_report(outcomes)
-        result = {'changed': False, 'total': report['total']}
+        report['check_mode'] = report['check_mode'] or bool(self._play_context.check_mode)
+        result = {'changed': False, 'total': report['total'], 'check_mode': report['check_mode']}
         if not results.enabled():
             # The callback prints and writes the same report at the end of the run: once only.
             text = results.format_report(report)

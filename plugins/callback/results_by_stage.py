@@ -411,20 +411,21 @@ def add_outcome(report, host, res, stage, failed=False, ours=False, role=None):
     outcomes = extract(res)
     for found, check_mode, fixes, counts in outcomes:
         add_results(report, found or stage, host, fixes, counts, check_mode)
-    if failed and not _reports_a_failure(outcomes) and ours:
-        # A factiii task that failed before it could report fixes (crash, bad
-        # arguments, no python on the host) must not look like a clean stage.
-        stage = _plain(res.get('stage')) or stage
-        fix = {'fix_id': '%s-task-failed' % stage, 'status': FAILED, 'steps': [],
-               'msg': _first_line(res.get('msg'), 'task failed')}
-        add_results(report, stage, host, [fix])
-    elif failed and not outcomes and role and _argument_errors(res):
+    if failed and not outcomes and role and _argument_errors(res):
         # A role of this collection refused its variables (a stage's fix
         # list with a typo, a version that is not a number): the stage did
         # not run, and the report says why instead of looking empty.
         stage = role if role in STAGES else stage
         fix = {'fix_id': '%s-invalid-arguments' % stage, 'status': FAILED, 'steps': [],
                'msg': 'role factiii.infra.%s: %s' % (role, _argument_errors(res))}
+        add_results(report, stage, host, [fix])
+    elif failed and not _reports_a_failure(outcomes) and (ours or role):
+        # A task of this collection (a module, or any task of its roles) that failed
+        # before it could report fixes (crash, bad arguments, no python on the host,
+        # connection variables that cannot be templated) must not look like a clean stage.
+        stage = _plain(res.get('stage')) or stage
+        fix = {'fix_id': '%s-task-failed' % stage, 'status': FAILED, 'steps': [],
+               'msg': _first_line(res.get('msg'), 'task failed')}
         add_results(report, stage, host, [fix])
     return report
 
@@ -492,10 +493,15 @@ class CallbackModule(CallbackBase):
     def _gather(self, result, failed=False):
         res, name, host, task = self._parts(result)
         if self._is_report(task):
-            return  # factiii.infra.report failing says the run failed: not a row of its own
+            # factiii.infra.report failing says the run failed: not a row of its own; it says whether
+            # the run is a scan, also when no stage got as far as reporting a fix
+            self.report['check_mode'] = self.report['check_mode'] or res.get('check_mode') is True
+            return
         role = self._our_role(task)
         stage = self._stage_of(host, task)
-        if stage == 'unknown' and role and role not in STAGES:
+        if stage == 'unknown' and role in STAGES:
+            stage = role
+        elif stage == 'unknown' and role:
             # the server role is imported by staging and prod with server_stage set
             task_vars = task.get_vars() if hasattr(task, 'get_vars') else {}
             stage = _plain(task_vars.get('server_stage') if isinstance(task_vars, Mapping) else None) or role

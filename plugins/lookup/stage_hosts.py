@@ -173,4 +173,4 @@ class LookupModule(LookupBase):
         why = run_problem(variables or {}, self._loader)
         if why:
             raise AnsibleLookupError(why)
-        return [term for term in terms]
+        return list(terms)

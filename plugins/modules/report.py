@@ -42,6 +42,7 @@ EXAMPLES = r'''
     - name: Print RESULTS BY STAGE and fail when a fix failed
       factiii.infra.report:
       run_once: true
+      delegate_to: localhost
 '''
 
 RETURN = r'''
@@ -50,6 +51,11 @@ total:
   returned: always
   type: dict
   sample: {ok: 4, fixed: 2, manual: 1, failed: 0}
+check_mode:
+  description: Whether the run is a scan (its fixed results are "would fix").
+  returned: always
+  type: bool
+  sample: true
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -185,14 +185,21 @@ def test_check_reports_drift_and_writes_nothing(init):
     assert proc.stdout.endswith('%d file(s) differ from the templates of factiii.infra %s: `factiii init` writes '
                                 '%d\n' % (len(expected_files()), galaxy_version(), len(expected_files()))), proc.report
     assert init().returncode == 0
+    # a filled-in inventory is the user's, not drift: its template has not changed since init wrote it
     (init.app / 'factiii' / 'group_vars' / 'all.yml').write_text('---\n')
     before = tree(init.app)
+    proc = init('--check')
+    assert proc.returncode == 0, proc.report
+    assert proc.stdout == 'up to date: factiii.infra %s into %s (changed by you, from templates that have not ' \
+                          'changed: factiii/group_vars/all.yml)\n' % (galaxy_version(), init.app), proc.report
+    # a file that was there before init (no record of what init wrote) differs from the template: drift
+    (init.app / 'factiii' / '.init.json').write_text(json.dumps({'files': {}}))
     proc = init('--check')
     assert proc.returncode == 1, proc.report
     assert 'kept     factiii/group_vars/all.yml: changed by you' in proc.stdout, proc.report
     assert proc.stdout.endswith('1 file(s) differ from the templates of factiii.infra %s; 1 changed by you (init '
                                 'keeps them)\n' % galaxy_version()), proc.report
-    assert tree(init.app) == before
+    assert tree(init.app) == dict(before, **{'factiii/.init.json': tree(init.app)['factiii/.init.json']})
 
 
 def test_a_newer_collection_updates_the_untouched_files_and_keeps_the_changed_ones(init, newer_collection):
@@ -363,3 +370,15 @@ def test_the_editable_install_vendors_the_tarball_scripts_setup_built(tmp_path):
     assert proc.returncode == 0, proc.report
     with open(built, 'rb') as handle:
         assert (tmp_path / 'factiii' / 'collection' / os.path.basename(built)).read_bytes() == handle.read()
+
+
+def test_from_a_subdirectory_of_the_clone_it_writes_at_the_top(init):
+    """GitHub reads workflows only at the top of the repository."""
+    subprocess.run(['git', 'init', '-q', str(init.app)], check=True)
+    deep = init.app / 'src' / 'deep'
+    deep.mkdir(parents=True)
+    proc = init(cwd=str(deep))
+    assert proc.returncode == 0, proc.report
+    assert (init.app / '.github' / 'workflows' / 'factiii-scan.yml').is_file(), proc.report
+    assert sorted(os.listdir(str(deep))) == [], 'init wrote into the subdirectory'
+    assert proc.stdout.startswith('init factiii.infra %s into %s\n' % (galaxy_version(), init.app)), proc.report

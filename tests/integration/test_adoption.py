@@ -142,6 +142,9 @@ def test_an_app_repository_adopts_factiii(dist_venv, test_host_image, tmp_path):
         kept = _run([os.path.join(bin_dir, 'factiii'), 'init'], env, app)
         assert (app / 'factiii' / 'hosts.yml').read_text() == filled, kept.report
         assert 'factiii/hosts.yml' in kept.stdout + kept.stderr, kept.report
+        # a filled-in inventory is the team's, not drift from the templates
+        check = _run([os.path.join(bin_dir, 'factiii'), 'init', '--check'], env, app)
+        assert check.returncode == 0 and 'factiii/hosts.yml' in check.stdout, check.report
 
         # scan: the report, the JSON, nothing changed on the host
         before = host_state(host.name)

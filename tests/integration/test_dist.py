@@ -140,7 +140,8 @@ def test_scan_with_relative_paths_from_the_app_directory(dist_venv, user_env, ap
 
     data = _dev_scan(proc, app / 'out.json')
     assert list(data['stages']['dev']['hosts']) == ['devbox'], proc.report
-    assert 'factiii.infra.scan from installed in %s' % site_packages(dist_venv[0]) in proc.stderr, proc.report
+    assert 'factiii.infra.scan (collection installed in %s); inventory %s (--inventory)' % (
+        site_packages(dist_venv[0]), app / 'factiii' / 'hosts.yml') in proc.stderr, proc.report
 
 
 def test_the_inventory_of_the_ansible_cfg_in_force_applies_through_runner(dist_venv, user_env, app):
@@ -153,6 +154,7 @@ def test_the_inventory_of_the_ansible_cfg_in_force_applies_through_runner(dist_v
 
     data = _dev_scan(proc, app / 'out.json')
     assert list(data['stages']['dev']['hosts']) == ['devbox'], proc.report
+    assert 'inventory %s (%s)' % (app / 'factiii' / 'hosts.yml', app / 'ansible.cfg') in proc.stderr, proc.report
 
 
 def test_a_collection_installed_elsewhere_wins_and_version_says_so(dist_venv, user_env, app, tmp_path):
@@ -174,7 +176,7 @@ def test_a_collection_installed_elsewhere_wins_and_version_says_so(dist_venv, us
     proc = run_reported([os.path.join(venv, 'bin', 'factiii'), 'scan', '--dev', '-i', 'factiii/hosts.yml', '--json',
                          'out.json'], env, 600, cwd=app)
     _dev_scan(proc, app / 'out.json')
-    assert 'factiii.infra.scan from installed in %s' % other in proc.stderr, proc.report
+    assert 'factiii.infra.scan (collection installed in %s)' % other in proc.stderr, proc.report
 
 
 def test_release_workflow_is_pinned_and_least_privilege():

@@ -308,18 +308,27 @@ def test_dev_sync_and_deploy_refuse_a_source_that_does_not_parse(host, env, proj
     assert 'TASK [' not in proc.stdout, proc.report
 
 
-def test_a_stage_that_fails_without_a_row_still_fails_the_run(env, project):
-    # a variable that cannot be templated (as inventories/on-server without APP_REPO_URL): no row,
-    # but the rescued failure must not turn into exit code 0
+@pytest.mark.parametrize('host_vars, says', [
+    # a stage variable that cannot be templated (as inventories/on-server without APP_REPO_URL)
+    ({}, 'Set APP_REPO_URL'),
+    # the host's own connection variables (factiii init's hosts.yml with STAGING_HOST unset): the
+    # rescue and the report run on the controller, or they would fail on them again
+    ({'ansible_host': "{{ undef(hint='Set STAGING_HOST to the staging server address') }}"},
+     "Error processing keyword 'remote_addr': Set STAGING_HOST to the staging server address"),
+])
+def test_a_stage_that_fails_before_any_fix_is_a_failed_row(env, project, host_vars, says):
     inventory = project / 'hosts.yml'
-    inventory.write_text('staging:\n  hosts:\n    localhost:\n      ansible_connection: local\n'
-                         '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
-                         '  vars:\n    staging_repo_dest: /nonexistent/app\n'
-                         "    staging_repo_url: \"{{ undef(hint='Set APP_REPO_URL') }}\"\n")
+    inventory.write_text(yaml.safe_dump({'staging': {
+        'hosts': {'localhost': dict({'ansible_connection': 'local',
+                                     'ansible_python_interpreter': '{{ ansible_playbook_python }}'}, **host_vars)},
+        'vars': {'staging_repo_dest': '/nonexistent/app',
+                 'staging_repo_url': "{{ undef(hint='Set APP_REPO_URL') }}" if not host_vars else 'file:///x'}}}))
     for extra in ({}, {'ANSIBLE_CALLBACKS_ENABLED': CALLBACK}):
-        proc = play(env, project, '-i', str(inventory), 'factiii.infra.scan', **extra)
+        results = project / 'r.json'
+        proc = play(env, project, '-i', str(inventory), 'factiii.infra.scan', '-l', 'staging', results=results, **extra)
         assert proc.returncode == 2, proc.report
-        assert 'Set APP_REPO_URL' in error_lines(proc)[0], proc.report
-        assert FAILED_RUN.findall(proc.stdout) == [], proc.report
-        assert re.search(r'^fatal: \[localhost\]: FAILED! => .*"msg": "stage staging failed on localhost before '
-                         r'reporting a fix: .*Set APP_REPO_URL', proc.stdout, re.M), proc.report
+        assert report_count(proc) == 1, proc.report
+        row = rows(json.loads(results.read_text()), 'staging', 'localhost')['staging-task-failed']
+        assert row['status'] == 'failed' and says in row['msg'], proc.report
+        data = json.loads(results.read_text())
+        assert data['check_mode'] is True and data['total']['failed'] == 1, data

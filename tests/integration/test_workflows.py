@@ -593,7 +593,7 @@ def test_dev_sync_builds_a_collection_source_it_is_given(tmp_path, where):
 def test_dev_sync_says_in_one_line_when_it_has_nothing_to_ship(tmp_path, collection, collection_dir, error):
     app = tmp_path / 'app'
     app.mkdir()
-    build, _, shipped = ship(tmp_path, app, collection, collection_dir)
+    build, _built, shipped = ship(tmp_path, app, collection, collection_dir)
     assert build.returncode == 1, build.report
     assert build.stdout == '::error::%s\n' % error, build.report
     assert shipped == {}

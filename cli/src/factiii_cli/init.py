@@ -30,7 +30,7 @@ import sys
 import tarfile
 import tempfile
 
-from factiii_cli import collection as collections
+from factiii_cli import collection as collections, remote
 from factiii_cli.errors import CliError
 
 MANIFEST = 'factiii/.init.json'
@@ -60,7 +60,9 @@ def add_parser(sub):
                                      'error (one line).')
     cmd.add_argument('--check', action='store_true',
                      help='write nothing; list what differs from the templates and exit 1 when anything does')
-    cmd.add_argument('--dir', default='.', metavar='DIR', help='the app repository (default: the current directory)')
+    cmd.add_argument('--dir', metavar='DIR',
+                     help='the app repository (default: the top of the git work tree you are in, else the '
+                          'current directory): .github/workflows/ works only there')
 
 
 def sha256(data):
@@ -245,27 +247,55 @@ def diff(rel, current, new):
     return ''.join(line if line.endswith('\n') else line + '\n\\ No newline at end of file\n' for line in lines)
 
 
+def check(steps, manifest, version, where, out):
+    """init --check: writes nothing; exit 1 when the repository drifted from this version's templates.
+
+    A file the user changed whose template is still the one init wrote (a filled-in inventory)
+    is theirs, not drift: it is listed, and alone it does not make the check fail."""
+    yours = [rel for state, rel, _current, new in steps if state == 'keep' and manifest.get(rel) == sha256(new)]
+    drift = [step for step in steps if step[0] != 'ok' and step[1] not in yours]
+    if not drift:
+        out.write('up to date: %s%s\n' % (where, ' (changed by you, from templates that have not changed: %s)'
+                                             % ', '.join(yours) if yours else ''))
+        return 0
+    out.write('checking %s\n' % where)
+    label = {'create': 'would create', 'update': 'would update', 'remove': 'would remove'}
+    for state, rel, current, new in drift:
+        if state == 'keep':
+            out.write('kept     %s: %s:\n%s' % (rel, WHY[state], diff(rel, current, new)))
+        else:
+            out.write('%-8s %s (%s)\n' % (label[state], rel, WHY[state]))
+    kept = sum(1 for step in drift if step[0] == 'keep')
+    todo = len(drift) - kept
+    out.write('%d file(s) differ from the templates of factiii.infra %s%s%s\n' % (
+        len(drift), version, ': `factiii init` writes %d' % todo if todo else '',
+        '; %d changed by you (init keeps them)' % kept if kept else ''))
+    return 1
+
+
 def run(args, out=sys.stdout):
     """factiii init; returns the exit status (CliError for what stops it)."""
-    repo = Repository(args.dir)
+    # From a subdirectory of the app's clone, the files belong at its top: GitHub reads workflows there only.
+    repo = Repository(args.dir or remote.git('rev-parse', '--show-toplevel') or '.')
     templates = Templates(bundled_tarball())
     manifest = read_manifest(repo)
     steps = plan(repo, templates, manifest)
     where = 'factiii.infra %s into %s' % (templates.version, repo.root)
     changes = [s for s in steps if s[0] != 'ok']
+    if args.check:
+        return check(steps, manifest, templates.version, where, out)
     if not changes:
         out.write('up to date: %s\n' % where)
         return 0
-    label = {'create': 'would create', 'update': 'would update', 'remove': 'would remove'} if args.check else \
-        {'create': 'created', 'update': 'updated', 'remove': 'removed'}
-    out.write('%s %s\n' % ('checking' if args.check else 'init', where))
+    label = {'create': 'created', 'update': 'updated', 'remove': 'removed'}
+    out.write('init %s\n' % where)
     written = dict((rel, manifest[rel]) for rel in manifest if rel in templates.files)
     for state, rel, current, new in steps:
         if state == 'keep':
             out.write('kept     %s: %s:\n%s' % (rel, WHY[state], diff(rel, current, new)))
         elif state != 'ok':
             out.write('%-8s %s (%s)\n' % (label[state], rel, WHY[state]))
-        if args.check or state == 'keep':
+        if state == 'keep':
             continue
         if state in ('create', 'update'):
             repo.write(rel, new)
@@ -273,13 +303,7 @@ def run(args, out=sys.stdout):
             repo.remove(rel)
         if state != 'remove':
             written[rel] = sha256(new)
-    kept = [rel for state, rel, _, _ in steps if state == 'keep']
-    if args.check:
-        todo = len(changes) - len(kept)
-        out.write('%d file(s) differ from the templates of factiii.infra %s%s%s\n' % (
-            len(changes), templates.version, ': `factiii init` writes %d' % todo if todo else '',
-            '; %d changed by you (init keeps them)' % len(kept) if kept else ''))
-        return 1
+    kept = [rel for state, rel, _current, _new in steps if state == 'keep']
     record = (json.dumps({'collection': 'factiii.infra', 'version': templates.version, 'files': written},
                          indent=2, sort_keys=True) + '\n').encode()
     if repo.read(MANIFEST) != record:

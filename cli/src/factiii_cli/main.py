@@ -214,8 +214,16 @@ class Command:
                     pass
             if os.environ.get('FACTIII_GITHUB_API_URL'):
                 extravars['secrets_github_api_url'] = remote.api_url()
-        self.progress.line('%s %s here (factiii.infra.%s from %s)' % (
-            'scanning' if self.check_mode else 'fixing', ', '.join(stages), args.command, self.collection.source))
+        # which inventory: from a subdirectory, or without the app's ansible.cfg, it is the collection's own
+        if args.inventory:
+            origin = '--inventory'
+        elif self.collection.inventory:
+            origin = 'ANSIBLE_INVENTORY' if os.environ.get('ANSIBLE_INVENTORY') else self.collection.config_file
+        else:
+            origin = 'the collection\'s default: no --inventory, and no inventory in an ansible.cfg here'
+        self.progress.line('%s %s here with factiii.infra.%s (collection %s); inventory %s (%s)' % (
+            'scanning' if self.check_mode else 'fixing', ', '.join(stages), args.command, self.collection.source,
+            ', '.join(inventories), origin))
         data = local.run(self.collection, args.command, stages, inventories, self.progress, env, extravars, secrets)
         self.report.add(data, stages)
 

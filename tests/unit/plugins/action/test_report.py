@@ -45,6 +45,10 @@ OUTCOMES = {
     's3': {'staging': {'result': UNREACHABLE}},
     'p1': {'prod': {'result': {'failed': True, 'msg': 'host key checking is off'},
                     'failed': True, 'action': 'factiii.infra.stage'}},
+    # the role's first task fails on the host's own connection variables (an unset PROD_HOST)
+    'p2': {'prod': {'result': {'failed': True, 'msg': "Task failed: Error processing keyword 'remote_addr': "
+                                                      "Set PROD_HOST to the prod server address"},
+                    'failed': True, 'action': 'ansible.builtin.validate_argument_spec', 'role': 'factiii.infra.prod'}},
 }
 
 
@@ -69,6 +73,8 @@ def callback_text(monkeypatch):
             task.args = {'stage': stage}
             task.get_vars.return_value = {}
             task._role = Role('factiii.infra.staging') if outcome['result'] is INVALID else None
+            if 'role' in outcome:
+                task._role = Role(outcome['role'])
             result = MagicMock(spec=['result', 'host', 'task'])
             result.result, result.task = outcome['result'], task
             result.host = MagicMock(spec=['get_name', 'vars', 'get_groups'])
@@ -92,15 +98,19 @@ def test_the_report_is_the_callbacks_report(monkeypatch):
         'staging_repo_url' in lines
     assert '   Failed: staging-host-unreachable [s3]: Failed to connect to the host via ssh: ssh: connect to host ' \
         '10.0.0.9 port 22: Connection refused' in lines
-    assert '   Failed: prod-task-failed: host key checking is off' in lines
-    assert lines[-1] == 'TOTAL: Fixed: 1, Manual: 0, Failed: 4'
+    assert '   Failed: prod-task-failed [p1]: host key checking is off' in lines
+    assert "   Failed: prod-task-failed [p2]: Error processing keyword 'remote_addr': Set PROD_HOST to the prod " \
+        "server address" in lines
+    assert lines[-1] == 'TOTAL: Fixed: 1, Manual: 0, Failed: 5'
 
 
 @pytest.mark.parametrize('path', ['/elsewhere/roles/staging', '/x/ansible_collections/other/infra/roles/staging'])
 def test_a_role_of_another_collection_is_not_ours(path):
     res = dict(INVALID, validate_args_context=dict(INVALID['validate_args_context'], path=path))
     report = action.build_report({'s2': {'staging': {'result': res, 'failed': True, 'action': 'x'}}})
-    assert report['stages'] == {}
+    # not that role's refused variables, but still the stage's failure (every outcome is of a stage's tasks)
+    rows = report['stages']['staging']['hosts']['s2']['results']
+    assert [r['fix_id'] for r in rows] == ['staging-task-failed'], rows
 
 
 def make(monkeypatch, outcomes, enabled):
@@ -109,7 +119,9 @@ def make(monkeypatch, outcomes, enabled):
     task.args, task.async_val, task.check_mode = {}, 0, False
     # any use of the connection fails the test: the report never connects to a host
     connection = MagicMock(spec=[])
-    plugin = action.ActionModule(task, connection, MagicMock(), loader=MagicMock(), templar=MagicMock(),
+    play_context = MagicMock()
+    play_context.check_mode = False
+    plugin = action.ActionModule(task, connection, play_context, loader=MagicMock(), templar=MagicMock(),
                                  shared_loader_obj=None)
     shown, warned = [], []
     monkeypatch.setattr(action.display, 'display', lambda msg, *a, **kw: shown.append(msg))
@@ -127,7 +139,7 @@ def test_without_the_callback_it_prints_writes_and_fails(monkeypatch, tmp_path):
     assert shown == [rbs.format_report(report)]
     assert json.loads((tmp_path / 'r.json').read_text()) == json.loads(json.dumps(rbs.ordered(report)))
     assert result['failed'] is True and warned == []
-    assert result['msg'] == '4 failed fixes or unreachable hosts: see RESULTS BY STAGE'
+    assert result['msg'] == '5 failed fixes or unreachable hosts: see RESULTS BY STAGE'
 
 
 def test_with_the_callback_it_only_fails(monkeypatch, tmp_path):
@@ -157,20 +169,24 @@ def test_one_failure_is_singular():
         '1 failed fix or unreachable host: see RESULTS BY STAGE'
 
 
-def test_a_stage_that_failed_without_a_row_still_fails_the_run(monkeypatch):
-    # a variable that cannot be templated fails the role's first task: no row, as in the callback
+def test_a_stage_that_failed_before_any_fix_is_a_failed_row(monkeypatch):
+    # a variable that cannot be templated (an unset PROD_HOST, say) fails the role's first task
     undefined = {'failed': True, 'msg': "Task failed: Finalization of task args for 'x' failed: Error while resolving "
                                         "value for 'prod_repo_url': Set APP_REPO_URL to the app repository\nOrigin: x"}
     outcomes = {'p1': {'prod': {'result': undefined, 'failed': True, 'action': 'ansible.builtin.validate_argument_spec'}},
                 'p2': {'prod': {'result': undefined, 'failed': True, 'action': 'ansible.builtin.validate_argument_spec'}},
                 'dev1': OUTCOMES['dev1']}
     monkeypatch.delenv('FACTIII_RESULTS_JSON', raising=False)
-    result, shown, warned = make(monkeypatch, outcomes, enabled=True)
-    assert action.build_report(outcomes)['total']['failed'] == 0
+    result, shown, warned = make(monkeypatch, outcomes, enabled=False)
+    report = action.build_report(outcomes)
+    for host in ('p1', 'p2'):
+        row, = report['stages']['prod']['hosts'][host]['results']
+        assert row == {'fix_id': 'prod-task-failed', 'status': 'failed', 'steps': [],
+                       'msg': "Finalization of task args for 'x' failed: Error while resolving value for "
+                              "'prod_repo_url': Set APP_REPO_URL to the app repository"}, row
+    assert 'Failed: prod-task-failed [p1]: ' in shown[0], shown
     assert result['failed'] is True
-    assert result['msg'] == ("stage prod failed on p1 before reporting a fix: Finalization of task args for 'x' failed: "
-                             "Error while resolving value for 'prod_repo_url': Set APP_REPO_URL to the app repository "
-                             "(and 1 more)")
+    assert result['msg'] == '2 failed fixes or unreachable hosts: see RESULTS BY STAGE'
 
 
 def test_options_are_refused(monkeypatch):
