@@ -255,8 +255,8 @@ def check(steps, manifest, version, where, out):
     yours = [rel for state, rel, _current, new in steps if state == 'keep' and manifest.get(rel) == sha256(new)]
     drift = [step for step in steps if step[0] != 'ok' and step[1] not in yours]
     if not drift:
-        out.write('up to date: %s%s\n' % (where, ' (changed by you, from templates that have not changed: %s)'
-                                             % ', '.join(yours) if yours else ''))
+        mine = ' (changed by you, from templates that have not changed: %s)' % ', '.join(yours) if yours else ''
+        out.write('up to date: %s%s\n' % (where, mine))
         return 0
     out.write('checking %s\n' % where)
     label = {'create': 'would create', 'update': 'would update', 'remove': 'would remove'}
