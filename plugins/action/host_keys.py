@@ -10,23 +10,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
-
+from ansible_collections.factiii.infra.plugins.plugin_utils.controller_action import ControllerAction
 from ansible_collections.factiii.infra.plugins.plugin_utils.host_keys import host_key_problem
 
 
-class ActionModule(ActionBase):
+class ActionModule(ControllerAction):
 
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
-    _requires_connection = False
+    NAME = 'factiii.infra.host_keys'
 
     def run(self, tmp=None, task_vars=None):
-        # ActionBase.run is not called: nothing here touches the host (its shell, its temporary directory).
         del tmp
-        if self._task.args:
-            return {'failed': True, 'changed': False, 'msg': 'factiii.infra.host_keys takes no options, got: %s' % ', '.join(sorted(map(str, self._task.args)))}
+        refused = self.options_refused()
+        if refused:
+            return refused
         host = (task_vars or {}).get('inventory_hostname', 'the host')
         problem = host_key_problem(self._connection, host)
         if problem:

@@ -14,10 +14,10 @@ __metaclass__ = type
 import os
 from collections.abc import Mapping
 
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.factiii.infra.plugins.callback import results_by_stage as results
+from ansible_collections.factiii.infra.plugins.plugin_utils.controller_action import ControllerAction
 from ansible_collections.factiii.infra.plugins.plugin_utils import reasons
 
 display = Display()
@@ -95,18 +95,15 @@ def failure_message(report, outcomes_by_host):
     return '; '.join(parts)
 
 
-class ActionModule(ActionBase):
+class ActionModule(ControllerAction):
 
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
-    _requires_connection = False
+    NAME = 'factiii.infra.report'
 
     def run(self, tmp=None, task_vars=None):
-        # ActionBase.run is not called: nothing here touches the host (its shell, its temporary directory).
         del tmp
-        if self._task.args:
-            return {'failed': True, 'changed': False, 'msg': 'factiii.infra.report takes no options, got: %s' % ', '.join(sorted(map(str, self._task.args)))}
+        refused = self.options_refused()
+        if refused:
+            return refused
         task_vars = task_vars or {}
         hostvars = task_vars.get('hostvars') or {}
         outcomes = {}

@@ -266,7 +266,7 @@ def _check(names, repo, token, api_url, timeout, ca_path):
         missing = []
         if not repo:
             missing.append('no repository: set github_repo or %s' % REPO_ENV)
-            steps.append('set github_repo: owner/name on the task, or export %s=owner/name' % REPO_ENV)
+            steps.append('set secrets_github_repo: owner/name in the inventory (github_repo of the task), or export %s=owner/name' % REPO_ENV)
         if not token:
             missing.append('no token in GITHUB_TOKEN or GH_TOKEN')
             steps.extend(_token_steps(repo))
