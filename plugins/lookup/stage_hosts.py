@@ -49,6 +49,7 @@ _raw:
 
 import os
 
+from ansible import context
 from ansible.errors import AnsibleLookupError
 from ansible.inventory.data import InventoryData
 from ansible.inventory.manager import IGNORED, split_host_pattern
@@ -170,6 +171,8 @@ def run_problem(variables, loader):
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
+        if context.CLIARGS.get('syntax'):
+            return list(terms)  # --syntax-check reads the playbook alone, with or without an inventory
         why = run_problem(variables or {}, self._loader)
         if why:
             raise AnsibleLookupError(why)

@@ -139,17 +139,17 @@ def test_scan_staging_on_server_runs_here(cli_env, factiii, tmp_path):
     assert machine_state() == before, 'the scan changed this machine'
 
 
-def test_on_server_stage_without_its_settings_is_one_line(cli_env, factiii):
+def test_on_server_stage_without_its_settings_is_a_failed_row_naming_it(cli_env, factiii):
     env = dict(cli_env)
     for name in ('APP_REPO_URL', 'APP_DIR'):
         env.pop(name, None)
 
     proc = factiii('scan', '--prod', '--on-server', env=env)
 
-    assert proc.returncode == 2, proc.report
-    assert proc.stderr.rstrip('\n').splitlines()[-1] == (
-        'factiii: error: the local run of prod (factiii.infra.scan) failed before reporting a failed fix: '
-        'Set APP_REPO_URL to the app repository, e.g. git@github.com:OWNER/APP.git'), proc.report
+    assert proc.returncode == 1, proc.report
+    assert 'Traceback' not in proc.stdout + proc.stderr, proc.report
+    assert '   Failed: prod-task-failed: Set APP_REPO_URL to the app repository, e.g. git@github.com:OWNER/APP.git' \
+        in proc.stdout.splitlines(), proc.report
 
 
 def _descendants(pid):

@@ -25,7 +25,8 @@ PREFIX, BASE_PORT = 't13nc', 23800
 GONE_PORT = 23819  # nothing listens there (checked below)
 REPO_URL, REPO_DEST = 'root@factiii-nowhere:/srv/git/app.git', '/srv/app'
 CALLBACK = 'factiii.infra.results_by_stage'
-FAILED_RUN = re.compile(r'^fatal: \[(\S+)\]: FAILED! => .*"msg": "(\d+) failed fix(?:es)? or unreachable hosts?: '
+# the report task runs on the controller, delegated from the play's first host
+FAILED_RUN = re.compile(r'^fatal: \[(\S+?)(?: -> localhost)?\]: FAILED! => .*"msg": "(\d+) failed fix(?:es)? or unreachable hosts?: '
                         r'see RESULTS BY STAGE"', re.M)
 
 

@@ -125,3 +125,9 @@ def test_a_results_file_that_cannot_be_written_stops_the_run_without_the_callbac
         assert refused(['staging'], [tmp_path / 'hosts.yml']).startswith(
             'results_json: cannot write %s: directory %s does not exist; nothing was run' % (
                 tmp_path / 'nope' / 'r.json', tmp_path / 'nope'))
+
+
+def test_a_syntax_check_needs_no_inventory(tmp_path, monkeypatch):
+    """`ansible-playbook factiii.infra.scan --syntax-check` (the release workflow's check) reads the playbook alone."""
+    monkeypatch.setattr(stage_hosts.context, 'CLIARGS', {'syntax': True})
+    assert lookup(['dev'], [tmp_path / 'etc-hosts'], groups={'all': []}) == ['dev']
