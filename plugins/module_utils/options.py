@@ -62,6 +62,39 @@ SECRETS = {
 }
 
 
+# The variables of each stage role (roles/<stage>/meta/argument_specs.yml), by module
+# option: <stage>_<option>, except those below. Steps that tell the operator what to set
+# name these (tests/unit/module_utils/test_manual_steps.py checks them against the specs).
+_SERVER_OPTIONS = sorted(set(COMMON) | set(NODE) | set(PNPM) | set(DOCKER) | set(REPO) | {'fixes', 'become'})
+ROLE_OPTIONS = {
+    'dev': sorted(set(COMMON) - {'repair_dpkg'} | set(NODE) | set(PNPM) | set(DOCKER) | {'fixes', 'become'}),
+    'staging': _SERVER_OPTIONS,
+    'prod': _SERVER_OPTIONS,
+    'secrets': sorted(SECRETS),
+}
+ROLE_VARIABLE_EXCEPTIONS = {('secrets', 'secrets'): 'secrets_names'}
+
+
+def variable(stage, option):
+    """The name the operator sets ``option`` by for ``stage``: the stage role's variable
+    ('staging_repo_dest'), or the option itself when ``stage`` is not a role's stage (a
+    single-fix module on a task); None when that stage's role has no such variable."""
+    if stage not in ROLE_OPTIONS:
+        return option
+    if option not in ROLE_OPTIONS[stage]:
+        return None
+    return ROLE_VARIABLE_EXCEPTIONS.get((stage, option), '%s_%s' % (stage, option))
+
+
+def setting(stage, option, value):
+    """'set staging_repo_dest: /srv/app.new in the inventory' (a stage role's variable) or
+    'set repo_dest: /srv/app.new on the task'; None when the stage's role has no such variable."""
+    name = variable(stage, option)
+    if name is None:
+        return None
+    return 'set %s: %s %s' % (name, value, 'in the inventory' if stage in ROLE_OPTIONS else 'on the task')
+
+
 def spec(*parts):
     merged = {}
     for part in (COMMON,) + parts:

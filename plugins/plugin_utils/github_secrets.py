@@ -30,6 +30,7 @@ from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.factiii.infra.plugins.module_utils.fix import FAILED, Result, failed, manual, ok
+from ansible_collections.factiii.infra.plugins.module_utils.options import setting, variable
 
 DEFAULT_API_URL = 'https://api.github.com'
 API_VERSION = '2022-11-28'
@@ -40,6 +41,7 @@ PER_PAGE = 100
 MAX_PAGES = 50
 TOKEN_ENV = ('GITHUB_TOKEN', 'GH_TOKEN')
 REPO_ENV = 'GITHUB_REPOSITORY'
+REPO_VARIABLE = variable('secrets', 'github_repo')  # what the operator sets: the role's variable
 HTTP_AGENT = 'factiii.infra-ansible'
 # What a fine-grained token needs to list repository and environment secrets.
 PERMISSIONS = '"Secrets: read" and "Environments: read"'
@@ -152,7 +154,7 @@ def _http_reason(exc, repo, environment=None):
         return 'repository %s not found or token cannot see it' % repo
     if 300 <= exc.code < 400:
         return ('GitHub answered HTTP %d (moved to %s): the repository was renamed or moved, '
-                'update github_repo' % (exc.code, headers.get('Location') or 'an unknown place'))
+                'update %s' % (exc.code, headers.get('Location') or 'an unknown place', REPO_VARIABLE))
     return 'GitHub API answered HTTP %d%s' % (exc.code, said)
 
 
@@ -171,7 +173,7 @@ def list_secrets(repo, token, api_url=DEFAULT_API_URL, timeout=TIMEOUT, ca_path=
 
 def _list_secrets(repo, token, api_url, timeout, ca_path, environment):
     if not _REPO_RE.match(repo or ''):
-        raise GitHubError("github_repo '%s' is not owner/name" % repo)
+        raise GitHubError("%s '%s' is not owner/name" % (REPO_VARIABLE, repo))
     owner, name = repo.split('/', 1)
     base = api_url.rstrip('/')
     url = '%s/repos/%s/%s' % (base, quote(owner, safe=''), quote(name, safe=''))
@@ -265,8 +267,8 @@ def _check(names, repo, token, api_url, timeout, ca_path):
         steps = []
         missing = []
         if not repo:
-            missing.append('no repository: set github_repo or %s' % REPO_ENV)
-            steps.append('set secrets_github_repo: owner/name in the inventory (github_repo of the task), or export %s=owner/name' % REPO_ENV)
+            missing.append('no repository: set %s or %s' % (REPO_VARIABLE, REPO_ENV))
+            steps.append('%s, or export %s=owner/name' % (setting('secrets', 'github_repo', 'owner/name'), REPO_ENV))
         if not token:
             missing.append('no token in GITHUB_TOKEN or GH_TOKEN')
             steps.extend(_token_steps(repo))

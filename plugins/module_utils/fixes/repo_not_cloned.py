@@ -21,6 +21,7 @@ __metaclass__ = type
 import errno
 import os
 import shutil
+from shlex import quote
 import stat
 import tempfile
 
@@ -31,7 +32,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.git import (
     DEFAULT_TIMEOUT, clone_problem, credential_problem, local_changes, origin_url, redact_url, ref_problem, shown,
     split_credentials, transfer_env,
 )
-from ansible_collections.factiii.infra.plugins.module_utils.options import REPO
+from ansible_collections.factiii.infra.plugins.module_utils.options import REPO, setting, variable
 
 
 def os_reason(exc):
@@ -55,13 +56,17 @@ class RepoNotCloned(Fix):
         """repo_url without user and token: what .git/config holds and messages show."""
         return split_credentials(self.url)[0]
 
+    def variable(self, option):
+        return variable(self.params.get('stage'), option)
+
     @property
     def dest(self):
         return self.params.get('repo_dest')
 
     def input_problem(self):
         if not self.url or not self.dest:
-            return failed('repo_url and repo_dest must be set for repo-not-cloned')
+            return failed('%s and %s must be set for repo-not-cloned' % (
+                self.variable('repo_url'), self.variable('repo_dest')))
         problem = clone_problem(self.params)
         if problem:
             return failed(problem)
@@ -88,8 +93,8 @@ class RepoNotCloned(Fix):
             return self._existing_clone()
         if os.path.exists(dest) and (not os.path.isdir(dest) or os.listdir(dest)):
             return manual('%s exists and is not a git clone; factiii will not overwrite it' % dest, [
-                'Move it aside: mv %s %s.old' % (dest, dest),
-                'or set repo_dest to another path, then re-run the stage'])
+                'mv %s %s  # move it aside, then re-run the stage' % (quote(dest), quote(dest + '.old')),
+                'or %s, then re-run the stage' % setting(self.params.get('stage'), 'repo_dest', dest + '.new')])
         return needs_fix('would clone %s%s into %s' % (
             redact_url(self.clean_url), ' at %s' % self.params['repo_version'] if self.params.get('repo_version') else '', dest))
 
@@ -103,8 +108,9 @@ class RepoNotCloned(Fix):
         if origin != self.clean_url:
             return manual('%s is a clone of %s, not of %s' % (
                 self.dest, redact_url(origin) or 'no remote', redact_url(self.clean_url)), [
-                'Check which repository %s should hold; factiii never replaces a clone.' % self.dest,
-                'To use the configured one: mv %s %s.old and re-run the stage' % (self.dest, self.dest)])
+                'git -C %s remote -v  # which repository it holds; factiii never replaces a clone' % quote(self.dest),
+                'mv %s %s  # to clone the configured one instead, then re-run the stage'
+                % (quote(self.dest), quote(self.dest + '.old'))])
         # The same test as the deploy's (deploy_checkout)
         changes, error = local_changes(self.platform.runner, git, self.dest)
         if error:
@@ -112,9 +118,10 @@ class RepoNotCloned(Fix):
         if changes:
             return manual('%s has local changes to %d file%s (%s); factiii leaves the clone as it is' % (
                 self.dest, len(changes), '' if len(changes) == 1 else 's', shown(changes)), [
-                    'See them: git -C %s status; git -C %s diff' % (self.dest, self.dest),
-                    'Keep them (commit and push, or git -C %s stash) or drop them '
-                    '(git -C %s checkout -- .), then re-run the stage' % (self.dest, self.dest)],
+                    'git -C %s status && git -C %s diff  # see them' % (quote(self.dest), quote(self.dest)),
+                    'git -C %s stash  # keep them aside (or commit and push them), then re-run the stage'
+                    % quote(self.dest),
+                    'git -C %s checkout -- .  # or drop them instead, then re-run the stage' % quote(self.dest)],
                 changes=changes)
         head = self.platform.runner.run([git, '-C', self.dest, 'rev-parse', '--short', 'HEAD']).out.strip()
         return ok('%s is cloned from %s (HEAD %s)' % (self.dest, redact_url(self.clean_url), head or 'unknown'),

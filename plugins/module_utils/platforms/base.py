@@ -18,6 +18,7 @@ import time
 from ansible_collections.factiii.infra.plugins.module_utils.fix import (
     PlatformError, failed, manual,
 )
+from ansible_collections.factiii.infra.plugins.module_utils.options import setting
 
 
 class Platform:
@@ -52,6 +53,11 @@ class Platform:
         """None when this process may install packages and manage services,
         else a MANUAL Result saying what the user must grant."""
         raise NotImplementedError
+
+    def setting(self, option, value):
+        """The step that sets ``option`` for this run's stage, by its real variable name
+        ('set staging_become: true in the inventory'); None when the stage has no such variable."""
+        return setting(self.options.get('stage'), option, value)
 
     # -- packages ------------------------------------------------------
     def package_names(self, tool):

@@ -23,6 +23,7 @@ __metaclass__ = type
 import glob
 import math
 import os
+import pwd
 import re
 import time
 
@@ -109,12 +110,20 @@ class Debian(Platform):
     def admin_problem(self):
         if self._prefix() is not None:
             return None
+        user = self._user()
         return manual('this user is neither root nor allowed passwordless sudo', [
-            'Run the stage with privilege escalation: set become: true on the play '
-            '(or pass --become --ask-become-pass to ansible-playbook).',
-            'Or grant passwordless sudo to this user: echo "$USER ALL=(ALL) NOPASSWD: ALL" '
-            '| sudo tee /etc/sudoers.d/factiii && sudo chmod 0440 /etc/sudoers.d/factiii',
+            # the role's task sets become itself: become on the play would not reach it
+            '%s (and add --ask-become-pass to ansible-playbook if sudo asks %s for a password)'
+            % (self.setting('become', 'true'), user),
+            "echo '%s ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/factiii && chmod 0440 /etc/sudoers.d/factiii"
+            '  # or, as root, grant %s passwordless sudo' % (user, user),
         ])
+
+    def _user(self):
+        try:
+            return pwd.getpwuid(self.runner.euid).pw_name
+        except KeyError:
+            return str(self.runner.euid)
 
     def _as_root(self, argv):
         prefix = self._prefix()
@@ -205,12 +214,11 @@ class Debian(Platform):
         for tool in ('git', 'node', 'npm', 'docker', 'dockerd'):
             self.runner.forget(tool)
 
-    @staticmethod
-    def _dpkg_manual():
+    def _dpkg_manual(self):
+        repair = self.setting('repair_dpkg', 'true')
         return manual('dpkg was interrupted: the package database needs repair', [
             'sudo dpkg --configure -a',
-            'then re-run the stage; or set repair_dpkg: true (role variable staging_repair_dpkg or '
-            'prod_repair_dpkg) and factiii runs it before installing'])
+            'then re-run the stage' + ('; or %s and factiii runs it before installing' % repair if repair else '')])
 
     def _apt_failure(self, what, res, waited=0):
         text = res.err + '\n' + res.out
@@ -241,9 +249,21 @@ class Debian(Platform):
             raise PlatformError(failed('npm install -g %s failed: %s' % (spec, res.reason())))
 
     def node_upgrade_steps(self, major):
+        # What NodeSource's own setup_<major>.x script (github.com/nodesource/distributions,
+        # scripts/deb) does, as commands to read before running, never piped into a shell.
+        major = int(major)
+        keyring = '/usr/share/keyrings/nodesource.gpg'
         return [
-            'Add the NodeSource apt repository for Node %d.x '
-            '(instructions: https://github.com/nodesource/distributions)' % major,
+            'sudo apt-get install -y ca-certificates curl gnupg',
+            'curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key '
+            '| sudo gpg --dearmor --yes -o %s' % keyring,
+            'sudo chmod 644 %s' % keyring,
+            'echo "deb [arch=$(dpkg --print-architecture) signed-by=%s] '
+            'https://deb.nodesource.com/node_%d.x nodistro main" '
+            '| sudo tee /etc/apt/sources.list.d/nodesource.list' % (keyring, major),
+            "printf 'Package: nodejs\\nPin: origin deb.nodesource.com\\nPin-Priority: 600\\n' "
+            '| sudo tee /etc/apt/preferences.d/nodejs',
+            'sudo apt-get update',
             'sudo apt-get install -y nodejs',
             'node --version  # must print v%d or later' % major,
         ]

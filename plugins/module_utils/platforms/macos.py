@@ -148,7 +148,7 @@ class MacOS(Platform):
             if owner == 'root':
                 raise PlatformError(manual(
                     '%s is owned by root and brew refuses to run as root' % probe,
-                    ['sudo chown -R <your admin user> %s' % probe]))
+                    ['sudo chown -R "$(whoami)" %s  # as the admin user who is to own Homebrew' % probe]))
             self._brew_ctx = (brew, prefix, owner)
         return self._brew_ctx
 
@@ -171,7 +171,7 @@ class MacOS(Platform):
             '%s must run as %s, the owner of %s (this runs as %s)'
             % (os.path.basename(argv[0]), owner, self._brew()[1], me),
             ['Run as an admin: %s' % _cmdline(self._as_owner_argv(argv, env)),
-             'Or run factiii as root (become: true): it runs brew as %s itself' % owner]))
+             'Or %s: factiii then runs brew as %s itself' % (self.setting('become', 'true'), owner)]))
 
     def _run_brew(self, args):
         return self._run_as_owner([self._brew()[0]] + list(args), BREW_ENV)
@@ -185,8 +185,8 @@ class MacOS(Platform):
         if self.runner.euid == 0 or me == owner:
             return None
         return manual('brew must run as %s, the owner of %s (this runs as %s)' % (owner, prefix, me),
-                      ['Run factiii as root (become: true): it runs brew as %s itself' % owner,
-                       'Or connect as %s' % owner])
+                      ['%s: factiii then runs brew as %s itself' % (self.setting('become', 'true'), owner),
+                       'Or connect as %s: set ansible_user: %s for this host in the inventory' % (owner, owner)])
 
     # -- packages ------------------------------------------------------
     def package_names(self, tool):
@@ -437,8 +437,8 @@ class MacOS(Platform):
                 steps.append('sudo launchctl bootout system/%s' % LABEL)
             steps += ['sudo launchctl bootstrap system %s' % path,
                       'sudo launchctl kickstart system/%s' % LABEL]
-            raise PlatformError(manual('installing a LaunchDaemon needs root: run factiii with '
-                                       'become: true, or run these commands', steps))
+            raise PlatformError(manual('installing a LaunchDaemon needs root: %s, or run these commands'
+                                       % self.setting('become', 'true'), steps))
         changed = self._read_plist(path) != want
         if changed:
             try:

@@ -76,7 +76,10 @@ def test_dirty_clone_is_manual_listing_the_changes_and_never_touched(origin, tmp
         res = run(check_mode=check_mode, repo_url=origin, repo_dest=str(dest), repo_version='v1')
         assert res['status'] == 'manual', res
         assert res['msg'] == ('%s has local changes to 1 file (M app.txt); factiii leaves the clone as it is' % dest)
-        assert res['steps'][0] == 'See them: git -C %s status; git -C %s diff' % (dest, dest)
+        assert res['steps'] == [
+            'git -C %s status && git -C %s diff  # see them' % (dest, dest),
+            'git -C %s stash  # keep them aside (or commit and push them), then re-run the stage' % dest,
+            'git -C %s checkout -- .  # or drop them instead, then re-run the stage' % dest]
         assert res['details']['changes'] == ['M app.txt']
     assert (dest / 'app.txt').read_text() == 'local change\n'
     assert (dest / 'notes.txt').exists()
@@ -222,7 +225,9 @@ def test_non_empty_directory_is_manual_and_kept(origin, tmp_path):
     (dest / 'precious.txt').write_text('keep me\n')
     res = run(repo_url=origin, repo_dest=str(dest))
     assert res['status'] == 'manual'
-    assert res['steps'][0] == 'Move it aside: mv %s %s.old' % (dest, dest)
+    assert res['steps'] == ['mv %s %s.old  # move it aside, then re-run the stage' % (dest, dest),
+                            # a single-fix module's option is set on its task
+                            'or set repo_dest: %s.new on the task, then re-run the stage' % dest]
     assert (dest / 'precious.txt').read_text() == 'keep me\n'
 
 

@@ -230,7 +230,8 @@ def test_no_homebrew_is_manual_with_install_steps():
 def test_prefix_owned_by_root_is_manual():
     mac, module = make([(STAT_JON[0], 0, 'root\n')])
     res = mac.admin_problem()
-    assert res.status == MANUAL and res.steps == ['sudo chown -R <your admin user> /opt/homebrew']
+    assert res.status == MANUAL and res.steps == [
+        'sudo chown -R "$(whoami)" /opt/homebrew  # as the admin user who is to own Homebrew']
 
 
 def test_stat_failure_is_failed():

@@ -167,7 +167,7 @@ def test_secrets_without_repo_is_manual(no_github_env, monkeypatch):
     result = action.run(task_vars={})
     action._execute_module.assert_not_called()
     assert [r['status'] for r in result['results']] == ['manual', 'manual']
-    assert 'set github_repo or GITHUB_REPOSITORY' in result['results'][0]['msg']
+    assert 'set secrets_github_repo or GITHUB_REPOSITORY' in result['results'][0]['msg']
     assert TOKEN not in json.dumps(result)
 
 

@@ -311,7 +311,7 @@ def test_no_token_is_manual_and_makes_no_request(github):
 def test_no_repo_is_manual(github):
     results = check(github, repo=None)
     assert [r['status'] for r in results] == ['manual', 'manual']
-    assert 'set github_repo or GITHUB_REPOSITORY' in results[0]['msg']
+    assert 'set secrets_github_repo or GITHUB_REPOSITORY' in results[0]['msg']
     assert github.requests == []
 
 
