@@ -134,7 +134,24 @@ def run_fixes(fixes, stage, check_mode):
             done[fix.name] = Result(FIXED, finding.msg, details=finding.details)
         else:
             done[fix.name] = _apply(fix, finding)
-    return [done[f.name].as_dict(f.fix_id(stage)) for f in fixes]
+    return steps_once([done[f.name].as_dict(f.fix_id(stage)) for f in fixes])
+
+
+def steps_once(rows):
+    """Each step shown once in a stage: a step already under an earlier row (the sudo grant
+    under every fix that installs, node's steps under the pnpm it blocked) is left out; a row
+    left without steps points to the row that has them."""
+    first = {}
+    for row in rows:
+        steps = [step for step in row['steps'] if step not in first]
+        if row['steps'] and not steps:
+            owner = first[row['steps'][0]]
+            if owner not in row['msg']:
+                row['msg'] += ' (steps under %s)' % owner
+        for step in steps:
+            first[step] = row['fix_id']
+        row['steps'] = steps
+    return rows
 
 
 def _input_problems(fixes):
