@@ -41,7 +41,7 @@ SW_VERS = '/usr/bin/sw_vers'
 BREW_ENV = (('HOMEBREW_NO_AUTO_UPDATE', '1'), ('HOMEBREW_NO_INSTALL_CLEANUP', '1'))
 HOMEBREW_INSTALL = [
     '/bin/bash -c "$(curl -fsSL https://raw.githubusercontent.com/Homebrew/install/HEAD/install.sh)"'
-    ' (as an admin user, not root)',
+    '  # as an admin user, not root',
     'echo \'eval "$(/opt/homebrew/bin/brew shellenv)"\' >> ~/.zprofile'
     ' && eval "$(/opt/homebrew/bin/brew shellenv)"',
 ]
@@ -170,7 +170,7 @@ class MacOS(Platform):
         raise PlatformError(manual(
             '%s must run as %s, the owner of %s (this runs as %s)'
             % (os.path.basename(argv[0]), owner, self._brew()[1], me),
-            ['Run as an admin: %s' % _cmdline(self._as_owner_argv(argv, env)),
+            ['%s  # as an admin' % _cmdline(self._as_owner_argv(argv, env)),
              'Or %s: factiii then runs brew as %s itself' % (self.setting('become', 'true'), owner)]))
 
     def _run_brew(self, args):

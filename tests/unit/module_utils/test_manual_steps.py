@@ -35,6 +35,8 @@ PARAMS = {'node_min_major': 20, 'pnpm_version': '10', 'package_lock_timeout': 30
           'docker_start_timeout': 5, 'repo_known_hosts': [], 'repo_url': 'file:///srv/git/app.git'}
 # Ansible's own connection variables a step may name (not a role's)
 ANSIBLE_VARIABLES = {'ansible_user'}
+# first words of the steps that are shell commands: each must parse (`bash -n`)
+COMMANDS = {'sudo', 'curl', 'echo', 'printf', 'git', 'mv', 'node', 'brew', 'gh', 'export'}
 # module options (and become) an operator never sets by that name for a role's stage
 OPTIONS = sorted(set(n for n in options.stage_argument_spec() if '_' in n) | {'become'})
 
@@ -75,6 +77,10 @@ def problems(stage, rows):
                 found.append('%s: %r is a link, not a command' % (row['fix_id'], step))
             if re.search(r'\|\s*(?:sudo\s+)?(?:-E\s+)?(?:ba|z)?sh\b', step):
                 found.append('%s: %r pipes a download into a shell' % (row['fix_id'], step))
+            if step.split(' ', 1)[0] in COMMANDS or step.startswith('/'):
+                check = subprocess.run(['bash', '-n', '-c', step], capture_output=True, text=True)
+                if check.returncode:
+                    found.append('%s: %r is not a valid shell command: %s' % (row['fix_id'], step, check.stderr.strip()))
             if step in seen:
                 found.append('%s: %r repeats a step of %s' % (row['fix_id'], step, seen[step]))
             seen.setdefault(step, row['fix_id'])
@@ -199,6 +205,14 @@ class RootPrefixMac(SimMac):
         return SimMac._system(self, argv)
 
 
+class NoBrewMac(SimMac):
+    def get_bin_path(self, name, required=False, opt_dirs=None):
+        return None if name == 'brew' else SimMac.get_bin_path(self, name)
+
+    def candidates(self, name):
+        return [] if name == 'brew' else SimMac.candidates(self, name)
+
+
 class AliceRunner(SimRunner):
     euid = 502
 
@@ -224,6 +238,7 @@ def mac_cases(tmp_path, stage):
     fixes = list(dict.fromkeys(fixes))
     for check_mode in (True, False):
         for what, sim, runner, desktop in (
+                ('no Homebrew', NoBrewMac(), SimRunner, False),
                 ('prefix owned by root', RootPrefixMac(), SimRunner, False),
                 ('not the brew owner', SimMac(), AliceRunner, False),
                 ('not the brew owner, everything installed',

@@ -188,9 +188,9 @@ def test_install_as_other_user_is_manual_with_exact_command():
     module.assert_done()
     assert res.status == MANUAL
     assert 'jon' in res.msg and 'alice' in res.msg
-    assert res.steps[0] == ('Run as an admin: /usr/bin/sudo -u jon -H /usr/bin/env '
+    assert res.steps[0] == ('/usr/bin/sudo -u jon -H /usr/bin/env '
                             'HOMEBREW_NO_AUTO_UPDATE=1 HOMEBREW_NO_INSTALL_CLEANUP=1 '
-                            '/opt/homebrew/bin/brew install git node')
+                            '/opt/homebrew/bin/brew install git node  # as an admin')
     assert 'become: true' in res.steps[1]
 
 
