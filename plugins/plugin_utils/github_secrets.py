@@ -31,6 +31,7 @@ from ansible.module_utils.urls import open_url
 
 from ansible_collections.factiii.infra.plugins.module_utils.fix import FAILED, Result, failed, manual, ok
 from ansible_collections.factiii.infra.plugins.module_utils.options import setting, variable
+from ansible_collections.factiii.infra.plugins.module_utils.stage import steps_once
 
 DEFAULT_API_URL = 'https://api.github.com'
 API_VERSION = '2022-11-28'
@@ -256,7 +257,7 @@ def _token_steps(repo):
 def check_secrets(names, repo, token, api_url=DEFAULT_API_URL, timeout=TIMEOUT, ca_path=None):
     """One result dict per name in ``names``, in order, free of the token."""
     results = _check(names, repo, token, api_url, timeout, ca_path)
-    return [scrub(res.as_dict(fix_id(name)), token) for name, res in results]
+    return steps_once([scrub(res.as_dict(fix_id(name)), token) for name, res in results])
 
 
 def _check(names, repo, token, api_url, timeout, ca_path):

@@ -272,9 +272,10 @@ def test_a_launch_daemon_as_the_brew_owner_names_the_stages_become(tmp_path):
 # -- secrets (controller side) and the variable table ----------------------------------------
 
 def test_the_secrets_stage_names_its_variable():
-    rows = github_secrets.check_secrets(['STAGING_SSH'], None, None)
+    rows = github_secrets.check_secrets(['STAGING_SSH', 'PROD_SSH'], None, None)
     assert problems('secrets', rows) == []
     assert rows[0]['steps'][0].startswith('set secrets_github_repo: owner/name in the inventory')
+    assert rows[1]['steps'] == [] and rows[1]['msg'].endswith('(steps under secrets-staging-ssh-missing)')
 
 
 def test_the_variable_table_is_the_roles_argument_specs():
