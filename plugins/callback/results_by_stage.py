@@ -14,8 +14,9 @@ description:
   - Collects the fix results returned by C(factiii.infra.stage) and the single-fix
     modules of this collection and, at the end of the playbook, prints how many
     fixes were fixed, need manual work or failed, per stage and in total.
-  - Under each stage it lists what was fixed (C(Would fix) in check mode), the
-    manual steps a human must take, and why fixes failed.
+  - Under each stage it lists what was fixed, the manual steps a human must take, and why fixes failed.
+  - 'In check mode (a scan) nothing was fixed, so every stage''s counts line and the C(TOTAL) line say
+    C(Would fix: N, Manual: N, Failed: N), and the items C(Would fix: <fix id>: ...); a fix run says C(Fixed:).'
   - An unreachable host counts as one failed result in its stage (C(<stage>-host-unreachable)), so a
     host that could not be reached never looks clean; so does a task of this collection that failed
     without reporting a failed fix (C(<stage>-task-failed), for example a module crash), and a role of
@@ -41,6 +42,8 @@ options:
         callback ends the process itself (C(SystemExit)) after printing the error.
       - If it still cannot be written at the end, a warning is shown and the text report is still printed.
       - The JSON holds only what the modules returned (without their C(details)), never task arguments.
+      - Its keys are the same for a scan and a fix. C(check_mode) is V(true) for a scan, and then the
+        counts under C(fixed) (and the rows with C(status) V(fixed)) are what a fix would do.
     type: path
     env:
       - name: FACTIII_RESULTS_JSON
@@ -67,6 +70,8 @@ from ansible_collections.factiii.infra.plugins.plugin_utils import reasons
 EXIT_BAD_OPTION = 5
 
 SHOWN = ((FIXED, 'Fixed'), (MANUAL, 'Manual'), (FAILED, 'Failed'))
+# A scan changes nothing: its "fixed" results are what a fix would do (the JSON keeps the key).
+SHOWN_CHECK = ((FIXED, 'Would fix'),) + SHOWN[1:]
 COUNTED = (FIXED, MANUAL, FAILED, OK)
 FIX_KEYS = ('fix_id', 'status', 'msg', 'steps')
 # A results file is a few kilobytes; the CLI and factiii-summary refuse anything absurd.
@@ -248,8 +253,13 @@ def add_report(report, data, stages=None):
     return report
 
 
-def _counts_text(counts):
-    return ', '.join('%s: %d' % (label, counts[status]) for status, label in SHOWN)
+def labels(check_mode):
+    """((status, label), ...) of the counted statuses as shown: 'Would fix' for a scan, else 'Fixed'."""
+    return SHOWN_CHECK if check_mode else SHOWN
+
+
+def _counts_text(counts, check_mode):
+    return ', '.join('%s: %d' % (label, counts[status]) for status, label in labels(check_mode))
 
 
 def _item_line(label, fix, host):
@@ -266,16 +276,16 @@ def format_report(report):
     if not report['stages']:
         return ''
     report = ordered(report)
+    check_mode = report['check_mode']
     lines = ['RESULTS BY STAGE', '']
     for name, st in report['stages'].items():
         several = len(st['hosts']) > 1
         lines.append('%s:' % printable(name.upper(), newlines=False))
-        lines.append('   ' + _counts_text(st))
+        lines.append('   ' + _counts_text(st, check_mode))
         if several:
-            lines.extend('      %s: %s' % (printable(h, newlines=False), _counts_text(e)) for h, e in st['hosts'].items())
-        for status, label in SHOWN:
-            if status == FIXED and report['check_mode']:
-                label = 'Would fix'
+            lines.extend('      %s: %s' % (printable(h, newlines=False), _counts_text(e, check_mode))
+                         for h, e in st['hosts'].items())
+        for status, label in labels(check_mode):
             for host, entry in st['hosts'].items():
                 for fix in entry['results']:
                     if fix.get('status') != status:
@@ -285,7 +295,7 @@ def format_report(report):
                         lines.extend('      - %s' % printable(step).replace('\n', '\n        ')
                                      for step in fix.get('steps') or [])
         lines.append('')
-    lines.append('TOTAL: ' + _counts_text(report['total']))
+    lines.append('TOTAL: ' + _counts_text(report['total'], check_mode))
     return '\n'.join(lines)
 
 

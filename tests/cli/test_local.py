@@ -57,7 +57,7 @@ def test_scan_dev_runs_here_and_changes_nothing(ansible_env, cli_env, factiii, t
     assert proc.returncode == (1 if failed else 0), proc.report
     assert 'Traceback' not in proc.stdout + proc.stderr, proc.report
     assert proc.stdout.startswith('RESULTS BY STAGE\n\nDEV:\n'), proc.report
-    assert 'TOTAL: Fixed: %d, Manual: %d, Failed: %d' % (
+    assert 'TOTAL: Would fix: %d, Manual: %d, Failed: %d' % (
         expected['total']['fixed'], expected['total']['manual'], failed) in proc.stdout, proc.report
     with open(out) as handle:
         data = json.load(handle)
@@ -94,7 +94,7 @@ def test_scan_dev_and_staging_is_one_merged_table(ansible_env, cli_env, factiii,
     assert text.index('DEV:') < text.index('STAGING:') < text.index('TOTAL:'), text
     assert '   Manual: staging-docker-autostart: Docker Desktop starts at login, not at boot\n' \
            '      - System Settings > Users & Groups > Automatically log in as admin' in text
-    assert 'TOTAL: Fixed: %d, Manual: %d, Failed: %d' % (
+    assert 'TOTAL: Would fix: %d, Manual: %d, Failed: %d' % (
         expected_dev['total']['fixed'], expected_dev['total']['manual'] + 1, failed) in text
     # the text is the callback's own, for the merged report
     assert text == cb.format_report(data) + '\n'

@@ -429,6 +429,11 @@ def test_scan_of_staging_and_prod_is_one_run_showing_those_stages(fake, cli_env,
     assert proc.stdout == cb.format_report(expected) + '\n', proc.report
     assert 'SECRETS' not in proc.stdout
     assert 'Would fix: prod-git-missing' in proc.stdout
+    # the scan's own table: nothing was fixed, each count says what a fix would do
+    assert 'PROD:\n   Would fix: 1, Manual: 0, Failed: 0\n' in proc.stdout, proc.report
+    assert proc.stdout.endswith('\nTOTAL: Would fix: %d, Manual: %d, Failed: 0\n' % (
+        expected['total']['fixed'], expected['total']['manual'])), proc.report
+    assert 'Fixed' not in proc.stdout, proc.report
     assert [d['workflow'] for d in fake.dispatches] == ['factiii-scan.yml']
 
 

@@ -153,6 +153,7 @@ def test_an_app_repository_adopts_factiii(dist_venv, test_host_image, tmp_path):
                     dict(env, FACTIII_RESULTS_JSON=str(results)), app)
         assert scan.returncode == 0, scan.report
         assert 'STAGING:' in _report(scan) and 'staging-git-missing' in _report(scan), scan.report
+        assert 'TOTAL: Would fix: 2, Manual: 0, Failed: 0' in _report(scan), scan.report
         assert json.loads(results.read_text())['total']['fixed'] == 2, scan.report
         assert host_state(host.name) == before, scan.report
 
@@ -172,7 +173,7 @@ def test_an_app_repository_adopts_factiii(dist_venv, test_host_image, tmp_path):
         bare = _run([playbook, '-i', 'factiii/hosts.yml', 'factiii.infra.scan', '-l', 'staging'],
                     dict(env, FACTIII_RESULTS_JSON=str(results)), app)
         assert bare.returncode == 0, bare.report
-        assert 'TOTAL: Fixed: 0, Manual: 0, Failed: 0' in _report(bare), bare.report
+        assert 'TOTAL: Would fix: 0, Manual: 0, Failed: 0' in _report(bare), bare.report
         assert json.loads(results.read_text())['stages']['staging'], bare.report
         refused = _run([playbook, '-i', 'factiii/hosts.yml', 'factiii.infra.scan', '-l', 'staging',
                         '-e', 'ansible_host_key_checking=false'], env, app)

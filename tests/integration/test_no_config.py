@@ -129,6 +129,8 @@ def test_scan_prints_the_report_writes_the_json_and_changes_nothing(host, env, p
     assert list(data['stages']) == ['staging']
     assert rows(data, 'staging', server.name)['staging-git-missing']['status'] == 'fixed'
     assert data['total']['failed'] == 0, data
+    # printed by factiii.infra.report (no callback): a scan's counts say what a fix would do
+    assert 'TOTAL: Would fix: %(fixed)d, Manual: %(manual)d, Failed: 0' % data['total'] in proc.stdout, proc.report
     assert_untouched(server)
 
 

@@ -665,6 +665,28 @@ def test_summary_is_the_callbacks_report_as_markdown(tmp_path):
     assert 'none.json**: no results' in missing.stdout
 
 
+def test_summary_of_a_scan_says_would_fix(tmp_path):
+    """A scan's results (check_mode true, counts under "fixed"): the table and the text say Would fix."""
+    from ansible_collections.factiii.infra.plugins.callback import results_by_stage as cb
+    report = cb.new_report()
+    cb.add_results(report, 'staging', 's1', [
+        {'fix_id': 'staging-git-missing', 'status': 'fixed', 'msg': 'would install git', 'steps': []},
+        {'fix_id': 'staging-docker-autostart', 'status': 'manual', 'msg': 'login', 'steps': ['enable auto-login']}],
+        check_mode=True)
+    path = tmp_path / 'staging.json'
+    assert cb.write_json(report, str(path)) is None
+    assert json.loads(path.read_text())['total']['fixed'] == 1
+    proc = subprocess.run([tool('python'), SUMMARY, str(path)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == '## RESULTS BY STAGE (scan)'
+    assert '| Stage | Would fix | Manual | Failed | OK |' in lines
+    assert '| STAGING | 1 | 1 | 0 | 0 |' in lines and '| **Total** | 1 | 1 | 0 | 0 |' in lines
+    assert '   Would fix: 1, Manual: 1, Failed: 0' in lines
+    assert 'TOTAL: Would fix: 1, Manual: 1, Failed: 0' in lines
+    assert not [line for line in lines if 'Fixed' in line], proc.stdout
+
+
 def summary(*paths):
     proc = subprocess.run([tool('python'), SUMMARY] + [str(p) for p in paths], capture_output=True, check=False)
     proc.text = proc.stdout.decode('utf-8')  # strict: a lone surrogate could not have been written

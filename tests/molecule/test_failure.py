@@ -21,7 +21,7 @@ GONE_PORT = 22222
 REPO_URL, REPO_DEST = 'root@factiii-nowhere:/srv/git/app.git', '/srv/app'
 ITEM = re.compile(r'^   (Fixed|Would fix|Manual|Failed): (\S+) \[(\S+)\]: (.*)$')
 LABELS = {'Fixed': 'fixed', 'Would fix': 'fixed', 'Manual': 'manual', 'Failed': 'failed'}
-COUNTS = r'Fixed: \d+, Manual: \d+, Failed: \d+$'
+COUNTS = r'(?:Fixed|Would fix): \d+, Manual: \d+, Failed: \d+$'
 REPORT_LINES = ('RESULTS BY STAGE$', '$', '[A-Z]+:$', '   ' + COUNTS, r'      \S+: ' + COUNTS, 'TOTAL: ' + COUNTS)
 
 
@@ -47,16 +47,20 @@ def report_items(block):
 
 
 def assert_json_matches_text(data, block):
-    """The JSON file holds the same counts and the same listed fixes as the printed report."""
+    """The JSON file holds the same counts and the same listed fixes as the printed report
+    (a scan's "fixed" counts and rows say Would fix)."""
+    fixed = 'Would fix' if data['check_mode'] else 'Fixed'
     staging = data['stages']['staging']
-    counts = 'Fixed: %d, Manual: %d, Failed: %d' % (staging['fixed'], staging['manual'], staging['failed'])
+    counts = '%s: %d, Manual: %d, Failed: %d' % (fixed, staging['fixed'], staging['manual'], staging['failed'])
     assert 'STAGING:\n   %s\n' % counts in block, (counts, block)
     for host in (HOST, GONE):
         entry = staging['hosts'][host]
-        assert '      %s: Fixed: %d, Manual: %d, Failed: %d' % (
-            host, entry['fixed'], entry['manual'], entry['failed']) in block, (host, block)
+        assert '      %s: %s: %d, Manual: %d, Failed: %d' % (
+            host, fixed, entry['fixed'], entry['manual'], entry['failed']) in block, (host, block)
     total = data['total']
-    assert block.endswith('TOTAL: Fixed: %d, Manual: %d, Failed: %d' % (total['fixed'], total['manual'], total['failed']))
+    assert block.endswith('TOTAL: %s: %d, Manual: %d, Failed: %d' % (
+        fixed, total['fixed'], total['manual'], total['failed']))
+    assert not re.search(r'^ *%s: ' % ('Fixed' if data['check_mode'] else 'Would fix'), block, re.M), block
     listed = dict(((r['fix_id'], host), (r['status'], r['msg']))
                   for host, entry in staging['hosts'].items()
                   for r in entry['results'] if r['status'] != 'ok')

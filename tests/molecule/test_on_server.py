@@ -60,7 +60,8 @@ def test_scan_lists_every_would_fix_and_changes_nothing(on_server, tmp_path):
     assert list(data['stages']) == ['staging']
     out = inner_stdout(report)
     assert 'RESULTS BY STAGE' in out
-    assert 'STAGING:\n   Fixed: 7, Manual: 0, Failed: 0' in out
+    assert 'STAGING:\n   Would fix: 7, Manual: 0, Failed: 0' in out
+    assert 'TOTAL: Would fix: 7, Manual: 0, Failed: 0' in out
     assert outer_changed(proc) == 1  # would fix: reported as changed, like Ansible's check mode
     assert host_state(HOST) == before, 'the scan changed the host'
 

@@ -37,8 +37,9 @@ def test_scan_lists_every_would_fix_and_changes_nothing(servers, tmp_path):
     assert prod['prod-docker-not-running']['status'] == 'fixed'
     assert prod['prod-docker-autostart']['status'] == 'fixed'
     assert 'RESULTS BY STAGE' in proc.stdout
-    assert 'STAGING:\n   Fixed: 7, Manual: 0, Failed: 0' in proc.stdout
-    assert 'PROD:\n   Fixed: 5, Manual: 0, Failed: 0' in proc.stdout
+    assert 'STAGING:\n   Would fix: 7, Manual: 0, Failed: 0' in proc.stdout
+    assert 'PROD:\n   Would fix: 5, Manual: 0, Failed: 0' in proc.stdout
+    assert 'TOTAL: Would fix: 12, Manual: 0, Failed: 0' in proc.stdout
     for host in (STAGING, PROD):
         assert host_state(host) == before[host], 'the scan changed %s' % host
         assert ssh_logins(host) - logins[host] == 1, 'one SSH login per host per stage'

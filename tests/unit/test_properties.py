@@ -174,7 +174,8 @@ def feed(callback, event):
             rows.append((stage, host, 'failed'))  # a failed task never looks clean: a task-failed row
         return rows
     if kind == 'single':
-        callback.v2_runner_on_ok(Result(host, dict(payload, stage=stage), task))
+        # its flag: a scan's result (check mode), so the report's labels are checked both ways
+        callback.v2_runner_on_ok(Result(host, dict(payload, stage=stage, check_mode=failed), task))
         return [(stage, host, payload['status'])]
     if kind == 'counts':
         callback.v2_runner_on_ok(Result(host, {'stage': stage, 'results': [], 'counts': payload}, task))
@@ -224,10 +225,14 @@ def test_any_mix_of_results_adds_up_and_json_says_what_the_text_says(events, tmp
     if not report['stages']:
         assert text == ''
         return
-    assert text.endswith('TOTAL: Fixed: %(fixed)d, Manual: %(manual)d, Failed: %(failed)d' % data['total'])
+    # a scan (any check-mode result) fixed nothing: its counts say what a fix would do; the JSON keeps "fixed"
+    fixed = 'Would fix' if data['check_mode'] else 'Fixed'
+    assert data['check_mode'] is any(e[0] == 'single' and e[4] for e in events)
+    assert text.endswith('TOTAL: %s: %d, Manual: %d, Failed: %d' % (
+        fixed, data['total']['fixed'], data['total']['manual'], data['total']['failed']))
     for name, stage in data['stages'].items():
-        assert '%s:\n   Fixed: %d, Manual: %d, Failed: %d\n' % (
-            name.upper(), stage['fixed'], stage['manual'], stage['failed']) in text
+        assert '%s:\n   %s: %d, Manual: %d, Failed: %d\n' % (
+            name.upper(), fixed, stage['fixed'], stage['manual'], stage['failed']) in text
 
 
 PIECES = st.sampled_from([

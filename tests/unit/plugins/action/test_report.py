@@ -113,14 +113,14 @@ def test_a_role_of_another_collection_is_not_ours(path):
     assert [r['fix_id'] for r in rows] == ['staging-task-failed'], rows
 
 
-def make(monkeypatch, outcomes, enabled):
+def make(monkeypatch, outcomes, enabled, check_mode=False):
     monkeypatch.setattr(rbs.C, 'CALLBACKS_ENABLED', [rbs.CallbackModule.CALLBACK_NAME] if enabled else [])
     task = MagicMock()
     task.args, task.async_val, task.check_mode = {}, 0, False
     # any use of the connection fails the test: the report never connects to a host
     connection = MagicMock(spec=[])
     play_context = MagicMock()
-    play_context.check_mode = False
+    play_context.check_mode = check_mode
     plugin = action.ActionModule(task, connection, play_context, loader=MagicMock(), templar=MagicMock(),
                                  shared_loader_obj=None)
     shown, warned = [], []
@@ -154,6 +154,23 @@ def test_nothing_failed_nothing_fails(monkeypatch):
     result, shown, warned = make(monkeypatch, {'dev1': OUTCOMES['dev1']}, enabled=False)
     assert not result.get('failed') and result['total']['fixed'] == 1
     assert shown[0].startswith('RESULTS BY STAGE\n\nDEV:\n')
+
+
+def test_a_scan_without_the_callback_says_would_fix(monkeypatch, tmp_path):
+    """The scan's play is in check mode: its counts say Would fix, even when no stage reported a fix
+    (the play's check mode says it is a scan); the JSON keeps "fixed" with check_mode true."""
+    monkeypatch.setenv('FACTIII_RESULTS_JSON', str(tmp_path / 'r.json'))
+    scanned = {'result': stage_result('dev', [fix('dev-git-missing', 'fixed', 'would install git')], check_mode=True),
+               'failed': False, 'action': 'factiii.infra.stage'}
+    gone = {'s3': OUTCOMES['s3']}
+    for outcomes, total in (({'dev1': {'dev': scanned}}, 'TOTAL: Would fix: 1, Manual: 0, Failed: 0'),
+                            (gone, 'TOTAL: Would fix: 0, Manual: 0, Failed: 1')):
+        result, shown, warned = make(monkeypatch, outcomes, enabled=False, check_mode=True)
+        assert shown[0].endswith('\n' + total), shown
+        assert 'Fixed' not in shown[0], shown
+        data = json.loads((tmp_path / 'r.json').read_text())
+        assert data['check_mode'] is True and result['check_mode'] is True
+        assert 'fixed' in data['total'] and 'would_fix' not in json.dumps(data)
 
 
 def test_a_json_that_cannot_be_written_is_a_warning(monkeypatch, tmp_path):

@@ -174,6 +174,47 @@ def test_check_mode_says_would_fix(cb):
     assert 'Fixed: dev-git-missing' not in text
 
 
+def test_check_mode_counts_say_would_fix_and_json_keeps_fixed(cb, tmp_path):
+    """A scan fixed nothing: its stage, host and TOTAL lines say Would fix; its JSON keeps "fixed"."""
+    web1 = stage_result('prod', [fix('prod-git-missing', 'fixed', 'would install git'),
+                                 fix('prod-node-missing', 'fixed', 'would install node')], check_mode=True)
+    web2 = stage_result('prod', [fix('prod-docker-autostart', 'manual', 'enable it', ['systemctl enable docker']),
+                                 fix('prod-repo-not-cloned', 'failed', 'no remote')], check_mode=True)
+    text = run(cb, ('v2_runner_on_ok', Result('web1', web1)), ('v2_runner_on_failed', Result('web2', web2)))
+    assert text == textwrap.dedent('''\
+        RESULTS BY STAGE
+
+        PROD:
+           Would fix: 2, Manual: 1, Failed: 1
+              web1: Would fix: 2, Manual: 0, Failed: 0
+              web2: Would fix: 0, Manual: 1, Failed: 1
+           Would fix: prod-git-missing [web1]: would install git
+           Would fix: prod-node-missing [web1]: would install node
+           Manual: prod-docker-autostart [web2]: enable it
+              - systemctl enable docker
+           Failed: prod-repo-not-cloned [web2]: no remote
+
+        TOTAL: Would fix: 2, Manual: 1, Failed: 1''')
+    path = str(tmp_path / 'results.json')
+    assert rbs.write_json(cb.report, path) is None
+    with open(path) as handle:
+        data = json.load(handle)
+    assert data['check_mode'] is True
+    assert data['total'] == {'fixed': 2, 'manual': 1, 'failed': 1, 'ok': 0}
+    assert data['stages']['prod']['hosts']['web1']['fixed'] == 2
+
+
+def test_scan_with_no_fix_reported_still_says_would_fix(cb):
+    """A scan whose only rows are failures (the report task says it is a scan) counts as a scan."""
+    report_task = Task('factiii.infra.report')
+    crash = {'failed': True, 'msg': 'MODULE FAILURE'}
+    text = run(cb, ('v2_runner_on_failed', Result('web1', crash, Task(args={'stage': 'prod'}))),
+               ('v2_runner_on_failed', Result('localhost', {'failed': True, 'check_mode': True, 'msg': 'x'},
+                                              report_task)))
+    assert text.endswith('TOTAL: Would fix: 0, Manual: 0, Failed: 1'), text
+    assert '   Would fix: 0, Manual: 0, Failed: 1' in text.splitlines()
+
+
 def test_single_fix_modules_and_old_result_objects(cb):
     one = dict(fix('dev-git-missing', 'fixed', 'done: install git'), stage='dev', check_mode=False, changed=True)
     two = dict(fix('dev-pnpm-missing', 'failed', 'npm not found'), stage='dev', check_mode=False, failed=True)
@@ -257,7 +298,8 @@ def test_json_written_with_counts_and_fix_ids(cb, tmp_path):
                ('v2_runner_on_ok', Result('web2', stage_result('prod', [fix('prod-git-missing', 'manual', 'm', ['s'])]))),
                ('v2_runner_on_ok', Result('localhost', dict(fix('dev-pnpm-missing', 'ok', 'fine'), stage='dev', changed=False,
                                                             invocation={'module_args': {'password': 'hunter2'}}))))
-    assert 'TOTAL: Fixed: 1, Manual: 1, Failed: 1' in text and cb.warnings == []
+    # a check-mode result makes the report a scan's: Would fix in the text, "fixed" in the JSON
+    assert 'TOTAL: Would fix: 1, Manual: 1, Failed: 1' in text and cb.warnings == []
     data = json.loads(path.read_text())
     assert data['check_mode'] is True
     assert list(data['stages']) == ['dev', 'prod']
