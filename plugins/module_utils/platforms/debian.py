@@ -88,30 +88,52 @@ def _command(pid):
         if not text:
             with open(os.path.join(PROC, str(pid), 'comm'), 'rb') as handle:
                 text = handle.read().strip()
-    except (IOError, OSError):
+    except OSError:
         return None
     text = ''.join(c if c.isprintable() else '?' for c in text.decode('utf-8', 'replace'))
     text = redact_url(text)
     return text if len(text) <= COMMAND_MAX else text[:COMMAND_MAX - 3] + '...'
 
 
+def _has_open(pid, key):
+    """True when process ``pid`` has the file (device, inode) ``key`` open (as fuser finds it)."""
+    fds = os.path.join(PROC, str(pid), 'fd')
+    try:
+        names = os.listdir(fds)
+    except OSError:
+        return False  # gone, or not ours to read (a scan as a user): not confirmed
+    for name in names:
+        try:
+            info = os.stat(os.path.join(fds, name))
+        except OSError:
+            continue
+        if (info.st_dev, info.st_ino) == key:
+            return True
+    return False
+
+
 def lock_holders(paths=PACKAGE_LOCKS):
     """[(path, pid, command)] of the live processes holding a lock on one of ``paths``, in
     the order of ``paths``, read from /proc/locks (world-readable: a scan as any user sees
     them; nothing is opened or locked). pid and command are None for a lock whose owner this
-    process cannot see (an open-file-description lock, another PID namespace)."""
-    wanted = {}
+    process cannot see (an open-file-description lock, another PID namespace).
+
+    /proc/locks names a file by its file system's device, which is not always the one stat()
+    gives (btrfs subvolumes): a lock on the same inode number on another device counts only
+    when its holder has the file open."""
+    wanted, inodes = {}, {}
     for path in paths:
         try:
             info = os.stat(path)
         except OSError:
             continue  # no lock file: nobody holds it
         wanted[(os.major(info.st_dev), os.minor(info.st_dev), info.st_ino)] = path
+        inodes.setdefault(info.st_ino, (path, (info.st_dev, info.st_ino)))
     found = {}
     try:
-        with open(os.path.join(PROC, 'locks')) as handle:
-            lines = handle.read().splitlines()
-    except (IOError, OSError):
+        with open(os.path.join(PROC, 'locks'), 'rb') as handle:
+            lines = handle.read().decode('ascii', 'replace').splitlines()
+    except OSError:
         return []
     for line in lines:
         # "1: POSIX  ADVISORY  WRITE 1234 00:27:1540377 0 EOF"; "1: -> POSIX ..." is a waiter
@@ -125,6 +147,8 @@ def lock_holders(paths=PACKAGE_LOCKS):
         except ValueError:
             continue
         path = wanted.get(key)
+        if path is None and key[2] in inodes and pid > 0 and _has_open(pid, inodes[key[2]][1]):
+            path = inodes[key[2]][0]
         if path is None or path in found:
             continue
         if pid > 0:

@@ -67,3 +67,22 @@ def test_a_waiter_is_not_a_holder_and_an_unreadable_proc_is_nobody(tmp_path, mon
     assert debian.lock_holders([str(lock)]) == [(str(lock), None, None)]
     (proc / 'locks').unlink()
     assert debian.lock_holders([str(lock)]) == []
+
+
+def test_a_lock_on_another_device_counts_only_when_its_holder_has_the_file_open(tmp_path, monkeypatch):
+    # btrfs: /proc/locks gives the file system's device, stat() the subvolume's
+    lock = tmp_path / 'lock'
+    lock.write_text('')
+    other = tmp_path / 'other'
+    other.write_text('')
+    proc = tmp_path / 'proc'
+    for pid, target in (('77', lock), ('78', other)):
+        (proc / pid / 'fd').mkdir(parents=True)
+        (proc / pid / 'cmdline').write_bytes(b'apt-get\0install\0git\0')
+        (proc / pid / 'fd' / '3').symlink_to(target)
+    inode = lock.stat().st_ino
+    (proc / 'locks').write_text('1: POSIX  ADVISORY  WRITE 78 fe:ff:%d 0 EOF\n' % inode)  # another file
+    monkeypatch.setattr(debian, 'PROC', str(proc))
+    assert debian.lock_holders([str(lock)]) == []
+    (proc / 'locks').write_text('1: POSIX  ADVISORY  WRITE 77 fe:ff:%d 0 EOF\n' % inode)
+    assert debian.lock_holders([str(lock)]) == [(str(lock), '77', 'apt-get install git')]
