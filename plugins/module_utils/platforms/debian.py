@@ -230,12 +230,13 @@ class Debian(Platform):
     def lock_holders(self):
         return lock_holders()
 
-    def _wait_for_package_locks(self):
+    def _wait_for_package_locks(self, start=None):
         """Wait, reading /proc only, until no live process holds a package lock, for up to
-        package_lock_timeout seconds; then raise PlatformError (FAILED) naming the holder.
-        Returns the clock value the wait started at (the budget _run_locked continues)."""
+        package_lock_timeout seconds (since ``start``, when a wait began earlier); then raise
+        PlatformError (FAILED) naming the holder. Returns the clock value the wait started at
+        (the budget _run_locked continues)."""
         timeout = self._lock_timeout()
-        start = self.clock()
+        start = self.clock() if start is None else start
         while True:
             holders = self.lock_holders()
             waited = self.clock() - start
@@ -316,11 +317,18 @@ class Debian(Platform):
         and the clock value the wait started at."""
         if self._lists_error is not None:
             return self._lists_error, None  # already waited for and reported this run
-        try:
-            start = self._wait_for_package_locks()
-        except PlatformError as exc:
-            return exc.result, None
-        if self.dpkg_journal() and not self.options.get('repair_dpkg'):
+        start = None
+        while True:
+            try:
+                start = self._wait_for_package_locks(start)
+            except PlatformError as exc:
+                return exc.result, None
+            # a journal seen while nobody held the locks (an apt that started since is waited for)
+            if not self.dpkg_journal():
+                return None, start
+            if not self.lock_holders():
+                break
+        if not self.options.get('repair_dpkg'):
             return self._dpkg_manual(), start
         return None, start
 

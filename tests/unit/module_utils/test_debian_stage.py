@@ -453,3 +453,18 @@ def test_a_repair_waits_for_the_holder_then_repairs_and_installs(systemd, journa
 ])
 def test_lock_holder_reads_both_dpkg_wordings(text, expected):
     assert debian_mod.lock_holder(text) == expected
+
+
+def test_an_apt_that_starts_while_the_journal_is_read_is_waited_for_not_taken_for_an_interrupted_dpkg(
+        systemd, journal):
+    host = SimDebian(updates_dir=str(journal), lock=dict(LIVE_APT, until=6, finishes=True))
+    seen, real = [], host.lock_holders
+
+    def proc_locks():  # free at the first look, then the apt that wrote the journal is seen
+        seen.append(host.now)
+        return [] if len(seen) == 1 else real()
+    host.lock_holders = proc_locks
+    rows = run(host, ['git-missing'])
+    assert rows['git-missing'] == dict(rows['git-missing'], status='fixed', msg='done: install git (git)')
+    assert host.now == 6 and not [c for c in host.calls if c[0] == 'dpkg']
+    assert real() == []
