@@ -14,18 +14,21 @@ class ModuleDocFragment(object):
 options:
   package_lock_timeout:
     description:
-      - Seconds to wait in all for the package manager's locks (apt/dpkg) held by another process
-        before the fix reports C(failed) with the PID holding it; a second run after the lock is
-        released fixes it.
+      - Seconds to wait in all for the package manager's locks (apt/dpkg) held by another live process
+        (an C(apt-get), C(unattended-upgrades), C(dpkg)) before the fix reports C(failed) with the PID
+        and command line holding it (read from C(/proc/locks)); a second run after the lock is
+        released fixes it. A scan waits the same way, so that it reports what the fix would.
+      - While a process holds a lock, dpkg's journal is that process at work, not an interrupted dpkg.
     type: int
     default: 120
   repair_dpkg:
     description:
       - What to do when dpkg was interrupted (a package install killed midway left its journal in
-        C(/var/lib/dpkg/updates)) and packages must be installed.
+        C(/var/lib/dpkg/updates) and no process holds the package locks) and packages must be installed.
       - V(false) - the package fixes report C(manual) with the exact command, C(sudo dpkg --configure -a).
       - V(true) - run C(dpkg --configure -a) (non-interactive, changed config files kept) before the
-        install; that finishes the interrupted install, running its packages' configure scripts.
+        install, once the locks are free (waited for as O(package_lock_timeout) says); that finishes
+        the interrupted install, running its packages' configure scripts.
     type: bool
     default: false
   ca_bundle:

@@ -132,8 +132,8 @@ def test_apt_lock_held_is_failed_with_the_holders_pid_then_fixed_once_released(t
         assert proc.returncode != 0, proc.report
         git = row(data, host, 'git-missing')
         assert git['status'] == 'failed', git
-        assert git['msg'] == ('package manager busy (lock held by PID %s) after waiting 5s: '
-                              '/var/lib/dpkg/lock-frontend is held by python3' % pid), git
+        assert git['msg'] == ('package manager busy (lock held by PID %s) after waiting 5s: /var/lib/dpkg/lock-frontend '
+                              'is held by python3 /root/holder.py /var/lib/dpkg/lock-frontend /root/holder.pid' % pid), git
         assert printed(proc, 'Failed', 'git-missing', host) == git['msg'], proc.report
         assert seconds >= 5, seconds  # it waited (bounded: package_lock_timeout)
         assert not git_installed(host)

@@ -6,7 +6,9 @@ commands a fix runs, so a test proves a fix by what it ran and what it left.
 Faults, with the output apt 2.6 / dpkg 1.21 print on Debian 12 (seen on a test host):
 - ``lock``: {'path': ..., 'pid': ..., 'name': ..., 'until': t} - another process holds
   that lock until the simulated time ``t`` (``clock``, advanced by apt's own waiting and
-  by the platform's sleep);
+  by the platform's sleep); /proc/locks shows it with its command line (``command``,
+  else ``name``); with ``'finishes': True`` it is an apt at work that folds dpkg's journal
+  when it ends (without, it is killed and leaves the journal as it is);
 - ``updates_dir``: dpkg's journal directory; digit-named entries mean "dpkg was
   interrupted", ``dpkg --configure -a`` clears them (or fails with ``configure_error``);
 - ``source_down``: the package source refuses connections (update only warns).
@@ -57,6 +59,19 @@ class SimDebian:
 
     def sleep(self, seconds):
         self.now += seconds
+        self._finish()
+
+    def _finish(self):
+        """A holder at work that has ended has folded dpkg's journal into its database."""
+        if self.lock and self.lock.get('finishes') and self.now >= self.lock['until'] and self.updates_dir:
+            for name in os.listdir(self.updates_dir):
+                os.remove(os.path.join(self.updates_dir, name))
+
+    def lock_holders(self):
+        """What debian.lock_holders() reads from /proc/locks on this host."""
+        if self.lock is None or not self._locked(self.lock['path']):
+            return []
+        return [(self.lock['path'], str(self.lock['pid']), self.lock.get('command', self.lock['name']))]
 
     def _locked(self, path):
         return self.lock is not None and self.lock['path'] == path and self.now < self.lock['until']
@@ -150,6 +165,7 @@ class SimDebian:
         if self._locked(FRONTEND):  # apt waits up to DPkg::Lock::Timeout, printing a line a second
             waited = min(wait, self.lock['until'] - self.now)
             self.now += waited
+            self._finish()
             out = ''.join('Waiting for cache lock: %s...\n' % self._held_by() for dummy in range(max(1, int(waited))))
             if self._locked(FRONTEND):
                 return 100, out, ('E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), '

@@ -7,11 +7,15 @@ apt is driven through apt-get/apt-cache/dpkg-query, not python3-apt: a bare serv
 has no python3-apt, and a scan there must still answer.
 
 A bad day on the package side ends in one row with apt's own words:
-- a lock held by another process (apt-daily, an admin's apt-get): waited for up to
-  ``package_lock_timeout`` seconds in all (apt waits for dpkg's locks itself, the
-  locks it does not wait for are tried again), then FAILED with the holder's PID;
-- an interrupted dpkg (journal entries left in /var/lib/dpkg/updates): MANUAL with
-  ``sudo dpkg --configure -a``, or that command run first when ``repair_dpkg`` is set;
+- a package lock held by a live process (apt-daily, unattended-upgrades, an admin's
+  apt-get or dpkg), read from /proc/locks: waited for up to ``package_lock_timeout``
+  seconds, then FAILED with the holder's PID and command line (a scan waits and says
+  the same: it is what the fix would say). FAILED, not MANUAL: there is nothing to do by
+  hand but let it finish (killing it is what interrupts dpkg), and the run must not pass;
+- an interrupted dpkg (journal entries left in /var/lib/dpkg/updates) with NO process
+  holding a package lock: MANUAL with ``sudo dpkg --configure -a``, or that command run
+  first when ``repair_dpkg`` is set. A running apt or dpkg writes the same journal as it
+  goes, so the journal alone says nothing until the locks are free;
 - a package source that cannot be reached: `apt-get update` only warns, so its
   "Failed to fetch" line is kept and added to the install's failure.
 """
@@ -30,6 +34,7 @@ import time
 from ansible_collections.factiii.infra.plugins.module_utils.fix import (
     PlatformError, failed, manual, needs_fix, ok,
 )
+from ansible_collections.factiii.infra.plugins.module_utils.git import redact_url
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.base import Platform
 
 APT_LISTS = '/var/lib/apt/lists'
@@ -38,17 +43,23 @@ LISTS_MAX_AGE = 3600  # seconds before `apt-get update` runs again
 # fold into its database (apt's test for "dpkg was interrupted").
 DPKG_UPDATES = '/var/lib/dpkg/updates'
 LOCK_RETRY_INTERVAL = 1.0  # seconds between tries of a lock apt does not wait for
+# The locks apt and dpkg take (fcntl on the whole file), frontend first: apt-get holds it for
+# its whole run while its dpkg child holds the database lock.
+PACKAGE_LOCKS = ('/var/lib/dpkg/lock-frontend', '/var/lib/dpkg/lock',
+                 '/var/lib/apt/lists/lock', '/var/cache/apt/archives/lock')
+PROC = '/proc'
+COMMAND_MAX = 200  # characters of a holder's command line in a message
 
 # The error line of apt or dpkg saying it could not take a lock.
 LOCK_FAILED = re.compile(
     r'^(?:E: (?:Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock)'
-    r'|dpkg: error: dpkg (?:frontend|database) lock (?:was|is) locked by another process)', re.M)
+    r'|dpkg: error: dpkg (?:frontend|database) lock (?:was|is) locked by \S+ process)', re.M)
 # Who holds it. apt: "[Waiting for cache lock: |E: ]Could not get lock /var/lib/dpkg/lock-frontend.
 # It is held by process 72 (python3)[...]"; dpkg: "dpkg frontend lock was locked by another
-# process with pid 72".
+# process with pid 72" (dpkg 1.21) or "... locked by /usr/bin/apt-get process with pid 72" (later).
 APT_LOCK_HOLDER = re.compile(
     r'Could not get lock (/\S*?)\.?(?: It is held by process (\d+)(?: \(([^)\n]*)\))?)?(?:\.\.\.)?[ \t]*$', re.M)
-DPKG_LOCK_HOLDER = re.compile(r'dpkg (frontend|database) lock (?:was|is) locked by another process with pid (\d+)')
+DPKG_LOCK_HOLDER = re.compile(r'dpkg (frontend|database) lock (?:was|is) locked by (\S+) process with pid (\d+)')
 DPKG_LOCKS = {'frontend': '/var/lib/dpkg/lock-frontend', 'database': '/var/lib/dpkg/lock'}
 # `apt-get update` exits 0 when a source cannot be fetched; these lines say which and why.
 FETCH_FAILED = re.compile(r'^[WE]: Failed to fetch .*$', re.M)
@@ -64,8 +75,91 @@ def lock_holder(text):
         if match.group(2) or not pid:
             path, pid, name = match.group(1), match.group(2), match.group(3)
     for match in DPKG_LOCK_HOLDER.finditer(text):
-        path, pid, name = DPKG_LOCKS[match.group(1)], match.group(2), None
+        exe = match.group(2)
+        path, pid, name = DPKG_LOCKS[match.group(1)], match.group(3), None if exe == 'another' else exe
     return pid, name, path
+
+
+def _command(pid):
+    """The command line of process ``pid`` (its name when it has none), printable, credentials
+    redacted, cut at COMMAND_MAX characters; None when the process is gone."""
+    try:
+        with open(os.path.join(PROC, str(pid), 'cmdline'), 'rb') as handle:
+            text = b' '.join(part for part in handle.read().split(b'\0') if part)
+        if not text:
+            with open(os.path.join(PROC, str(pid), 'comm'), 'rb') as handle:
+                text = handle.read().strip()
+    except OSError:
+        return None
+    text = ''.join(c if c.isprintable() else '?' for c in text.decode('utf-8', 'replace'))
+    text = redact_url(text)
+    return text if len(text) <= COMMAND_MAX else text[:COMMAND_MAX - 3] + '...'
+
+
+def _has_open(pid, key):
+    """True when process ``pid`` has the file (device, inode) ``key`` open (as fuser finds it)."""
+    fds = os.path.join(PROC, str(pid), 'fd')
+    try:
+        names = os.listdir(fds)
+    except OSError:
+        return False  # gone, or not ours to read (a scan as a user): not confirmed
+    for name in names:
+        try:
+            info = os.stat(os.path.join(fds, name))
+        except OSError:
+            continue
+        if (info.st_dev, info.st_ino) == key:
+            return True
+    return False
+
+
+def lock_holders(paths=PACKAGE_LOCKS):
+    """[(path, pid, command)] of the live processes holding a lock on one of ``paths``, in
+    the order of ``paths``, read from /proc/locks (world-readable: a scan as any user sees
+    them; nothing is opened or locked). pid and command are None for a lock whose owner this
+    process cannot see (an open-file-description lock, another PID namespace).
+
+    /proc/locks names a file by its file system's device, which is not always the one stat()
+    gives (btrfs subvolumes): a lock on the same inode number on another device counts only
+    when its holder has the file open."""
+    wanted, inodes = {}, {}
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue  # no lock file: nobody holds it
+        wanted[(os.major(info.st_dev), os.minor(info.st_dev), info.st_ino)] = path
+        inodes.setdefault(info.st_ino, (path, (info.st_dev, info.st_ino)))
+    found = {}
+    try:
+        with open(os.path.join(PROC, 'locks'), 'rb') as handle:
+            lines = handle.read().decode('ascii', 'replace').splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        # "1: POSIX  ADVISORY  WRITE 1234 00:27:1540377 0 EOF"; "1: -> POSIX ..." is a waiter
+        fields = line.split()
+        if len(fields) < 6 or fields[1] == '->':
+            continue
+        try:
+            major, minor, inode = fields[5].split(':')
+            key = (int(major, 16), int(minor, 16), int(inode))
+            pid = int(fields[4])
+        except ValueError:
+            continue
+        path = wanted.get(key)
+        if path is None and key[2] in inodes and pid > 0 and _has_open(pid, inodes[key[2]][1]):
+            path = inodes[key[2]][0]
+        if path is None or path in found:
+            continue
+        if pid > 0:
+            command = _command(pid)
+            if command is None:
+                continue  # gone since: its lock went with it
+            found[path] = (path, str(pid), command)
+        else:
+            found[path] = (path, None, None)
+    return [found[path] for path in paths if path in found]
 
 
 def dpkg_error(text):
@@ -142,17 +236,46 @@ class Debian(Platform):
     def _lock_timeout(self):
         return self.options.get('package_lock_timeout', 120)
 
-    def _run_locked(self, argv, what, apt=True):
+    def lock_holders(self):
+        return lock_holders()
+
+    def _wait_for_package_locks(self, start=None):
+        """Wait, reading /proc only, until no live process holds a package lock, for up to
+        package_lock_timeout seconds (since ``start``, when a wait began earlier); then raise
+        PlatformError (FAILED) naming the holder. Returns the clock value the wait started at
+        (the budget _run_locked continues)."""
+        timeout = self._lock_timeout()
+        start = self.clock() if start is None else start
+        while True:
+            holders = self.lock_holders()
+            waited = self.clock() - start
+            if not holders:
+                return start
+            if waited >= timeout:
+                path, pid, command = holders[0]
+                raise PlatformError(self._busy(waited, pid, command, path))
+            self.sleep(LOCK_RETRY_INTERVAL)
+
+    @staticmethod
+    def _busy(waited, pid, name, path):
+        msg = 'package manager busy (lock held by %s) after waiting %ds' % (
+            'PID %s' % pid if pid else 'another process', int(round(waited)))
+        if path:
+            msg += ': %s%s' % (path, ' is held by %s' % name if name else '')
+        return failed(msg)
+
+    def _run_locked(self, argv, what, apt=True, start=None):
         """Run ``argv`` (apt-get's arguments, or a whole dpkg command) as root. While it fails
         because another process holds a package lock, try again until package_lock_timeout
-        seconds have passed in all; then raise PlatformError with the holder's PID.
+        seconds have passed in all (since ``start``, when a wait began earlier); then raise
+        PlatformError with the holder's PID.
 
         apt-get itself waits for dpkg's locks (DPkg::Lock::Timeout, given what is left of the
         time); the lists and archives locks, and dpkg's own, fail at once and are retried here.
         """
         timeout = self._lock_timeout()
-        start = self.clock()
-        wait = timeout
+        start = self.clock() if start is None else start
+        wait = max(0, int(math.ceil(timeout - (self.clock() - start))))
         while True:
             full = ['apt-get', '-o', 'DPkg::Lock::Timeout=%d' % wait] + list(argv) if apt else list(argv)
             res = self.runner.run(self._as_root(full), env=self._apt_env())
@@ -189,28 +312,50 @@ class Debian(Platform):
             return None
         return match.group(1)
 
-    def dpkg_interrupted(self):
-        """True when dpkg was killed midway and its database needs `dpkg --configure -a`."""
+    def dpkg_journal(self):
+        """True when dpkg's journal has entries: dpkg is at work, or was killed midway (then
+        its database needs `dpkg --configure -a`). Ask only once no process holds the locks."""
         try:
             return any(name.isdigit() for name in os.listdir(DPKG_UPDATES))
         except OSError:
             return False
 
+    def _ready_to_install(self):
+        """Wait for the package locks, then the Result the install would end with before
+        installing anything (busy, or an interrupted dpkg not opted in to repair), else None;
+        and the clock value the wait started at."""
+        if self._lists_error is not None:
+            return self._lists_error, None  # already waited for and reported this run
+        start = None
+        while True:
+            try:
+                start = self._wait_for_package_locks(start)
+            except PlatformError as exc:
+                return exc.result, None
+            # a journal seen while nobody held the locks (an apt that started since is waited for)
+            if not self.dpkg_journal():
+                return None, start
+            if not self.lock_holders():
+                break
+        if not self.options.get('repair_dpkg'):
+            return self._dpkg_manual(), start
+        return None, start
+
     def install_blocker(self):
-        if self.dpkg_interrupted() and not self.options.get('repair_dpkg'):
-            return self._dpkg_manual()
-        return None
+        # A scan waits like the fix would (reading /proc only), so that it says the same.
+        return self._ready_to_install()[0]
 
     def install_packages(self, packages):
-        blocker = self.install_blocker()
+        blocker, start = self._ready_to_install()
         if blocker:
             raise PlatformError(blocker)
-        if self.dpkg_interrupted():
+        if self.dpkg_journal():
             # What apt would run for us, made non-interactive: keep changed config files.
             self._run_locked(['dpkg', '--force-confdef', '--force-confold', '--configure', '-a'],
-                             'dpkg --configure -a', apt=False)
+                             'dpkg --configure -a', apt=False, start=start)
         self.refresh_lists()
-        self._run_locked(['-q', '-y', 'install'] + list(packages), 'apt-get install %s' % ' '.join(packages))
+        self._run_locked(['-q', '-y', 'install'] + list(packages), 'apt-get install %s' % ' '.join(packages),
+                         start=start)
         for tool in ('git', 'node', 'npm', 'docker', 'dockerd'):
             self.runner.forget(tool)
 
@@ -225,11 +370,10 @@ class Debian(Platform):
         holder = lock_holder(text)
         if holder is not None:
             pid, name, path = holder
-            msg = 'package manager busy (lock held by %s) after waiting %ds' % (
-                'PID %s' % pid if pid else 'another process', int(round(waited)))
-            if path:
-                msg += ': %s%s' % (path, ' is held by %s' % name if name else '')
-            return failed(msg)
+            live = self.lock_holders()  # the holder's whole command line, while it runs
+            if live:
+                path, pid, name = live[0]
+            return self._busy(waited, pid, name, path)
         if 'dpkg was interrupted' in text:
             return self._dpkg_manual()
         msg = '%s failed: %s' % (what, dpkg_error(text) or res.reason())

@@ -32,6 +32,7 @@ def run(host, names, check_mode=False, monkeypatch=None, **params):
     debian_mod.os.geteuid = lambda: host.euid
     platform = Debian(Runner(host), check_mode=check_mode, options=dict(PARAMS, **params))
     platform.clock, platform.sleep = host.clock, host.sleep  # simulated time: apt's waits and ours
+    platform.lock_holders = host.lock_holders  # the host's /proc/locks
     fixes = [FIXES[n](platform, dict(PARAMS, **params)) for n in names]
     return dict((r['fix_id'][len('staging-'):], r) for r in run_fixes(fixes, 'staging', check_mode))
 
@@ -142,8 +143,8 @@ def test_apt_lock_held_fails_with_the_pid_and_dependents_are_not_attempted(syste
     assert rows['git-missing'] == dict(rows['git-missing'], status='failed', msg=busy)
     assert rows['docker-missing'] == dict(rows['docker-missing'], status='failed', msg=busy)
     assert rows['docker-not-running']['msg'] == 'not attempted: needs staging-docker-missing, which is failed'
-    # apt itself waited the whole package_lock_timeout: one try, no second wait on top
-    assert host.lock_waits() == [30] and host.now == 30
+    # waited the whole package_lock_timeout reading /proc/locks; apt never ran
+    assert host.lock_waits() == [] and host.now == 30
     assert host.packages == set()
 
 
@@ -156,11 +157,22 @@ def test_second_run_after_the_lock_is_released_fixes_it(systemd):
     assert 'git' in host.packages
 
 
-def test_lock_released_while_apt_waits_is_no_failure(systemd):
+def test_lock_released_within_the_timeout_is_no_failure(systemd):
     host = SimDebian(lock={'path': FRONTEND, 'pid': 4242, 'name': 'apt-get', 'until': 12})
     rows = run(host, ['git-missing'])
     assert rows['git-missing']['status'] == 'fixed'
-    assert host.now == 12 and host.lock_waits() == [30]
+    # apt runs once the lock is free, given what is left of the 30 s
+    assert host.now == 12 and host.lock_waits() == [18]
+
+
+def test_lock_taken_again_after_the_wait_is_waited_for_by_apt_in_the_same_budget(systemd, monkeypatch):
+    # /proc/locks shows it free, then another apt takes it before ours: apt's own wait, 30 s in all
+    host = SimDebian(lock={'path': FRONTEND, 'pid': 4242, 'name': 'apt-get', 'until': 1000})
+    monkeypatch.setattr(host, 'lock_holders', lambda: [])
+    rows = run(host, ['git-missing'])
+    assert rows['git-missing']['msg'] == ('package manager busy (lock held by PID 4242) after waiting 30s: '
+                                          '/var/lib/dpkg/lock-frontend is held by apt-get')
+    assert host.lock_waits() == [30] and host.now == 30
 
 
 def test_package_lock_timeout_is_the_bound(systemd):
@@ -174,8 +186,8 @@ def test_package_lock_timeout_is_the_bound(systemd):
 def test_lists_lock_apt_does_not_wait_for_is_retried_within_the_timeout(systemd, monkeypatch):
     monkeypatch.setattr(Debian, '_lists_age', lambda self: None)
     host = SimDebian(lock={'path': LISTS, 'pid': 555, 'name': 'apt-get', 'until': 3.5})
-    rows = run(host, ['git-missing'])
-    assert rows['git-missing']['status'] == 'fixed'
+    rows = run(host, ['node-missing'])  # its scan asks apt-cache, after `apt-get update`
+    assert rows['node-missing']['status'] == 'fixed'
     updates = [c for c in host.calls if c[0] == 'apt-get' and 'update' in c]
     assert len(updates) == 5  # at 0, 1, 2, 3 s: held; at 4 s: free
     # each try is given only what is left of the 30 s
@@ -299,8 +311,9 @@ def test_a_repair_blocked_by_a_lock_waits_then_names_the_holder(systemd, journal
     host = SimDebian(updates_dir=str(journal), lock={'path': FRONTEND, 'pid': 506, 'name': 'apt-get', 'until': 1000})
     rows = run(host, ['git-missing'], repair_dpkg=True, package_lock_timeout=4)
     assert rows['git-missing']['msg'] == ('package manager busy (lock held by PID 506) after waiting 4s: '
-                                          '/var/lib/dpkg/lock-frontend')
-    assert len([c for c in host.calls if c[0] == 'dpkg']) == 5  # at 0, 1, 2, 3 and 4 s
+                                          '/var/lib/dpkg/lock-frontend is held by apt-get')
+    assert host.now == 4
+    assert not [c for c in host.calls if c[0] in ('dpkg', 'apt-get')]  # no repair run while it is held
 
 
 def test_unreachable_package_source_fails_the_package_fixes_and_the_rest_go_on(systemd, monkeypatch):
@@ -378,3 +391,80 @@ def test_an_unexpected_error_in_one_fix_is_its_failed_row_and_the_rest_go_on(sys
     assert rows['docker-not-running']['status'] == 'failed'
     assert rows['docker-not-running']['msg'] == 'unexpected error in boom: OSError: [Errno 28] No space left on device'
     assert rows['docker-autostart']['status'] == 'fixed'
+
+
+# -- a live apt is not an interrupted dpkg (issue 14, point 1) ----------------------------------
+# A running apt-get (or unattended-upgrades) writes dpkg's journal as it goes: the journal says
+# "interrupted" only once no process holds the package locks.
+LIVE_APT = {'path': FRONTEND, 'pid': 1235, 'name': 'apt-get', 'command': '/usr/bin/apt-get -y upgrade'}
+
+
+def test_a_live_apt_writing_dpkgs_journal_is_waited_for_then_the_install_runs(systemd, journal):
+    host = SimDebian(updates_dir=str(journal), lock=dict(LIVE_APT, until=12, finishes=True))
+    rows = run(host, ['git-missing'])
+    assert rows['git-missing'] == dict(rows['git-missing'], status='fixed', msg='done: install git (git)')
+    assert host.now == 12
+    assert not [c for c in host.calls if c[0] == 'dpkg']  # nothing to repair: apt finished its work
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_a_live_apt_holding_the_lock_past_the_timeout_is_failed_naming_it_not_interrupted(
+        systemd, journal, check_mode):
+    host = SimDebian(updates_dir=str(journal), lock=dict(LIVE_APT, until=1000), check_mode=check_mode)
+    rows = run(host, ['git-missing', 'repo-not-cloned'], check_mode=check_mode, package_lock_timeout=5,
+               repo_url='file:///srv/git/app.git', repo_dest='/nonexistent/app')
+    busy = ('package manager busy (lock held by PID 1235) after waiting 5s: '
+            '/var/lib/dpkg/lock-frontend is held by /usr/bin/apt-get -y upgrade')
+    assert rows['git-missing'] == dict(rows['git-missing'], status='failed', msg=busy)  # scan and fix alike
+    assert 'steps' not in rows['git-missing'] or not rows['git-missing']['steps']
+    assert rows['repo-not-cloned']['msg'] == 'not attempted: needs staging-git-missing, which is failed'
+    assert host.now == 5
+    assert not [c for c in host.calls if c[0] in ('dpkg', 'apt-get')]
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_a_holder_killed_midway_leaves_an_interrupted_dpkg_which_is_manual(systemd, journal, check_mode):
+    host = SimDebian(updates_dir=str(journal), lock=dict(LIVE_APT, until=3), check_mode=check_mode)
+    rows = run(host, ['git-missing'], check_mode=check_mode)
+    assert rows['git-missing']['status'] == 'manual'
+    assert rows['git-missing']['msg'] == 'dpkg was interrupted: the package database needs repair'
+    assert rows['git-missing']['steps'][0] == 'sudo dpkg --configure -a'
+    assert host.now == 3  # it waited for the holder, then read the journal
+    assert not [c for c in host.calls if c[0] in ('dpkg', 'apt-get')]
+
+
+def test_a_repair_waits_for_the_holder_then_repairs_and_installs(systemd, journal):
+    host = SimDebian(updates_dir=str(journal), lock=dict(LIVE_APT, until=7))
+    rows = run(host, ['git-missing'], repair_dpkg=True)
+    assert rows['git-missing']['status'] == 'fixed'
+    ran = [c for c in host.calls if c[0] in ('dpkg', 'apt-get')]
+    assert ran == [['dpkg', '--force-confdef', '--force-confold', '--configure', '-a'],
+                   ['apt-get', '-o', 'DPkg::Lock::Timeout=23', '-q', '-y', 'install', 'git']]
+    assert host.now == 7
+
+
+@pytest.mark.parametrize('text, expected', [
+    # dpkg after 1.21 names the holder's program
+    ('dpkg: error: dpkg frontend lock was locked by /usr/bin/apt-get process with pid 1235\n'
+     'Note: removing the lock file is always wrong, can damage the locked area\n',
+     ('1235', '/usr/bin/apt-get', '/var/lib/dpkg/lock-frontend')),
+    ('dpkg: error: dpkg frontend lock was locked by another process with pid 16\n',
+     ('16', None, '/var/lib/dpkg/lock-frontend')),
+])
+def test_lock_holder_reads_both_dpkg_wordings(text, expected):
+    assert debian_mod.lock_holder(text) == expected
+
+
+def test_an_apt_that_starts_while_the_journal_is_read_is_waited_for_not_taken_for_an_interrupted_dpkg(
+        systemd, journal):
+    host = SimDebian(updates_dir=str(journal), lock=dict(LIVE_APT, until=6, finishes=True))
+    seen, real = [], host.lock_holders
+
+    def proc_locks():  # free at the first look, then the apt that wrote the journal is seen
+        seen.append(host.now)
+        return [] if len(seen) == 1 else real()
+    host.lock_holders = proc_locks
+    rows = run(host, ['git-missing'])
+    assert rows['git-missing'] == dict(rows['git-missing'], status='fixed', msg='done: install git (git)')
+    assert host.now == 6 and not [c for c in host.calls if c[0] == 'dpkg']
+    assert real() == []
