@@ -1,0 +1,37 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of factiii.infra.stage_vars: a stage's variables checked by name, on the controller.
+
+The first task of each stage play (playbooks/tasks/stage.yml), before the stage's role and its
+argument check: a typo or a missing required variable is one Failed row, <stage>-invalid-arguments,
+and one line, instead of an ignored variable or the role's spec dumped per host.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.factiii.infra.plugins.module_utils.fix import failed
+from ansible_collections.factiii.infra.plugins.module_utils.stage import stage_return
+from ansible_collections.factiii.infra.plugins.plugin_utils import stage_vars
+from ansible_collections.factiii.infra.plugins.plugin_utils.controller_action import ControllerAction
+
+
+class ActionModule(ControllerAction):
+
+    NAME = 'factiii.infra.stage_vars'
+
+    def run(self, tmp=None, task_vars=None):
+        args = self._task.args if isinstance(self._task.args, dict) else {}
+        stage = args.get('stage')
+        if sorted(args) != ['stage'] or stage not in stage_vars.PREFIXES:
+            return {'failed': True, 'changed': False,
+                    'msg': '%s takes stage: one of %s' % (self.NAME, ', '.join(sorted(stage_vars.PREFIXES)))}
+        # Only names: the host's variables (inventory, extra vars, play and role defaults), untemplated.
+        why = stage_vars.problem(stage, list(task_vars or {}))
+        if why is None:
+            return {'changed': False, 'msg': 'the variables of stage %s are known' % stage}
+        result = stage_return(stage, [failed(why).as_dict('%s-invalid-arguments' % stage)], self._task.check_mode)
+        result['msg'] = why
+        return result
