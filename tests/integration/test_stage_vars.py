@@ -1,0 +1,107 @@
+"""Typos and missing required variables of a stage, in a real ansible-playbook run of factiii.infra.scan.
+
+As an app repository runs it (empty directory, the built collection, no ansible.cfg), with and without
+the results callback: a variable with a stage's prefix that the role does not know (from -e or from
+the inventory) and a missing required one are one line naming the variable (and the closest known
+name), and the stage's Failed row; the stage's module never runs; the other stages go on. Local
+connection only: nothing is installed, the scan changes nothing.
+"""
+import json
+import os
+
+import pytest
+import yaml
+
+from support import run_reported, tool
+
+CALLBACK = 'factiii.infra.results_by_stage'
+LOCAL = {'ansible_connection': 'local', 'ansible_python_interpreter': '{{ ansible_playbook_python }}'}
+HINT = 'unknown variable staging_repo_verison: did you mean staging_repo_version?'
+TYPO_URL = 'unknown variable staging_repo_ulr: did you mean staging_repo_url?'
+MISSING = 'missing required variables staging_repo_dest, staging_repo_url'
+
+
+@pytest.fixture(params=['no-config', 'callback'])
+def scan(request, built_collection, tmp_path):
+    """scan(inventory_groups, *args) -> (proc, results JSON) from an empty directory."""
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith('ANSIBLE_') and k != 'FACTIII_RESULTS_JSON')
+    env.update({'ANSIBLE_COLLECTIONS_PATH': str(built_collection[1]), 'ANSIBLE_NOCOLOR': '1',
+                'PATH': os.path.dirname(tool('ansible-playbook')) + os.pathsep + os.environ.get('PATH', ''),
+                'FACTIII_RESULTS_JSON': str(tmp_path / 'scan.json')})
+    if request.param == 'callback':
+        env['ANSIBLE_CALLBACKS_ENABLED'] = CALLBACK
+    project = tmp_path / 'app'
+    project.mkdir()
+
+    def run(groups, *args):
+        (project / 'hosts.yml').write_text(yaml.safe_dump({'all': {'children': groups}}, sort_keys=False))
+        proc = run_reported([tool('ansible-playbook'), '-i', 'hosts.yml', 'factiii.infra.scan'] + list(args),
+                            env, 600, cwd=project)
+        data = json.loads((tmp_path / 'scan.json').read_text()) if (tmp_path / 'scan.json').exists() else None
+        return proc, data
+    return run
+
+
+def staging(tmp_path, **variables):
+    return {'staging': {'hosts': {'localhost': dict(LOCAL)}, 'vars': dict(
+        {'staging_fixes': ['repo-not-cloned'], 'staging_repo_url': str(tmp_path / 'nowhere.git'),
+         'staging_repo_dest': str(tmp_path / 'clone')}, **variables)}}
+
+
+def rows(data, stage, host='localhost'):
+    return dict((r['fix_id'], r) for r in data['stages'][stage]['hosts'][host]['results'])
+
+
+def assert_one_line(proc, text):
+    """``text`` is said, each line saying it is short (no spec dump), and the stage's module never ran."""
+    out = proc.stdout + proc.stderr
+    said = [line for line in out.splitlines() if text in line]
+    assert said, proc.report
+    assert all(len(line) < 1000 for line in said), said
+    assert 'argument_spec_data' not in out and 'Validation of arguments failed' not in out, proc.report
+    assert 'TASK [factiii.infra.server : Scan and fix stage' not in out, 'the stage ran: ' + proc.report
+    assert any(line.startswith('   Failed: staging-invalid-arguments: ' + text) for line in proc.stdout.splitlines()), \
+        proc.report
+
+
+def test_a_typo_in_extra_vars_is_one_line_with_the_closest_name(scan, tmp_path):
+    proc, data = scan(staging(tmp_path), '-e', 'staging_repo_verison=main')
+    assert proc.returncode == 2, proc.report
+    assert_one_line(proc, HINT)
+    assert list(rows(data, 'staging')) == ['staging-invalid-arguments']
+    assert rows(data, 'staging')['staging-invalid-arguments']['msg'].startswith(HINT)
+    assert not (tmp_path / 'clone').exists()
+
+
+def test_a_typo_of_a_required_variable_in_the_inventory_is_one_line(scan, tmp_path):
+    groups = staging(tmp_path)
+    groups['staging']['vars']['staging_repo_ulr'] = groups['staging']['vars'].pop('staging_repo_url')
+    proc, data = scan(groups)
+    assert proc.returncode == 2, proc.report
+    assert_one_line(proc, TYPO_URL)
+    assert 'missing' not in rows(data, 'staging')['staging-invalid-arguments']['msg']
+
+
+def test_missing_required_variables_are_one_line(scan, tmp_path):
+    groups = {'staging': {'hosts': {'localhost': dict(LOCAL)}}}
+    proc, data = scan(groups)
+    assert proc.returncode == 2, proc.report
+    assert_one_line(proc, MISSING)
+    assert list(rows(data, 'staging')) == ['staging-invalid-arguments']
+
+
+def test_known_variables_run_the_stage_and_other_stages_go_on(scan, tmp_path):
+    # dev (known variables, one of dev_sync's) runs; staging's typo stops staging alone
+    groups = dict({'dev': {'hosts': {'localhost': dict(LOCAL)}, 'vars': {
+        'dev_fixes': ['git-missing'], 'dev_sync_root': '/opt/factiii'}}},
+        **{'staging': {'hosts': {'staging-local': dict(LOCAL)}, 'vars': dict(
+            staging(tmp_path)['staging']['vars'], staging_repo_verison='main')}})
+    proc, data = scan(groups, '-e', 'dev_node_min_major=20')
+    assert proc.returncode == 2, proc.report
+    assert 'invalid-arguments' not in json.dumps(data['stages']['dev']), proc.report
+    assert list(rows(data, 'dev')) == ['dev-git-missing'], proc.report
+    assert list(rows(data, 'staging', 'staging-local')) == ['staging-invalid-arguments'], proc.report
+    # and the same staging without the typo scans
+    proc, data = scan(staging(tmp_path), '-e', 'staging_repo_version=main')
+    assert 'invalid-arguments' not in json.dumps(data), proc.report
+    assert 'staging-repo-not-cloned' in rows(data, 'staging'), proc.report
