@@ -23,7 +23,7 @@ MISSING = 'missing required variables staging_repo_dest, staging_repo_url'
 
 @pytest.fixture(params=['no-config', 'callback'])
 def scan(request, built_collection, tmp_path):
-    """scan(inventory_groups, *args) -> (proc, results JSON) from an empty directory."""
+    """scan(inventory_groups, *args, playbook=...) -> (proc, results JSON) from an empty directory."""
     env = dict((k, v) for k, v in os.environ.items() if not k.startswith('ANSIBLE_') and k != 'FACTIII_RESULTS_JSON')
     env.update({'ANSIBLE_COLLECTIONS_PATH': str(built_collection[1]), 'ANSIBLE_NOCOLOR': '1',
                 'PATH': os.path.dirname(tool('ansible-playbook')) + os.pathsep + os.environ.get('PATH', ''),
@@ -33,9 +33,9 @@ def scan(request, built_collection, tmp_path):
     project = tmp_path / 'app'
     project.mkdir()
 
-    def run(groups, *args):
+    def run(groups, *args, playbook='factiii.infra.scan'):
         (project / 'hosts.yml').write_text(yaml.safe_dump({'all': {'children': groups}}, sort_keys=False))
-        proc = run_reported([tool('ansible-playbook'), '-i', 'hosts.yml', 'factiii.infra.scan'] + list(args),
+        proc = run_reported([tool('ansible-playbook'), '-i', 'hosts.yml', playbook] + list(args),
                             env, 600, cwd=project)
         data = json.loads((tmp_path / 'scan.json').read_text()) if (tmp_path / 'scan.json').exists() else None
         return proc, data
@@ -105,3 +105,14 @@ def test_known_variables_run_the_stage_and_other_stages_go_on(scan, tmp_path):
     proc, data = scan(staging(tmp_path), '-e', 'staging_repo_version=main')
     assert 'invalid-arguments' not in json.dumps(data), proc.report
     assert 'staging-repo-not-cloned' in rows(data, 'staging'), proc.report
+
+
+def test_deploy_refuses_a_typo_before_the_stage_runs(scan, tmp_path):
+    groups = staging(tmp_path, staging_repo_verison='main')
+    proc, dummy = scan(groups, '-l', 'staging', '-e', 'deploy_ref=main', '-e', 'deploy_start_command=true',
+                       playbook='factiii.infra.deploy')
+    assert proc.returncode == 2, proc.report
+    out = proc.stdout + proc.stderr
+    said = [line for line in out.splitlines() if HINT in line]
+    assert said and all(len(line) < 1000 for line in said), proc.report
+    assert 'Scan and fix stage' not in out and 'Fetch and check out' not in out, proc.report
