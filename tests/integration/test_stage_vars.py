@@ -116,3 +116,16 @@ def test_deploy_refuses_a_typo_before_the_stage_runs(scan, tmp_path):
     said = [line for line in out.splitlines() if HINT in line]
     assert said and all(len(line) < 1000 for line in said), proc.report
     assert 'Scan and fix stage' not in out and 'Fetch and check out' not in out, proc.report
+
+
+def test_dev_sync_refuses_a_typo_before_anything_is_copied(scan, tmp_path, built_collection):
+    groups = staging(tmp_path, staging_repo_verison='main')
+    root = tmp_path / 'factiii'
+    proc, dummy = scan(groups, '-l', 'staging', '-e', 'dev_sync_tarball=%s' % built_collection[0],
+                       '-e', 'dev_sync_root=%s' % root, '-e', 'dev_sync_become=false', '-e', 'dev_sync_run=scan',
+                       '-e', 'dev_sync_ansible_bin=%s' % os.path.dirname(tool('ansible-playbook')),
+                       playbook='factiii.infra.dev_sync')
+    assert proc.returncode == 2, proc.report
+    said = [line for line in (proc.stdout + proc.stderr).splitlines() if HINT in line]
+    assert said and all(len(line) < 1000 for line in said), proc.report
+    assert 'ansible-core' not in proc.stdout and not root.exists(), proc.report
