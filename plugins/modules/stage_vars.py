@@ -9,15 +9,17 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: stage_vars
-short_description: Refuse a stage's unknown or missing variables, by name, before the stage runs
+short_description: Refuse a stage's unknown, missing or invalid variables in one line, before the stage runs
 version_added: 1.0.0
 description:
   - Fails, with one line, when the host has a variable named with the stage's prefix (C(dev_), C(secrets_),
     C(staging_), C(prod_)) that the stage's role does not declare (a typo Ansible would ignore; the line
     names the closest known variable, C(did you mean staging_repo_version?)), or lacks a variable the
     role requires.
-  - Extra vars (C(-e)), inventory, play and role variables are all checked, by name only; values are
-    not templated.
+  - Extra vars (C(-e)), inventory, play and role variables are all checked by name. Then the values of the
+    role's options, templated, are checked against the role's argument spec as the role's own check would
+    (C(value of staging_fixes must be one or more of ...)), in one line, a secret value masked. A value that
+    cannot be templated is left to the role's own check (the stage's C(<stage>-task-failed) row).
   - Allowed besides the role's options - the variables of C(factiii.infra.dev_sync) (C(dev_sync_tarball),
     C(dev_sync_rollback), C(dev_sync_run), C(dev_sync_root), C(dev_sync_keep), C(dev_sync_ansible_bin),
     C(dev_sync_results_dir), C(dev_sync_become)) and names with a double underscore (C(dev__result)),

@@ -6,9 +6,8 @@
 A variable named with a stage's prefix (``staging_`` ...) that the stage's role does not declare
 in meta/argument_specs.yml is a typo Ansible would ignore (``staging_repo_verison``: the scan then
 plans the default branch); a required one that is missing makes the role's own argument check
-fail with its whole spec dumped per host. Both are one line here, naming the variable. Only names
-are read: values are not templated (an inventory may hold an undefined value for a stage it does
-not run).
+fail with its whole spec dumped per host. Both are one line here, naming the variable, and so is a
+value the role's spec refuses (value_problem, given the templated values).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,6 +18,7 @@ import difflib
 import os
 
 import yaml
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'roles')
 
@@ -72,3 +72,13 @@ def problem(stage, names):
         return None
     return '%s (stage %s: ansible-doc -t role factiii.infra.%s lists its variables); nothing was run' % (
         '; '.join(parts), stage, stage)
+
+
+def value_problem(stage, values):
+    """None, or one line: what the role's own argument check would refuse in ``values`` (templated,
+    only the role's options), as that check would say it, without its spec dumped."""
+    errors = ArgumentSpecValidator(role_options(stage)).validate(values).error_messages
+    lines = [' '.join(str(e).split()) for e in errors if str(e).strip()]
+    if not lines:
+        return None
+    return 'role factiii.infra.%s: %s; nothing was run' % (stage, '; '.join(lines))

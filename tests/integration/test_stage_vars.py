@@ -90,6 +90,13 @@ def test_missing_required_variables_are_one_line(scan, tmp_path):
     assert list(rows(data, 'staging')) == ['staging-invalid-arguments']
 
 
+def test_a_value_the_role_refuses_is_one_line(scan, tmp_path):
+    proc, data = scan(staging(tmp_path), '-e', '{"staging_fixes": ["git-missing", "no-such-fix"]}')
+    assert proc.returncode == 2, proc.report
+    assert_one_line(proc, 'role factiii.infra.staging: value of staging_fixes must be one or more of: git-missing, ')
+    assert 'Got no match for: no-such-fix' in rows(data, 'staging')['staging-invalid-arguments']['msg']
+
+
 def test_known_variables_run_the_stage_and_other_stages_go_on(scan, tmp_path):
     # dev (known variables, one of dev_sync's) runs; staging's typo stops staging alone
     groups = dict({'dev': {'hosts': {'localhost': dict(LOCAL)}, 'vars': {

@@ -134,3 +134,49 @@ def test_the_action_passes_known_variables_and_refuses_bad_options():
         res = run_action(args, {})
         assert res['failed'] is True
         assert res['msg'] == 'factiii.infra.stage_vars takes stage: one of dev, prod, secrets, staging'
+
+
+def test_values_the_role_refuses_are_one_line_as_the_role_says_them():
+    why = stage_vars.value_problem('staging', {'staging_repo_url': 'u', 'staging_repo_dest': '/d',
+                                               'staging_fixes': ['git-missing', 'no-such-fix'],
+                                               'staging_node_min_major': 'twenty'})
+    assert why.startswith('role factiii.infra.staging: ')
+    assert 'value of staging_fixes must be one or more of: git-missing, ' in why
+    assert 'Got no match for: no-such-fix' in why and "argument 'staging_node_min_major' is of type str" in why
+    assert why.endswith('; nothing was run') and '\n' not in why
+    assert stage_vars.value_problem('staging', {'staging_repo_url': 'u', 'staging_repo_dest': '/d'}) is None
+
+
+def test_the_action_checks_templated_values_and_masks_a_key(monkeypatch):
+    key = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----'
+    task_vars = {'staging_repo_url': '{{ url }}', 'staging_repo_dest': '/d', 'staging_repo_key': key,
+                 'staging_node_min_major': 'x'}
+    task = MagicMock()
+    task.args = {'stage': 'staging'}
+    templar = MagicMock()
+    templar.template.side_effect = lambda value: dict(value, staging_repo_url='rendered')
+    plugin = action.ActionModule(task, MagicMock(), MagicMock(), MagicMock(), templar, MagicMock())
+    res = plugin.run(task_vars=task_vars)
+    assert res['failed'] is True
+    assert res['msg'].startswith("role factiii.infra.staging: argument 'staging_node_min_major' is of type str")
+    assert res['results'][0]['fix_id'] == 'staging-invalid-arguments'
+    # the values checked are the templated ones
+    seen = []
+    monkeypatch.setattr(stage_vars, 'value_problem', lambda stage, values: seen.append(values) or (
+        'role factiii.infra.staging: bad key %s; nothing was run' % values['staging_repo_key']))
+    res = plugin.run(task_vars=task_vars)
+    assert seen[0]['staging_repo_url'] == 'rendered'
+    # a value the validator quotes back is masked when it is a secret (no_log in the spec)
+    assert 'b3BlbnNzaC1rZXktdjEAAAAA' not in str(res) and 'PRIVATE KEY' not in str(res), res
+    assert res['msg'] == 'role factiii.infra.staging: bad key ********; nothing was run'
+
+
+def test_a_value_that_cannot_be_templated_is_left_to_the_roles_own_check():
+    from ansible.errors import AnsibleError
+    task = MagicMock()
+    task.args = {'stage': 'prod'}
+    templar = MagicMock()
+    templar.template.side_effect = AnsibleError('Set APP_REPO_URL')
+    plugin = action.ActionModule(task, MagicMock(), MagicMock(), MagicMock(), templar, MagicMock())
+    res = plugin.run(task_vars={'prod_repo_url': '{{ undef() }}', 'prod_repo_dest': '/d'})
+    assert not res.get('failed'), res
