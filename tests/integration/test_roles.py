@@ -116,7 +116,7 @@ def test_playbooks_share_the_stage_plays():
         assert play['tasks'] == [{'name': 'Run the %s stage' % stage, 'ansible.builtin.import_tasks': 'tasks/stage.yml'}]
     block, = load('playbooks', 'tasks', 'stage.yml')
     # the stage's variables checked by name on the controller, then its role
-    assert block['block'][0]['factiii.infra.stage_vars'] == {'stage': '{{ factiii__stage }}'}
+    assert block['block'][0]['factiii.infra.check_vars'] == {'stage': '{{ factiii__stage }}'}
     assert block['block'][0]['delegate_to'] == 'localhost'
     assert block['block'][1]['ansible.builtin.import_role'] == {'name': 'factiii.infra.{{ factiii__stage }}'}
     assert report['hosts'] == 'all'

@@ -14,7 +14,7 @@ from unittest.mock import MagicMock
 import pytest
 import yaml
 
-from ansible_collections.factiii.infra.plugins.action import stage_vars as action
+from ansible_collections.factiii.infra.plugins.action import check_vars as action
 from ansible_collections.factiii.infra.plugins.plugin_utils import stage_vars
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
@@ -133,7 +133,7 @@ def test_the_action_passes_known_variables_and_refuses_bad_options():
     for args in ({}, {'stage': 'server'}, {'stage': 'dev', 'other': 1}):
         res = run_action(args, {})
         assert res['failed'] is True
-        assert res['msg'] == 'factiii.infra.stage_vars takes stage: one of dev, prod, secrets, staging'
+        assert res['msg'] == 'factiii.infra.check_vars takes stage: one of dev, prod, secrets, staging'
 
 
 def test_values_the_role_refuses_are_one_line_as_the_role_says_them():

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) factiii contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action plugin of factiii.infra.stage_vars: a stage's variables checked on the controller.
+"""Action plugin of factiii.infra.check_vars: a stage's variables checked on the controller.
 
 The first task of each stage play (playbooks/tasks/stage.yml), before the stage's role and its
 argument check: a typo, a missing required variable or a value the role's spec refuses is one
@@ -24,7 +24,7 @@ from ansible_collections.factiii.infra.plugins.plugin_utils.controller_action im
 
 class ActionModule(ControllerAction):
 
-    NAME = 'factiii.infra.stage_vars'
+    NAME = 'factiii.infra.check_vars'
 
     def run(self, tmp=None, task_vars=None):
         args = self._task.args if isinstance(self._task.args, dict) else {}

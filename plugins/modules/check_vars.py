@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 DOCUMENTATION = r'''
-module: stage_vars
+module: check_vars
 short_description: Refuse a stage's unknown, missing or invalid variables in one line, before the stage runs
 version_added: 1.0.0
 description:
@@ -43,7 +43,7 @@ options:
 
 EXAMPLES = r'''
 - name: Check the variables of the staging stage
-  factiii.infra.stage_vars:
+  factiii.infra.check_vars:
     stage: staging
 '''
 
@@ -69,7 +69,7 @@ def main():
     module = AnsibleModule(argument_spec={'stage': {'type': 'str', 'required': True,
                                                     'choices': ['dev', 'secrets', 'staging', 'prod']}},
                            supports_check_mode=True)
-    module.fail_json(msg='factiii.infra.stage_vars runs on the controller (its action plugin)')
+    module.fail_json(msg='factiii.infra.check_vars runs on the controller (its action plugin)')
 
 
 if __name__ == '__main__':
