@@ -25,13 +25,15 @@ description:
     C(dev_sync_results_dir), C(dev_sync_become)) and names with a double underscore (C(dev__result)),
     the roles' own.
   - The failure is the stage's result with one Failed row, C(<stage>-invalid-arguments), for the report.
-  - The first task of each stage play of C(factiii.infra.scan) and C(factiii.infra.fix).
+  - The first task of each stage play of C(factiii.infra.scan) and C(factiii.infra.fix); C(factiii.infra.deploy)
+    checks C(deploy) (the P(factiii.infra.deploy#role) role's C(deploy_) variables) and the stage, and
+    C(factiii.infra.dev_sync) the stage, before anything reaches the server.
   - Runs on the controller only; it never connects to the host.
 author:
   - factiii contributors (@factiii)
 options:
   stage:
-    description: The stage whose role's variables are checked.
+    description: The stage whose role's variables are checked, or C(deploy) for the deploy role's.
     type: str
     required: true
     choices:
@@ -39,6 +41,7 @@ options:
       - secrets
       - staging
       - prod
+      - deploy
 '''
 
 EXAMPLES = r'''
@@ -67,7 +70,7 @@ from ansible.module_utils.basic import AnsibleModule
 def main():
     # The work is done by the action plugin on the controller; this only documents it.
     module = AnsibleModule(argument_spec={'stage': {'type': 'str', 'required': True,
-                                                    'choices': ['dev', 'secrets', 'staging', 'prod']}},
+                                                    'choices': ['dev', 'secrets', 'staging', 'prod', 'deploy']}},
                            supports_check_mode=True)
     module.fail_json(msg='factiii.infra.check_vars runs on the controller (its action plugin)')
 

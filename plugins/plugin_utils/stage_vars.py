@@ -22,10 +22,10 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'roles')
 
-# The prefix of each stage's variables. server_ (the server role's own variables, which the
-# staging and prod roles set themselves) and deploy_ are not checked: they are not a stage's
-# settings, and server_ is a common name in other roles' inventories.
-PREFIXES = {'dev': 'dev_', 'secrets': 'secrets_', 'staging': 'staging_', 'prod': 'prod_'}
+# The prefix of each stage's variables, and of the deploy role's (checked by the deploy playbook).
+# server_ (the server role's own variables, which the staging and prod roles set themselves) is
+# not checked: it is no stage's setting, and a common name in other roles' inventories.
+PREFIXES = {'dev': 'dev_', 'secrets': 'secrets_', 'staging': 'staging_', 'prod': 'prod_', 'deploy': 'deploy_'}
 
 # Names with a stage's prefix that are not the stage role's options but legitimately share an
 # inventory with it: the variables of playbooks/dev_sync.yml (documented there; often kept in

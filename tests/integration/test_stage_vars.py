@@ -136,3 +136,13 @@ def test_dev_sync_refuses_a_typo_before_anything_is_copied(scan, tmp_path, built
     said = [line for line in (proc.stdout + proc.stderr).splitlines() if HINT in line]
     assert said and all(len(line) < 1000 for line in said), proc.report
     assert 'ansible-core' not in proc.stdout and not root.exists(), proc.report
+
+
+def test_deploy_refuses_a_typo_of_its_own_variables_before_the_stage_runs(scan, tmp_path):
+    proc, dummy = scan(staging(tmp_path), '-l', 'staging', '-e', 'deploy_ref=main', '-e', 'deploy_start_command=true',
+                       '-e', 'deploy_health_ulr=http://127.0.0.1:9/health', playbook='factiii.infra.deploy')
+    assert proc.returncode == 2, proc.report
+    hint = 'unknown variable deploy_health_ulr: did you mean deploy_health_url?'
+    said = [line for line in (proc.stdout + proc.stderr).splitlines() if hint in line]
+    assert said and all(len(line) < 1000 for line in said), proc.report
+    assert 'Scan and fix stage' not in proc.stdout and 'Fetch and check out' not in proc.stdout, proc.report

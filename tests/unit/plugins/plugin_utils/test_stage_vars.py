@@ -18,8 +18,9 @@ from ansible_collections.factiii.infra.plugins.action import check_vars as actio
 from ansible_collections.factiii.infra.plugins.plugin_utils import stage_vars
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-STAGES = ['dev', 'secrets', 'staging', 'prod']
-REQUIRED = {'staging': ['staging_repo_url', 'staging_repo_dest'], 'prod': ['prod_repo_url', 'prod_repo_dest']}
+STAGES = ['dev', 'secrets', 'staging', 'prod', 'deploy']
+REQUIRED = {'staging': ['staging_repo_url', 'staging_repo_dest'], 'prod': ['prod_repo_url', 'prod_repo_dest'],
+            'deploy': ['deploy_ref', 'deploy_start_command']}
 
 
 def spec(stage):
@@ -65,7 +66,7 @@ def test_every_option_of_the_stage_role_is_known(stage):
 @pytest.mark.parametrize('stage', STAGES)
 def test_other_names_pass(stage):
     # other roles' and Ansible's names, the roles' internals (double underscore), other stages' names
-    others = ['server_repo_verison', 'deploy_reff', 'ansible_host', 'factiii_app_repo_url', stage + '__result',
+    others = ['server_repo_verison', 'ansible_host', 'factiii_app_repo_url', stage + '__result',
               'developer', 'production', 'staging', 'prod'] + [s + '_x' for s in STAGES if s != stage]
     assert stage_vars.problem(stage, REQUIRED.get(stage, []) + others) is None
 
@@ -133,7 +134,7 @@ def test_the_action_passes_known_variables_and_refuses_bad_options():
     for args in ({}, {'stage': 'server'}, {'stage': 'dev', 'other': 1}):
         res = run_action(args, {})
         assert res['failed'] is True
-        assert res['msg'] == 'factiii.infra.check_vars takes stage: one of dev, prod, secrets, staging'
+        assert res['msg'] == 'factiii.infra.check_vars takes stage: one of deploy, dev, prod, secrets, staging'
 
 
 def test_values_the_role_refuses_are_one_line_as_the_role_says_them():
@@ -180,3 +181,9 @@ def test_a_value_that_cannot_be_templated_is_left_to_the_roles_own_check():
     plugin = action.ActionModule(task, MagicMock(), MagicMock(), MagicMock(), templar, MagicMock())
     res = plugin.run(task_vars={'prod_repo_url': '{{ undef() }}', 'prod_repo_dest': '/d'})
     assert not res.get('failed'), res
+
+
+def test_a_deploy_typo_names_the_deploy_variable():
+    assert stage_vars.problem('deploy', ['deploy_ref', 'deploy_start_command', 'deploy_health_ulr']).startswith(
+        'unknown variable deploy_health_ulr: did you mean deploy_health_url? (stage deploy: ansible-doc -t role '
+        'factiii.infra.deploy lists its variables)')
