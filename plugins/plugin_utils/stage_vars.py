@@ -43,7 +43,7 @@ _SPECS = {}
 def role_options(stage):
     """The options {name: spec} of the stage role's main entry point (read once per process)."""
     if stage not in _SPECS:
-        with open(os.path.join(ROLES, stage, 'meta', 'argument_specs.yml')) as handle:
+        with open(os.path.join(ROLES, stage, 'meta', 'argument_specs.yml'), encoding='utf-8') as handle:
             _SPECS[stage] = yaml.safe_load(handle)['argument_specs']['main']['options']
     return _SPECS[stage]
 
