@@ -4,15 +4,18 @@ As an app repository runs it (empty directory, the built collection, no ansible.
 the results callback: a variable with a stage's prefix that the role does not know (from -e or from
 the inventory) and a missing required one are one line naming the variable (and the closest known
 name), and the stage's Failed row; the stage's module never runs; the other stages go on. Local
-connection only: nothing is installed, the scan changes nothing.
+connection, except one real Debian host (tests/testhost.py) showing that a refused stage never logs in.
 """
 import json
 import os
+import shutil
+import tempfile
 
 import pytest
 import yaml
 
 from support import run_reported, tool
+from testhost import TestHosts
 
 CALLBACK = 'factiii.infra.results_by_stage'
 LOCAL = {'ansible_connection': 'local', 'ansible_python_interpreter': '{{ ansible_playbook_python }}'}
@@ -23,7 +26,7 @@ MISSING = 'missing required variables staging_repo_dest, staging_repo_url'
 
 @pytest.fixture(params=['no-config', 'callback'])
 def scan(request, built_collection, tmp_path):
-    """scan(inventory_groups, *args, playbook=...) -> (proc, results JSON) from an empty directory."""
+    """scan(inventory_groups, *args, playbook=..., **env) -> (proc, results JSON) from an empty directory."""
     env = dict((k, v) for k, v in os.environ.items() if not k.startswith('ANSIBLE_') and k != 'FACTIII_RESULTS_JSON')
     env.update({'ANSIBLE_COLLECTIONS_PATH': str(built_collection[1]), 'ANSIBLE_NOCOLOR': '1',
                 'PATH': os.path.dirname(tool('ansible-playbook')) + os.pathsep + os.environ.get('PATH', ''),
@@ -33,10 +36,10 @@ def scan(request, built_collection, tmp_path):
     project = tmp_path / 'app'
     project.mkdir()
 
-    def run(groups, *args, playbook='factiii.infra.scan'):
+    def run(groups, *args, playbook='factiii.infra.scan', **extra):
         (project / 'hosts.yml').write_text(yaml.safe_dump({'all': {'children': groups}}, sort_keys=False))
         proc = run_reported([tool('ansible-playbook'), '-i', 'hosts.yml', playbook] + list(args),
-                            env, 600, cwd=project)
+                            dict(env, **extra), 600, cwd=project)
         data = json.loads((tmp_path / 'scan.json').read_text()) if (tmp_path / 'scan.json').exists() else None
         return proc, data
     return run
@@ -146,3 +149,35 @@ def test_deploy_refuses_a_typo_of_its_own_variables_before_the_stage_runs(scan, 
     said = [line for line in (proc.stdout + proc.stderr).splitlines() if hint in line]
     assert said and all(len(line) < 1000 for line in said), proc.report
     assert 'Scan and fix stage' not in proc.stdout and 'Fetch and check out' not in proc.stdout, proc.report
+
+
+@pytest.fixture(scope='module')
+def server(test_host_image, tmp_path_factory):
+    with TestHosts('t14ty', 1, tmp_path_factory.mktemp('hosts'), base_port=23910) as hosts:
+        yield hosts
+
+
+@pytest.fixture
+def no_master():
+    """A control path of its own: a master left by an earlier run would carry a run without a login."""
+    path = tempfile.mkdtemp(prefix='t14ty', dir='/tmp')
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_refused_fix_never_logs_in_and_a_known_one_logs_in_once(scan, server, no_master, tmp_path):
+    host = server[0]
+    groups = {'staging': {'hosts': {host.name: server.ssh_vars(host)}, 'vars': {
+        'staging_fixes': ['git-missing', 'repo-not-cloned'], 'staging_repo_url': '/srv/nowhere.git',
+        'staging_repo_dest': '/srv/app'}}}
+    logins = host.ssh_logins()
+    proc, data = scan(groups, '-e', 'staging_repo_verison=main', playbook='factiii.infra.fix',
+                      ANSIBLE_SSH_CONTROL_PATH_DIR=no_master)
+    assert proc.returncode == 2, proc.report
+    assert list(rows(data, 'staging', host.name)) == ['staging-invalid-arguments'], proc.report
+    assert host.ssh_logins() == logins, 'the refused run logged in'
+    assert host.exec('test -e /srv/app', check=False).returncode != 0, '/srv/app was created'
+    # the same stage without the typo: one SSH authentication for the stage, as before
+    proc, data = scan(groups, '-e', 'staging_repo_version=main', ANSIBLE_SSH_CONTROL_PATH_DIR=no_master)
+    assert 'staging-git-missing' in rows(data, 'staging', host.name), proc.report
+    assert host.ssh_logins() == logins + 1, proc.report
