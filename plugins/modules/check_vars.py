@@ -55,8 +55,8 @@ msg:
   description: What was found.
   returned: always
   type: str
-  sample: 'unknown variable staging_repo_verison: did you mean staging_repo_version? (stage staging: ansible-doc -t role
-    factiii.infra.staging lists its variables); nothing was run'
+  sample: 'unknown variable staging_repo_verison: did you mean staging_repo_version? (ansible-doc -t role factiii.infra.staging
+    lists its variables); nothing was run'
 results:
   description: On failure, the one Failed row C(<stage>-invalid-arguments).
   returned: failure

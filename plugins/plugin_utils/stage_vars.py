@@ -70,8 +70,8 @@ def problem(stage, names):
         parts.append('missing required variable%s %s' % ('s' if len(missing) > 1 else '', ', '.join(missing)))
     if not parts:
         return None
-    return '%s (stage %s: ansible-doc -t role factiii.infra.%s lists its variables); nothing was run' % (
-        '; '.join(parts), stage, stage)
+    return '%s (ansible-doc -t role factiii.infra.%s lists its variables); nothing was run' % (
+        '; '.join(parts), stage)
 
 
 def value_problem(stage, values):

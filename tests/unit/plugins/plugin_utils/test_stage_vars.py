@@ -30,21 +30,21 @@ def spec(stage):
 
 def test_a_typo_names_the_closest_known_variable():
     why = stage_vars.problem('staging', REQUIRED['staging'] + ['staging_repo_verison'])
-    assert why == ('unknown variable staging_repo_verison: did you mean staging_repo_version? (stage staging: '
-                   'ansible-doc -t role factiii.infra.staging lists its variables); nothing was run')
+    assert why == ('unknown variable staging_repo_verison: did you mean staging_repo_version? (ansible-doc -t role '
+                   'factiii.infra.staging lists its variables); nothing was run')
 
 
 def test_a_typo_of_a_required_variable_is_that_one_line_not_also_missing():
     why = stage_vars.problem('staging', ['staging_repo_dest', 'staging_repo_ulr'])
-    assert why.startswith('unknown variable staging_repo_ulr: did you mean staging_repo_url? (stage staging')
+    assert why.startswith('unknown variable staging_repo_ulr: did you mean staging_repo_url? (ansible-doc')
     assert 'missing' not in why
     assert '\n' not in why
 
 
 def test_missing_required_variables_are_one_line():
     why = stage_vars.problem('prod', ['prod_fixes', 'ansible_host'])
-    assert why == ('missing required variables prod_repo_dest, prod_repo_url (stage prod: '
-                   'ansible-doc -t role factiii.infra.prod lists its variables); nothing was run')
+    assert why == ('missing required variables prod_repo_dest, prod_repo_url (ansible-doc -t role '
+                   'factiii.infra.prod lists its variables); nothing was run')
     assert stage_vars.problem('prod', ['prod_repo_url'] + ['x']).startswith(
         'missing required variable prod_repo_dest (')
 
@@ -52,7 +52,7 @@ def test_missing_required_variables_are_one_line():
 def test_a_name_like_nothing_known_has_no_hint_and_every_typo_is_named():
     why = stage_vars.problem('dev', ['dev_zzzz', 'dev_node_min_majr'])
     assert why.startswith('unknown variable dev_node_min_majr: did you mean dev_node_min_major?; '
-                          'unknown variable dev_zzzz (stage dev')
+                          'unknown variable dev_zzzz (ansible-doc')
 
 
 @pytest.mark.parametrize('stage', STAGES)
@@ -185,5 +185,5 @@ def test_a_value_that_cannot_be_templated_is_left_to_the_roles_own_check():
 
 def test_a_deploy_typo_names_the_deploy_variable():
     assert stage_vars.problem('deploy', ['deploy_ref', 'deploy_start_command', 'deploy_health_ulr']).startswith(
-        'unknown variable deploy_health_ulr: did you mean deploy_health_url? (stage deploy: ansible-doc -t role '
+        'unknown variable deploy_health_ulr: did you mean deploy_health_url? (ansible-doc -t role '
         'factiii.infra.deploy lists its variables)')
