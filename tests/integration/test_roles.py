@@ -115,7 +115,10 @@ def test_playbooks_share_the_stage_plays():
         assert play['check_mode'] == '{{ (factiii_scan | default(false) | bool) or ansible_check_mode }}'
         assert play['tasks'] == [{'name': 'Run the %s stage' % stage, 'ansible.builtin.import_tasks': 'tasks/stage.yml'}]
     block, = load('playbooks', 'tasks', 'stage.yml')
-    assert block['block'][0]['ansible.builtin.import_role'] == {'name': 'factiii.infra.{{ factiii__stage }}'}
+    # the stage's variables checked by name on the controller, then its role
+    assert block['block'][0]['factiii.infra.check_vars'] == {'stage': '{{ factiii__stage }}'}
+    assert block['block'][0]['delegate_to'] == 'localhost'
+    assert block['block'][1]['ansible.builtin.import_role'] == {'name': 'factiii.infra.{{ factiii__stage }}'}
     assert report['hosts'] == 'all'
     task, = report['tasks']
     assert 'factiii.infra.report' in task and task['run_once'] is True
