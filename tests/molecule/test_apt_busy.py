@@ -74,8 +74,8 @@ def start_slow_apt(host):
     assert proc.returncode == 0, proc.stderr
     pid = host.exec('cat /root/apt.pid').stdout.strip()
     deadline = time.monotonic() + 60
-    while 'half-configured' not in host.exec("dpkg-query -W -f='${Status}' factiii-slow 2>/dev/null",
-                                              check=False).stdout:
+    status = "dpkg-query -W -f='${Status}' factiii-slow 2>/dev/null"
+    while 'half-configured' not in host.exec(status, check=False).stdout:
         assert time.monotonic() < deadline, host.exec('cat /root/apt.log', check=False).stdout
         time.sleep(0.2)
     return pid
