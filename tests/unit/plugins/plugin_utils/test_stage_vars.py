@@ -84,8 +84,7 @@ def test_the_allow_list_is_explicit_and_documented_by_dev_sync():
 
 
 def inventories():
-    for name in ('app-template/factiii', 'inventories/example', 'inventories/local', 'inventories/on-server'):
-        yield name
+    yield from ('app-template/factiii', 'inventories/example', 'inventories/local', 'inventories/on-server')
 
 
 @pytest.mark.parametrize('inventory', list(inventories()))
