@@ -88,6 +88,11 @@ class RepoNotCloned(Fix):
     def dest(self):
         return self.params.get('repo_dest')
 
+    @property
+    def parent(self):
+        """The directory the clone is made in (a temporary sibling) and renamed from."""
+        return os.path.dirname(os.path.abspath(self.dest)) or '/'
+
     def input_problem(self):
         if not self.url or not self.dest:
             return failed('repo_url and repo_dest must be set for repo-not-cloned')
@@ -119,8 +124,7 @@ class RepoNotCloned(Fix):
             return manual('%s exists and is not a git clone; factiii will not overwrite it' % dest, [
                 'Move it aside: mv %s %s.old' % (dest, dest),
                 'or set repo_dest to another path, then re-run the stage'])
-        parent = os.path.dirname(os.path.abspath(dest)) or '/'
-        blocked = unwritable(parent)
+        blocked = unwritable(self.parent)
         if blocked:
             # the fix's words (apply), and who it would run as
             return failed('cannot clone into %s: cannot create a directory in %s: %s (running as %s)'
@@ -132,8 +136,9 @@ class RepoNotCloned(Fix):
             if problem:
                 return failed(problem)
         # without git (git-missing installs it first) the remote cannot be asked: the row says so
+        version = self.params.get('repo_version')
         return needs_fix('would clone %s%s into %s%s' % (
-            redact_url(self.clean_url), ' at %s' % self.params['repo_version'] if self.params.get('repo_version') else '', dest,
+            redact_url(self.clean_url), ' at %s' % version if version else '', dest,
             '' if git or not self.platform.check_mode else ' (remote not checked: git is not installed yet)'))
 
     def _existing_clone(self):
@@ -170,7 +175,7 @@ class RepoNotCloned(Fix):
         problem = credential_problem(self.platform.runner, git, self.url)
         if problem:
             return failed(problem)
-        parent = os.path.dirname(os.path.abspath(self.dest)) or '/'
+        parent = self.parent
         try:
             secrets_dir = tempfile.mkdtemp(prefix='factiii-ssh-')
         except OSError as exc:

@@ -401,8 +401,8 @@ def test_the_scan_asks_with_the_clones_transfer_env_and_a_short_timeout(monkeypa
     key.chmod(0o600)
     url = 'git@git.example.invalid:o/app.git'
     module = FakeModule([(ls_remote(url), 0, 'abc\tHEAD\nabc\trefs/heads/main\n', '')])
-    res = scan_with(module, monkeypatch, repo_key_file=str(key), repo_known_hosts=['git.example.invalid ssh-ed25519 AAAA'],
-                    repo_version='main')
+    res = scan_with(module, monkeypatch, repo_key_file=str(key), repo_version='main',
+                    repo_known_hosts=['git.example.invalid ssh-ed25519 AAAA'])
     module.assert_done()
     assert res['status'] == 'fixed' and res['msg'] == 'would clone %s at main into /nonexistent-factiii/srv/app' % url
     ssh = module.envs[0]['GIT_SSH_COMMAND']
