@@ -161,7 +161,7 @@ def remote_problem(runner, git, params):
     environment (deploy key, pinned host keys, token header), as the user the module runs as
     (the one the clone runs as). A commit id that is no ref's tip cannot be checked without
     fetching: it is taken as it is."""
-    url = params['repo_url']
+    url, version = params['repo_url'], params.get('repo_version')
     clean = split_credentials(url)[0]
     problem = credential_problem(runner, git, url)
     if problem:
@@ -174,20 +174,20 @@ def remote_problem(runner, git, params):
         env = transfer_env(url, secrets_dir, params.get('repo_key'), params.get('repo_key_file'),
                            params.get('repo_known_hosts'))
         timeout = min(params.get('repo_timeout') or DEFAULT_TIMEOUT, SCAN_TIMEOUT)
-        # the clean URL, as the clone: the credential is in env only
-        res = runner.run([git, 'ls-remote', '--end-of-options', clean], env=env, timeout=timeout)
+        # the clean URL, as the clone: the credential is in env only. A pattern (the ref's
+        # tail, validated: never an option) keeps the answer short on a repo with many refs.
+        name = version[len('origin/'):] if version and version.startswith('origin/') else version
+        res = runner.run([git, 'ls-remote', '--end-of-options', clean, name or 'HEAD'], env=env, timeout=timeout)
     except OSError as exc:
         return 'cannot write the deploy key or host keys: %s' % exc.strerror
     finally:
         shutil.rmtree(secrets_dir, ignore_errors=True)
     if not res.ok:
         return redact_url('git ls-remote %s failed: %s' % (clean, res.reason()))
-    version = params.get('repo_version')
     if not version:
         return None
     refs = set(line.split('\t', 1)[1] for line in res.out.splitlines() if '\t' in line)
-    if refs & {version, 'refs/heads/' + version, 'refs/tags/' + version,
-               'refs/heads/' + version[len('origin/'):] if version.startswith('origin/') else None}:
+    if refs & {name, 'refs/heads/' + name, 'refs/tags/' + name}:
         return None
     if re.match(r'[0-9a-fA-F]{4,40}\Z', version):
         return None

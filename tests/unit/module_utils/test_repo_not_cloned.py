@@ -362,8 +362,8 @@ def scan_with(module, monkeypatch, **params):
     return run_one(RepoNotCloned(platform, base), 'staging', True)
 
 
-def ls_remote(url, timeout=SCAN_TIMEOUT):
-    return [TIMEOUT, '--kill-after=10', str(timeout), '/usr/bin/git', 'ls-remote', '--end-of-options', url]
+def ls_remote(url, pattern='HEAD', timeout=SCAN_TIMEOUT):
+    return [TIMEOUT, '--kill-after=10', str(timeout), '/usr/bin/git', 'ls-remote', '--end-of-options', url, pattern]
 
 
 def test_a_scan_of_a_repository_that_does_not_exist_is_failed_with_gits_reason(tmp_path):
@@ -375,9 +375,12 @@ def test_a_scan_of_a_repository_that_does_not_exist_is_failed_with_gits_reason(t
     assert not dest.exists() and not (tmp_path / 'srv').exists()
 
 
-def test_a_scan_of_a_ref_the_remote_does_not_have_is_failed(origin, tmp_path):
-    res = run(check_mode=True, repo_url=origin, repo_dest=str(tmp_path / 'app'), repo_version='no-such-ref')
-    assert (res['status'], res['msg']) == ('failed', '%s has no branch or tag no-such-ref (git ls-remote)' % origin)
+@pytest.mark.parametrize('version', ['no-such-ref', 'two'])
+def test_a_scan_of_a_ref_the_remote_does_not_have_is_failed(origin, tmp_path, version):
+    # 'two': only the tail of the branch feature/two (ls-remote's pattern matches it; checkout would not)
+    git('branch', 'feature/two', 'main', cwd=origin[len('file://'):])
+    res = run(check_mode=True, repo_url=origin, repo_dest=str(tmp_path / 'app'), repo_version=version)
+    assert (res['status'], res['msg']) == ('failed', '%s has no branch or tag %s (git ls-remote)' % (origin, version))
 
 
 @pytest.mark.parametrize('version', [None, 'main', 'v1', 'origin/main', 'refs/tags/v1'])
@@ -400,7 +403,7 @@ def test_the_scan_asks_with_the_clones_transfer_env_and_a_short_timeout(monkeypa
     key.write_text('k\n')
     key.chmod(0o600)
     url = 'git@git.example.invalid:o/app.git'
-    module = FakeModule([(ls_remote(url), 0, 'abc\tHEAD\nabc\trefs/heads/main\n', '')])
+    module = FakeModule([(ls_remote(url, 'main'), 0, 'abc\trefs/heads/main\n', '')])
     res = scan_with(module, monkeypatch, repo_key_file=str(key), repo_version='main',
                     repo_known_hosts=['git.example.invalid ssh-ed25519 AAAA'])
     module.assert_done()
@@ -429,7 +432,7 @@ def test_a_token_goes_in_the_env_never_in_argv_or_the_row(monkeypatch):
 @pytest.mark.parametrize('repo_timeout, used', [(300, SCAN_TIMEOUT), (5, 5)])
 def test_a_remote_that_does_not_answer_is_failed_within_the_short_timeout(monkeypatch, repo_timeout, used):
     url = 'git@git.example.invalid:o/app.git'
-    module = FakeModule([(ls_remote(url, used), 124, '', '')])
+    module = FakeModule([(ls_remote(url, timeout=used), 124, '', '')])
     res = scan_with(module, monkeypatch, repo_timeout=repo_timeout)
     module.assert_done()
     assert (res['status'], res['msg']) == (
