@@ -50,6 +50,7 @@ options:
         the deploy key removed. A transfer that stalls (under 1000 bytes/s for 60 s, or an SSH server
         that stops answering for a minute) is abandoned sooner.
       - Enforced with C(timeout) from coreutils; where there is none (macOS), only the stall limits apply.
+      - A scan asks the remote with C(git ls-remote) for at most 20 seconds (or this, when shorter).
     type: int
     default: 300
 '''

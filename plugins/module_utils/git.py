@@ -12,6 +12,8 @@
 - ``transfer_env``: how git reaches the server: no prompt, pinned host keys,
   the deploy key, stall limits (a server that never answers).
 - ``local_changes`` / ``untracked_in_the_way``: what a checkout could lose.
+- ``remote_problem``: a scan's read-only check (git ls-remote) that the remote
+  answers and has the ref, with the clone's own transfer environment.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,7 +24,9 @@ import base64
 import os
 import re
 import shlex
+import shutil
 import stat
+import tempfile
 
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -34,6 +38,9 @@ DEFAULT_TIMEOUT = 300
 # limit for http(s); ssh's keepalives below do the same for ssh).
 STALL_BYTES = 1000
 STALL_SECONDS = 60
+# A scan's git ls-remote gets at most this many seconds (or repo_timeout when shorter): a
+# remote that does not list its refs in that time is reported, not promised.
+SCAN_TIMEOUT = 20
 SSH_TIMEOUTS = ['-o', 'ConnectTimeout=30', '-o', 'ServerAliveInterval=15', '-o', 'ServerAliveCountMax=4']
 
 # check-ref-format's rules that matter here, and a narrower alphabet: a branch, a tag or a
@@ -145,6 +152,46 @@ def credential_problem(runner, git, url):
         return None
     return ('%s is older than 2.31 and cannot take the token of repo_url without writing it to .git/config: '
             'use an SSH deploy key, or git 2.31 or newer' % (out.strip() or 'git'))
+
+
+def remote_problem(runner, git, params):
+    """None, or a one-line reason why a clone of ``repo_url`` at ``repo_version`` would fail:
+    the remote does not answer (within SCAN_TIMEOUT), refuses the credentials or host key, or
+    has no such branch or tag. Read-only: ``git ls-remote`` with the clone's transfer
+    environment (deploy key, pinned host keys, token header), as the user the module runs as
+    (the one the clone runs as). A commit id that is no ref's tip cannot be checked without
+    fetching: it is taken as it is."""
+    url, version = params['repo_url'], params.get('repo_version')
+    clean = split_credentials(url)[0]
+    problem = credential_problem(runner, git, url)
+    if problem:
+        return problem
+    try:
+        secrets_dir = tempfile.mkdtemp(prefix='factiii-ssh-')
+    except OSError as exc:
+        return 'cannot create a private temporary directory in %s: %s' % (tempfile.gettempdir(), exc.strerror)
+    try:
+        env = transfer_env(url, secrets_dir, params.get('repo_key'), params.get('repo_key_file'),
+                           params.get('repo_known_hosts'))
+        timeout = min(params.get('repo_timeout') or DEFAULT_TIMEOUT, SCAN_TIMEOUT)
+        # the clean URL, as the clone: the credential is in env only. A pattern (the ref's
+        # tail, validated: never an option) keeps the answer short on a repo with many refs.
+        name = version[len('origin/'):] if version and version.startswith('origin/') else version
+        res = runner.run([git, 'ls-remote', '--end-of-options', clean, name or 'HEAD'], env=env, timeout=timeout)
+    except OSError as exc:
+        return 'cannot write the deploy key or host keys: %s' % exc.strerror
+    finally:
+        shutil.rmtree(secrets_dir, ignore_errors=True)
+    if not res.ok:
+        return redact_url('git ls-remote %s failed: %s' % (clean, res.reason()))
+    if not version:
+        return None
+    refs = set(line.split('\t', 1)[1] for line in res.out.splitlines() if '\t' in line)
+    if refs & {name, 'refs/heads/' + name, 'refs/tags/' + name}:
+        return None
+    if re.match(r'[0-9a-fA-F]{4,40}\Z', version):
+        return None
+    return redact_url('%s has no branch or tag %s (git ls-remote)' % (clean, version))
 
 
 def write_private(path, content):

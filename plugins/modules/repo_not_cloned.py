@@ -16,6 +16,12 @@ description:
   - An existing directory is never overwritten; another clone, a clone with local changes (listed) or a
     non-empty directory is C(manual).
   - Host keys are always checked; a deploy key given as content is written 0600 and removed afterwards.
+  - In check mode (a scan) it says C(would clone) only when the clone could be made, checked read-only
+    as the user the module runs as (the one the clone runs as) - the directory that would hold
+    O(repo_dest) is writable, and C(git ls-remote) with the clone's key, host keys and credentials
+    answers within 20 seconds and lists O(repo_version) as a branch or tag (a commit id is taken as
+    it is). Otherwise it is C(failed) with the reason. Without git yet (git-missing installs it), the
+    row says the remote was not checked.
   - Reported as fix C(<stage>-repo-not-cloned). The same fix runs inside M(factiii.infra.stage) with the rest of its stage.
 author:
   - factiii contributors (@factiii)

@@ -131,10 +131,11 @@ def test_scan_staging_on_server_runs_here(cli_env, factiii, tmp_path):
     assert list(data['stages']['staging']['hosts']) == ['staging-local']
     assert proc.returncode == (1 if data['total']['failed'] else 0), proc.report
     rows = dict(statuses(data, 'staging'))
-    assert rows['staging-repo-not-cloned'] == 'fixed', proc.report
-    assert 'Would fix: staging-repo-not-cloned: would clone https://git.example.invalid/acme/app.git into %s' % app \
+    # the scan asks the remote (git is here) and .invalid never answers: Failed, as the clone would be
+    assert rows['staging-repo-not-cloned'] == 'failed', proc.report
+    assert 'Failed: staging-repo-not-cloned: git ls-remote https://git.example.invalid/acme/app.git failed: ' \
         in proc.stdout, proc.report
-    assert '[staging] staging-local: staging-repo-not-cloned would fix' in proc.stderr, proc.report
+    assert '[staging] staging-local: staging-repo-not-cloned FAILED: git ls-remote ' in proc.stderr, proc.report
     assert not app.parent.exists(), 'the scan created the app directory'
     assert machine_state() == before, 'the scan changed this machine'
 

@@ -5,7 +5,8 @@ host that does not resolve; factiii-fail-unreachable is an inventory host only (
 container, nothing listening on its loopback port). The fix run must fail loudly and
 cleanly: both problems are failed rows of STAGING with their reasons, git (the other
 fix) is installed anyway, nothing half-cloned is left behind, no traceback. A scan
-afterwards still lists the clone as would-fix and fails only for the unreachable host.
+afterwards never promises the clone (issue 14): it asks the remote (git ls-remote) and says
+Failed with the same reason as the fix, beside the unreachable host.
 """
 import re
 import socket
@@ -18,7 +19,7 @@ failure = scenario_fixture('failure')
 
 HOST, GONE = 'factiii-fail', 'factiii-fail-unreachable'
 GONE_PORT = 22222
-REPO_URL, REPO_DEST = 'root@factiii-nowhere:/srv/git/app.git', '/srv/app'
+REPO_URL = 'root@factiii-nowhere:/srv/git/app.git'
 ITEM = re.compile(r'^   (Fixed|Would fix|Manual|Failed): (\S+) \[(\S+)\]: (.*)$')
 LABELS = {'Fixed': 'fixed', 'Would fix': 'fixed', 'Manual': 'manual', 'Failed': 'failed'}
 COUNTS = r'(?:Fixed|Would fix): \d+, Manual: \d+, Failed: \d+$'
@@ -136,7 +137,7 @@ def test_a_failed_clone_leaves_nothing_behind():
     assert proc.stdout.strip() == '', 'left behind by the failed clone:\n' + proc.stdout
 
 
-def test_scan_still_would_clone_and_fails_only_for_the_unreachable_host(failure, tmp_path):
+def test_scan_says_the_clone_fails_as_the_fix_did_and_the_host_unreachable(failure, tmp_path):
     # molecule's own `check` command would destroy and re-create the hosts first
     proc = failure.run('converge', '--', '--check', results=tmp_path / 'scan.json', check=False)
     assert proc.returncode != 0, proc.report
@@ -148,11 +149,14 @@ def test_scan_still_would_clone_and_fails_only_for_the_unreachable_host(failure,
 
     fail = rows(data, 'staging', HOST)
     assert {k: r['status'] for k, r in fail.items()} == {
-        'staging-git-missing': 'ok', 'staging-repo-not-cloned': 'fixed'}
-    assert 'Would fix: staging-repo-not-cloned [%s]: would clone %s at v1 into %s' % (HOST, REPO_URL, REPO_DEST) in block
-    # the only failure is the unreachable host
-    assert data['total']['failed'] == 1
+        'staging-git-missing': 'ok', 'staging-repo-not-cloned': 'failed'}
+    # git is there now: the scan asks the remote, read-only, and gets ssh's reason, as the clone did
+    reason = re.search(r'^   Failed: staging-repo-not-cloned \[%s\]: git ls-remote %s failed: (.+)$'
+                       % (HOST, re.escape(REPO_URL)), block, re.M)
+    assert reason, block
+    assert 'Could not resolve hostname factiii-nowhere' in reason.group(1), reason.group(1)
+    assert 'would clone' not in block
+    assert data['total']['failed'] == 2
     assert list(rows(data, 'staging', GONE)) == ['staging-host-unreachable']
-    assert recap(proc.stdout, HOST)['failed'] == 0
     assert recap(proc.stdout, GONE)['unreachable'] == 1
     assert docker_exec(HOST, 'ls -A /srv').stdout.strip() == ''

@@ -12,6 +12,12 @@ disk, a read-only file system) leaves nothing behind. Host keys are pinned
 private temp dir and removed afterwards, also when the clone times out
 (repo_timeout). A token in an https repo_url is used for the clone only (never
 written to .git/config) and redacted from every message.
+
+A scan promises a clone only when the fix could make it: the directory that would
+hold it is writable by the user the module runs as (the one the clone runs as), and
+the remote answers a read-only ``git ls-remote`` (the clone's key, host keys and
+token; a short timeout) and has the repo_version branch or tag. Otherwise the scan
+is FAILED with the reason the fix would fail with.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,6 +26,7 @@ __metaclass__ = type
 
 import errno
 import os
+import pwd
 import shutil
 from shlex import quote
 import stat
@@ -29,8 +36,8 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import (
     Fix, PlatformError, failed, manual, needs_fix, ok,
 )
 from ansible_collections.factiii.infra.plugins.module_utils.git import (
-    DEFAULT_TIMEOUT, clone_problem, credential_problem, local_changes, origin_url, redact_url, ref_problem, shown,
-    split_credentials, transfer_env,
+    DEFAULT_TIMEOUT, clone_problem, credential_problem, local_changes, origin_url, redact_url, ref_problem,
+    remote_problem, shown, split_credentials, transfer_env,
 )
 from ansible_collections.factiii.infra.plugins.module_utils.options import REPO, setting, variable
 
@@ -39,6 +46,28 @@ def os_reason(exc):
     """'Read-only file system (EROFS)': the error's text and its errno name."""
     name = errno.errorcode.get(exc.errno)
     return '%s (%s)' % (exc.strerror, name) if name else str(exc)
+
+
+def unwritable(path):
+    """None when this process could create a directory in ``path`` (or, for a path that does
+    not exist yet, in its nearest existing ancestor, as makedirs would), else
+    (the directory, the reason as os_reason words it)."""
+    while not os.path.lexists(path):
+        path = os.path.dirname(path)
+    if not os.path.isdir(path):
+        return path, os_reason(OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
+    if os.access(path, os.W_OK | os.X_OK):
+        return None
+    readonly = os.statvfs(path).f_flag & os.ST_RDONLY
+    code = errno.EROFS if readonly else errno.EACCES
+    return path, os_reason(OSError(code, os.strerror(code)))
+
+
+def user_name():
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return 'uid %d' % os.geteuid()
 
 
 class RepoNotCloned(Fix):
@@ -62,6 +91,11 @@ class RepoNotCloned(Fix):
     @property
     def dest(self):
         return self.params.get('repo_dest')
+
+    @property
+    def parent(self):
+        """The directory the clone is made in (a temporary sibling) and renamed from."""
+        return os.path.dirname(os.path.abspath(self.dest)) or '/'
 
     def input_problem(self):
         if not self.url or not self.dest:
@@ -95,8 +129,22 @@ class RepoNotCloned(Fix):
             return manual('%s exists and is not a git clone; factiii will not overwrite it' % dest, [
                 'mv %s %s  # move it aside, then re-run the stage' % (quote(dest), quote(dest + '.old')),
                 'or %s, then re-run the stage' % setting(self.params.get('stage'), 'repo_dest', dest + '.new')])
-        return needs_fix('would clone %s%s into %s' % (
-            redact_url(self.clean_url), ' at %s' % self.params['repo_version'] if self.params.get('repo_version') else '', dest))
+        blocked = unwritable(self.parent)
+        if blocked:
+            # the fix's words (apply), and who it would run as
+            return failed('cannot clone into %s: cannot create a directory in %s: %s (running as %s)'
+                          % (dest, blocked[0], blocked[1], user_name()))
+        git = self.platform.which('git')
+        if git and self.platform.check_mode:
+            # a fix run's clone is its own check (and reports git's reason)
+            problem = remote_problem(self.platform.runner, git, self.params)
+            if problem:
+                return failed(problem)
+        # without git (git-missing installs it first) the remote cannot be asked: the row says so
+        version = self.params.get('repo_version')
+        return needs_fix('would clone %s%s into %s%s' % (
+            redact_url(self.clean_url), ' at %s' % version if version else '', dest,
+            '' if git or not self.platform.check_mode else ' (remote not checked: git is not installed yet)'))
 
     def _existing_clone(self):
         git = self.platform.which('git')
@@ -134,7 +182,7 @@ class RepoNotCloned(Fix):
         problem = credential_problem(self.platform.runner, git, self.url)
         if problem:
             return failed(problem)
-        parent = os.path.dirname(os.path.abspath(self.dest)) or '/'
+        parent = self.parent
         try:
             secrets_dir = tempfile.mkdtemp(prefix='factiii-ssh-')
         except OSError as exc:

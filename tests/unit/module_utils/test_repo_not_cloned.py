@@ -7,12 +7,14 @@ import tempfile
 
 import pytest
 
+from ansible_collections.factiii.infra.plugins.module_utils.fixes import repo_not_cloned
 from ansible_collections.factiii.infra.plugins.module_utils.fixes.repo_not_cloned import RepoNotCloned
+from ansible_collections.factiii.infra.plugins.module_utils.git import SCAN_TIMEOUT
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.debian import Debian
-from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
+from ansible_collections.factiii.infra.plugins.module_utils.runner import TIMEOUT_BINS, Runner
 from ansible_collections.factiii.infra.plugins.module_utils.stage import run_one
 
-from fake import RealModule
+from fake import FakeModule, RealModule
 
 
 def git(*args, cwd=None):
@@ -333,7 +335,9 @@ def test_a_token_in_repo_url_is_in_no_message_and_an_existing_clone_matches_with
     url = 'https://x-access-token:%s@git.example.invalid/o/a.git' % token
     dest = tmp_path / 'app'
     scan = run(check_mode=True, repo_url=url, repo_dest=str(dest))
-    assert scan['msg'] == 'would clone https://git.example.invalid/o/a.git into %s' % dest
+    # the scan asks the remote (which does not resolve): its reason names the URL, never the token
+    assert scan['status'] == 'failed' and token not in str(scan), scan
+    assert scan['msg'].startswith('git ls-remote https://git.example.invalid/o/a.git failed: fatal:'), scan
     run(repo_url=origin, repo_dest=str(dest))
     git('remote', 'set-url', 'origin', 'https://git.example.invalid/o/a.git', cwd=dest)
     res = run(repo_url=url, repo_dest=str(dest))
@@ -346,3 +350,119 @@ def test_a_token_in_repo_url_is_in_no_message_and_an_existing_clone_matches_with
     # a failing clone (nothing answers there): git's error names the URL, never the token
     res = run(repo_url='https://u:%s@127.0.0.1:9/o/a.git' % token, repo_dest=str(tmp_path / 'other'))
     assert res['status'] == 'failed' and token not in str(res), res
+
+
+# -- a scan promises a clone only when the fix could make it (issue 14 point 7) --
+TIMEOUT = next(path for path in TIMEOUT_BINS if os.access(path, os.X_OK))
+
+
+def scan_with(module, monkeypatch, **params):
+    base = {'repo_url': 'git@git.example.invalid:o/app.git', 'repo_dest': '/nonexistent-factiii/srv/app',
+            'repo_version': None, 'repo_key': None, 'repo_key_file': None, 'repo_known_hosts': [],
+            'repo_timeout': 300}
+    base.update(params)
+    platform = Debian(Runner(module), check_mode=True, options=base)
+    monkeypatch.setattr(platform, 'which', lambda tool: '/usr/bin/git')
+    monkeypatch.setattr(repo_not_cloned, 'unwritable', lambda path: None)
+    return run_one(RepoNotCloned(platform, base), 'staging', True)
+
+
+def ls_remote(url, pattern='HEAD', timeout=SCAN_TIMEOUT):
+    return [TIMEOUT, '--kill-after=10', str(timeout), '/usr/bin/git', 'ls-remote', '--end-of-options', url, pattern]
+
+
+def test_a_scan_of_a_repository_that_does_not_exist_is_failed_with_gits_reason(tmp_path):
+    dest = tmp_path / 'srv' / 'app'
+    res = run(check_mode=True, repo_url='file://%s/missing.git' % tmp_path, repo_dest=str(dest))
+    assert res['status'] == 'failed', res
+    assert res['msg'].startswith("git ls-remote file://%s/missing.git failed: fatal: '%s/missing.git' does not appear"
+                                 % (tmp_path, tmp_path)), res['msg']
+    assert not dest.exists() and not (tmp_path / 'srv').exists()
+
+
+@pytest.mark.parametrize('version', ['no-such-ref', 'two'])
+def test_a_scan_of_a_ref_the_remote_does_not_have_is_failed(origin, tmp_path, version):
+    # 'two': only the tail of the branch feature/two (ls-remote's pattern matches it; checkout would not)
+    git('branch', 'feature/two', 'main', cwd=origin[len('file://'):])
+    res = run(check_mode=True, repo_url=origin, repo_dest=str(tmp_path / 'app'), repo_version=version)
+    assert (res['status'], res['msg']) == ('failed', '%s has no branch or tag %s (git ls-remote)' % (origin, version))
+
+
+@pytest.mark.parametrize('version', [None, 'main', 'v1', 'origin/main', 'refs/tags/v1'])
+def test_a_scan_of_a_ref_the_remote_has_would_clone(origin, tmp_path, version):
+    res = run(check_mode=True, repo_url=origin, repo_dest=str(tmp_path / 'app'), repo_version=version)
+    assert (res['status'], res['msg']) == ('fixed', 'would clone %s%s into %s' % (
+        origin, ' at %s' % version if version else '', tmp_path / 'app'))
+    assert not (tmp_path / 'app').exists()
+
+
+def test_a_commit_id_is_taken_as_it_is(origin, tmp_path):
+    # a commit that is no ref's tip cannot be seen without fetching: not refused
+    first = git('rev-list', '--max-parents=0', 'HEAD', cwd=origin[len('file://'):])
+    res = run(check_mode=True, repo_url=origin, repo_dest=str(tmp_path / 'app'), repo_version=first[:12])
+    assert res['status'] == 'fixed', res
+
+
+def test_the_scan_asks_with_the_clones_transfer_env_and_a_short_timeout(monkeypatch, tmp_path):
+    key = tmp_path / 'key'
+    key.write_text('k\n')
+    key.chmod(0o600)
+    url = 'git@git.example.invalid:o/app.git'
+    module = FakeModule([(ls_remote(url, 'main'), 0, 'abc\trefs/heads/main\n', '')])
+    res = scan_with(module, monkeypatch, repo_key_file=str(key), repo_version='main',
+                    repo_known_hosts=['git.example.invalid ssh-ed25519 AAAA'])
+    module.assert_done()
+    assert res['status'] == 'fixed' and res['msg'] == 'would clone %s at main into /nonexistent-factiii/srv/app' % url
+    ssh = module.envs[0]['GIT_SSH_COMMAND']
+    assert 'BatchMode=yes' in ssh and 'StrictHostKeyChecking=yes' in ssh and '-i %s' % key in ssh
+    known = [p for p in ssh.split() if p.startswith('UserKnownHostsFile=')][0].split('=', 1)[1]
+    assert not os.path.exists(known)  # the private dir is removed after the scan
+
+
+def test_a_token_goes_in_the_env_never_in_argv_or_the_row(monkeypatch):
+    token = 'ghp_SECRETSECRETSECRET'
+    module = FakeModule([(['/usr/bin/git', 'version'], 0, 'git version 2.39.5\n'),
+                         (ls_remote('https://git.example.invalid/o/app.git'), 128, '',
+                          "remote: Repository not found.\nfatal: repository 'https://git.example.invalid/o/app.git/' "
+                          "not found\n")])
+    res = scan_with(module, monkeypatch, repo_url='https://x:%s@git.example.invalid/o/app.git' % token)
+    module.assert_done()
+    assert token not in repr(module.calls) and token not in repr(res)
+    assert module.envs[1]['GIT_CONFIG_KEY_0'] == 'http.https://git.example.invalid/o/app.git.extraHeader'
+    assert res['status'] == 'failed'
+    assert res['msg'] == ("git ls-remote https://git.example.invalid/o/app.git failed: fatal: repository "
+                          "'https://git.example.invalid/o/app.git/' not found")
+
+
+@pytest.mark.parametrize('repo_timeout, used', [(300, SCAN_TIMEOUT), (5, 5)])
+def test_a_remote_that_does_not_answer_is_failed_within_the_short_timeout(monkeypatch, repo_timeout, used):
+    url = 'git@git.example.invalid:o/app.git'
+    module = FakeModule([(ls_remote(url, timeout=used), 124, '', '')])
+    res = scan_with(module, monkeypatch, repo_timeout=repo_timeout)
+    module.assert_done()
+    assert (res['status'], res['msg']) == (
+        'failed', 'git ls-remote %s failed: timed out after %d s (no answer, or too slow)' % (url, used))
+
+
+def test_without_git_the_scan_says_the_remote_was_not_checked(tmp_path, monkeypatch):
+    base = {'repo_url': 'file:///srv/git/app.git', 'repo_dest': str(tmp_path / 'app'), 'repo_version': None,
+            'repo_key': None, 'repo_key_file': None, 'repo_known_hosts': []}
+    platform = Debian(Runner(FakeModule()), check_mode=True, options=base)
+    monkeypatch.setattr(platform, 'which', lambda tool: None)
+    res = run_one(RepoNotCloned(platform, base), 'staging', True)
+    assert res['msg'] == 'would clone file:///srv/git/app.git into %s (remote not checked: git is not installed yet)' \
+        % (tmp_path / 'app')
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_an_unwritable_parent_is_failed_naming_the_directory_and_the_user(origin, tmp_path, monkeypatch,
+                                                                            check_mode):
+    # root may write anywhere: the answer a non-root user gets, for the nearest existing directory
+    real = os.access
+    monkeypatch.setattr(os, 'access', lambda path, mode: False if path == str(tmp_path) else real(path, mode))
+    dest = tmp_path / 'srv' / 'app'
+    res = run(check_mode=check_mode, repo_url=origin, repo_dest=str(dest))
+    assert res['status'] == 'failed', res
+    assert res['msg'] == ('cannot clone into %s: cannot create a directory in %s: Permission denied (EACCES) '
+                          '(running as %s)' % (dest, tmp_path, repo_not_cloned.user_name()))
+    assert sorted(os.listdir(str(tmp_path))) == ['origin.git', 'work']  # nothing created
