@@ -455,8 +455,7 @@ def test_without_git_the_scan_says_the_remote_was_not_checked(tmp_path, monkeypa
 
 
 @pytest.mark.parametrize('check_mode', [True, False])
-def test_an_unwritable_parent_is_failed_naming_the_directory_and_the_user(origin, tmp_path, monkeypatch,
-                                                                            check_mode):
+def test_an_unwritable_parent_is_failed_naming_the_directory_and_the_user(origin, tmp_path, monkeypatch, check_mode):
     # root may write anywhere: the answer a non-root user gets, for the nearest existing directory
     real = os.access
     monkeypatch.setattr(os, 'access', lambda path, mode: False if path == str(tmp_path) else real(path, mode))
