@@ -80,5 +80,5 @@ def test_missing_required_role_var(playbook, tmp_path, stage):
         '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n' % stage)
     # scan: nothing would change even if the check were missed
     proc = playbook('-i', str(inventory), 'playbooks/scan.yml', '-l', stage)
-    assert_clean_error(proc, 'missing required arguments: {0}_repo_dest, {0}_repo_url'.format(stage))
+    assert_clean_error(proc, 'missing required variables {0}_repo_dest, {0}_repo_url'.format(stage))
     assert 'Scan and fix stage' not in proc.stdout, 'the stage ran without its required variables'
