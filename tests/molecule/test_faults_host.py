@@ -251,7 +251,7 @@ def test_full_or_read_only_repo_dest_fails_and_a_dirty_clone_there_is_kept(test_
         clone = row(data, readonly, 'repo-not-cloned')
         assert clone['status'] == 'failed', clone
         assert clone['msg'] == 'cannot clone into /srv/app: cannot create a directory in /srv: ' \
-                               'Read-only file system (EROFS)', clone
+                               'Read-only file system (EROFS) (running as root)', clone
         # nothing left behind
         assert full.exec('ls -A /srv').stdout.split() == ['filler']
         assert readonly.exec('ls -A /srv').stdout.split() == []
