@@ -27,6 +27,13 @@ description:
     C(factiii.infra.report) task that ends C(factiii.infra.scan) and C(factiii.infra.fix) (it only sets the exit code).
   - Without this callback, those two playbooks print the same report and write the same JSON with
     M(factiii.infra.report), built with this plugin's functions; with it, the report is printed once, here.
+  - 'Interrupted (Ctrl-C, SIGINT, or SIGTERM to C(ansible-playbook)): the report is still printed and
+    the JSON written, once, before Ansible stops its workers. Stages that finished keep their rows;
+    each host whose stage was still running is one failed row C(<stage>-interrupted) that says what
+    may be half done (a fix: a fix may be half done on the host; a scan: nothing was changed) and
+    what to run next. C(ansible-playbook)''s own exit status is unchanged: 99 after SIGINT, killed by
+    SIGTERM (143 in a shell). Without this callback nothing is printed on an interrupt (the report is
+    the last play''s task, which never runs).'
 version_added: 1.0.0
 requirements:
   - Enable the callback in C(ansible.cfg) with C(callbacks_enabled = factiii.infra.results_by_stage)
@@ -52,13 +59,18 @@ options:
         key: results_json
 '''
 
+import functools
 import json
 import os
 import re
+import signal
 import tempfile
+import threading
 from collections.abc import Mapping
 
 from ansible import constants as C
+from ansible import context
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.factiii.infra.plugins.module_utils.fix import FAILED, FIXED, MANUAL, OK
@@ -447,6 +459,23 @@ def add_unreachable(report, host, stage, msg):
     return add_results(report, stage, host, [fix])
 
 
+# Signals on which the report is still written (ansible-core 2.19 handles both in its
+# TaskQueueManager: SIGINT becomes KeyboardInterrupt, SIGTERM kills the process at once).
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+
+
+def interrupted_row(stage, check_mode, signame):
+    """The failed row of a host whose ``stage`` was still running when the run got ``signame``."""
+    if check_mode:
+        msg = ('interrupted by %s during the scan of %s: nothing was changed; run the scan again'
+               % (signame, stage))
+    else:
+        msg = ('interrupted by %s during the fix of %s: a fix may be half done on this host (a package '
+               'install already started there goes on to its end, and a new run waits for it); '
+               'run the fix of %s again' % (signame, stage, stage))
+    return {'fix_id': '%s-interrupted' % stage, 'status': FAILED, 'steps': [], 'msg': msg}
+
+
 def enabled():
     """True when this callback is enabled in Ansible's configuration (ansible.cfg or the environment).
 
@@ -466,6 +495,13 @@ class CallbackModule(CallbackBase):
         self.report = new_report()
         self._play_vars = {}
         self._unreachable = set()
+        # host -> stage, for the hosts of the current play whose stage started and has not reported yet
+        self._running = {}
+        self._scan = False
+        # results arrive in the strategy's results thread; a signal in the main thread
+        self._lock = threading.RLock()
+        self._main_pid = None
+        self._done = False
 
     @staticmethod
     def _parts(result):
@@ -501,6 +537,10 @@ class CallbackModule(CallbackBase):
         return 'unknown'
 
     def _gather(self, result, failed=False):
+        with self._lock:
+            self._gather_locked(result, failed)
+
+    def _gather_locked(self, result, failed):
         res, name, host, task = self._parts(result)
         if self._is_report(task):
             # factiii.infra.report failing says the run failed: not a row of its own; it says whether
@@ -508,6 +548,14 @@ class CallbackModule(CallbackBase):
             self.report['check_mode'] = self.report['check_mode'] or res.get('check_mode') is True
             return
         role = self._our_role(task)
+        stage = self._task_stage(host, task, role)
+        add_outcome(self.report, name, res, stage, failed, self._is_ours(task), role)
+        if failed or extract(res):
+            # the stage reported (its rows, or its failed row): no longer running
+            self._running.pop(name, None)
+
+    def _task_stage(self, host, task, role):
+        """The stage ``task`` (of the factiii.infra ``role``, or None) runs for on ``host``."""
         stage = self._stage_of(host, task)
         if stage == 'unknown' and role in STAGES:
             stage = role
@@ -515,7 +563,10 @@ class CallbackModule(CallbackBase):
             # the server role is imported by staging and prod with server_stage set
             task_vars = task.get_vars() if hasattr(task, 'get_vars') else {}
             stage = _plain(task_vars.get('server_stage') if isinstance(task_vars, Mapping) else None) or role
-        add_outcome(self.report, name, res, stage, failed, self._is_ours(task), role)
+        elif stage == 'unknown':
+            # a task of playbooks/tasks/stage.yml (check_vars): its play's stage
+            stage = _plain(self._play_vars.get('factiii__stage')) or stage
+        return stage
 
     @staticmethod
     def _is_report(task):
@@ -551,9 +602,59 @@ class CallbackModule(CallbackBase):
             self._display.error('%s; nothing was run (set FACTIII_RESULTS_JSON to a file in an existing, '
                                 'writable directory)' % problem)
             raise SystemExit(EXIT_BAD_OPTION)
+        self._catch_interrupts()
+
+    def _catch_interrupts(self):
+        """Write the report when the run is interrupted, then let Ansible's own handler go on.
+
+        ansible-core 2.19's TaskQueueManager handles SIGINT and SIGTERM in the main process: it
+        signals its workers, then raises KeyboardInterrupt (SIGINT: "User interrupted execution",
+        exit 99) or kills itself with SIGTERM; neither reaches v2_playbook_on_stats. This runs in
+        the main process, after that handler was set (playbook start); a worker sets its own.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._main_pid = os.getpid()
+        for number in INTERRUPTS:
+            previous = signal.getsignal(number)
+            signal.signal(number, functools.partial(self._on_interrupt, previous=previous))
+
+    def _on_interrupt(self, number, frame, previous):
+        if os.getpid() == self._main_pid:
+            self.report_interrupted(signal.Signals(number).name)
+        if callable(previous):
+            previous(number, frame)
+        elif previous != signal.SIG_IGN:
+            # no handler of Ansible's: the default action (end the process), as without this callback
+            signal.signal(number, signal.SIG_DFL)
+            os.kill(os.getpid(), number)
+
+    def report_interrupted(self, signame):
+        """Print the report and write the JSON once, each host whose stage was running a failed row."""
+        with self._lock:
+            if self._done:
+                return
+            for name, stage in sorted(self._running.items()):
+                add_results(self.report, stage, name, [interrupted_row(stage, self._scan, signame)], None, self._scan)
+            self._running.clear()
+            self._finish()
 
     def v2_playbook_on_play_start(self, play):
         self._play_vars = play.get_vars() if hasattr(play, 'get_vars') else {}
+        manager = getattr(play, '_variable_manager', None)
+        extra = getattr(manager, 'extra_vars', None) or {}
+        # fix.yml and scan.yml differ in factiii_scan (import_playbook vars are play vars); or --check
+        scan = extra.get('factiii_scan', self._play_vars.get('factiii_scan', False))
+        self._scan = boolean(scan, strict=False) or bool(context.CLIARGS.get('check'))
+        with self._lock:
+            self._running.clear()  # one play is one stage; the last one's hosts are done
+
+    def v2_runner_on_start(self, host, task):
+        role = self._our_role(task)
+        if host is None or self._is_report(task) or not (role or self._is_ours(task)):
+            return
+        with self._lock:
+            self._running.setdefault(host.get_name(), self._task_stage(host, task, role))
 
     def v2_runner_on_ok(self, result):
         self._gather(result)
@@ -567,9 +668,17 @@ class CallbackModule(CallbackBase):
         if (stage, name) in self._unreachable:
             return
         self._unreachable.add((stage, name))
-        add_unreachable(self.report, name, stage, res.get('msg'))
+        with self._lock:
+            add_unreachable(self.report, name, stage, res.get('msg'))
+            self._running.pop(name, None)
 
     def v2_playbook_on_stats(self, stats):
+        with self._lock:
+            if not self._done:
+                self._finish()
+
+    def _finish(self):
+        self._done = True
         text = format_report(self.report)
         if text:
             self._display.display(text)

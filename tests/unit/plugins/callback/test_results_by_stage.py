@@ -10,6 +10,7 @@ __metaclass__ = type
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -679,3 +680,122 @@ def test_a_token_in_a_url_of_a_row_is_redacted_in_text_and_json(tmp_path):
     for text in (rbs.format_report(report), path.read_text()):
         assert token not in text and 'x-access-token' not in text
         assert "unable to access 'https://***@git.example.invalid/o/a.git/'" in text
+
+
+# -- issue 14 point 3: Ctrl-C / SIGTERM mid-run still prints the report and writes the JSON ---------
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@pytest.fixture(autouse=True)
+def signal_handlers():
+    """v2_playbook_on_start hooks SIGINT and SIGTERM in this process: put pytest's back after each test."""
+    saved = dict((number, signal.getsignal(number)) for number in SIGNALS)
+    yield
+    for number, handler in saved.items():
+        signal.signal(number, handler)
+
+
+class Play:
+    def __init__(self, play_vars=None, extra_vars=None):
+        self.vars = dict(play_vars or {})
+        self._variable_manager = type('VariableManager', (), {'extra_vars': dict(extra_vars or {})})()
+
+    def get_vars(self):
+        return dict(self.vars)
+
+
+def role_task(role, action='factiii.infra.stage', vars=None):
+    task = Task(action, args={'stage': '{{ server_stage }}'}, vars=vars)
+    task._role = Role('factiii.infra.%s' % role)
+    return task
+
+
+@pytest.fixture
+def ansible_handlers(cb, tmp_path):
+    """Ansible's own SIGINT/SIGTERM handlers (the TaskQueueManager's) stood in by a recorder, set before
+    the playbook starts as in ansible-playbook; the callback started with a results file."""
+    seen = []
+    for number in SIGNALS:
+        signal.signal(number, lambda num, frame: seen.append((num, '\n'.join(cb.shown))))
+    cb._plugin_options['results_json'] = str(tmp_path / 'r.json')
+    cb.v2_playbook_on_start(None)
+    return seen
+
+
+@pytest.mark.parametrize('number', SIGNALS)
+@pytest.mark.parametrize('scan', [False, True])
+def test_an_interrupt_mid_fix_prints_the_report_with_the_running_host_interrupted(cb, ansible_handlers, tmp_path,
+                                                                                  number, scan):
+    """dev finished on its host; staging is running on s1 and s2 (s2's argument check done, its stage module
+    still running), s3 reported already: a signal writes the report once, then Ansible's handler runs."""
+    factiii_scan = 'true' if scan else False
+    cb.v2_playbook_on_play_start(Play({'factiii__stage': 'dev', 'factiii_scan': factiii_scan}))
+    cb.v2_runner_on_start(Host('localhost'), role_task('dev'))
+    cb.v2_runner_on_ok(Result('localhost', stage_result('dev', [fix('dev-git-missing', 'fixed', 'done')], scan),
+                              role_task('dev')))
+    cb.v2_playbook_on_play_start(Play({'factiii__stage': 'staging', 'factiii_scan': factiii_scan}))
+    check_vars = Task('factiii.infra.check_vars', args={'stage': '{{ factiii__stage }}'})
+    stage_task = role_task('server', vars={'server_stage': 'staging'})
+    for name in ('s1', 's2', 's3'):
+        cb.v2_runner_on_start(Host(name), check_vars)
+        cb.v2_runner_on_ok(Result(name, {'changed': False}, check_vars))
+    cb.v2_runner_on_start(Host('s2'), stage_task)
+    cb.v2_runner_on_start(Host('s3'), stage_task)
+    cb.v2_runner_on_ok(Result('s3', stage_result('staging', [fix('staging-git-missing', 'ok', 'ok')], scan),
+                              stage_task))
+    cb.v2_runner_on_start(Host('x'), Task('ansible.builtin.command'))  # not ours: no row
+
+    signal.raise_signal(number)
+
+    name = signal.Signals(number).name
+    (seen_number, shown_then), = ansible_handlers
+    assert seen_number == number
+    assert shown_then == '\n'.join(cb.shown)  # the report came first, then Ansible's handler
+    if scan:
+        why = 'interrupted by %s during the scan of staging: nothing was changed; run the scan again' % name
+    else:
+        why = ('interrupted by %s during the fix of staging: a fix may be half done on this host (a package '
+               'install already started there goes on to its end, and a new run waits for it); run the fix '
+               'of staging again' % name)
+    fixed = 'Would fix' if scan else 'Fixed'
+    assert shown_then.splitlines() == [
+        'RESULTS BY STAGE', '',
+        'DEV:', '   %s: 1, Manual: 0, Failed: 0' % fixed, '   %s: dev-git-missing: done' % fixed, '',
+        'STAGING:', '   %s: 0, Manual: 0, Failed: 2' % fixed,
+        '      s1: %s: 0, Manual: 0, Failed: 1' % fixed,
+        '      s2: %s: 0, Manual: 0, Failed: 1' % fixed,
+        '      s3: %s: 0, Manual: 0, Failed: 0' % fixed,
+        '   Failed: staging-interrupted [s1]: ' + why,
+        '   Failed: staging-interrupted [s2]: ' + why, '',
+        'TOTAL: %s: 1, Manual: 0, Failed: 2' % fixed]
+    data = json.loads((tmp_path / 'r.json').read_text())
+    assert data['check_mode'] is scan
+    assert data['stages']['staging']['hosts']['s1']['results'] == [
+        {'fix_id': 'staging-interrupted', 'status': 'failed', 'msg': why, 'steps': []}]
+    assert data['total'] == {'fixed': 1, 'manual': 0, 'failed': 2, 'ok': 1}
+    # the end of the run (ansible-playbook's finally) prints nothing more: one report
+    cb.v2_playbook_on_stats(None)
+    assert '\n'.join(cb.shown) == shown_then
+
+
+def test_an_interrupt_after_every_stage_reported_adds_no_row(cb, ansible_handlers):
+    cb.v2_playbook_on_play_start(Play({'factiii__stage': 'staging'}))
+    cb.v2_runner_on_start(Host('s1'), role_task('staging'))
+    cb.v2_runner_on_failed(Result('s1', {'failed': True, 'msg': 'boom'}, role_task('staging')))
+    cb.v2_playbook_on_play_start(Play())  # the report play
+    cb.v2_runner_on_start(Host('s1'), Task('factiii.infra.report'))
+    signal.raise_signal(signal.SIGINT)
+    text = '\n'.join(cb.shown)
+    assert 'interrupted' not in text
+    assert text.endswith('TOTAL: Fixed: 0, Manual: 0, Failed: 1')
+    assert len(ansible_handlers) == 1
+
+
+def test_an_interrupt_in_a_worker_process_writes_nothing(cb, ansible_handlers, monkeypatch):
+    """A worker (forked from the main process) keeps the handler until it sets its own: never a report there."""
+    cb.v2_playbook_on_play_start(Play({'factiii__stage': 'staging'}))
+    cb.v2_runner_on_start(Host('s1'), role_task('staging'))
+    monkeypatch.setattr(rbs.os, 'getpid', lambda: -1)
+    signal.raise_signal(signal.SIGTERM)
+    assert cb.shown == [] and len(ansible_handlers) == 1
