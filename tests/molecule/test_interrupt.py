@@ -1,0 +1,134 @@
+"""Issue 14, point 3 on a real host: Ctrl-C (SIGINT) or SIGTERM to ansible-playbook mid-fix.
+
+A Debian test host (tests/testhost.py; loopback ports 23950-23959) where a live apt-get holds
+dpkg's locks (its package's postinst waits: tests/molecule/test_apt_busy.py's helper), so the
+staging fix's stage module waits for the lock on the host (package_lock_timeout 300): the fix is
+running there when ansible-playbook gets the signal. Expected: RESULTS BY STAGE is still printed
+and the JSON written, with the one Failed row staging-interrupted saying what may be half done and
+what to run next; ansible-playbook's exit status stays non-zero (99 after SIGINT, killed by SIGTERM).
+"""
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from support import ROOT, tool
+from testhost import TestHosts
+
+PORT = 23950  # this file's loopback ports: 23950-23959
+
+
+def _helpers(name):
+    """tests/molecule/<name>.py as a module (pytest's importlib mode puts no test directory on sys.path)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + '.py')
+    spec = importlib.util.spec_from_file_location('factiii_%s_helpers' % name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+APT_BUSY = _helpers('test_apt_busy')
+FAULTS = APT_BUSY.FAULTS
+STAGE_TASK = 'TASK [factiii.infra.server : Scan and fix stage staging]'
+
+
+class Output:
+    """The lines of a stream, read as they come (a thread), each with the time it arrived."""
+
+    def __init__(self, stream):
+        self.lines = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream):
+        for line in stream:
+            self.lines.append((time.monotonic(), line.rstrip('\n')))
+
+    def wait_for(self, text, timeout):
+        deadline = time.monotonic() + timeout
+        while not any(text in line for dummy, line in self.lines):
+            assert time.monotonic() < deadline, 'no %r within %ds:\n%s' % (text, timeout, self.text())
+            time.sleep(0.2)
+
+    def text(self):
+        self._thread.join(timeout=30)
+        return '\n'.join(line for dummy, line in self.lines)
+
+
+def interrupted_fix(ansible_env, hosts, tmp_path, name, number, scan=False):
+    """fix.yml -l staging (scan.yml with ``scan``), ``number`` sent to ansible-playbook while the stage
+    module waits on the host: (exit status, stdout, stderr, results JSON or None, seconds to exit)."""
+    inventory = hosts.inventory({'staging': hosts.names},
+                                {'staging': FAULTS.stage_vars(['git-missing'], package_lock_timeout=300)},
+                                name='%s.yml' % name)
+    results = tmp_path / ('%s.json' % name)
+    env = dict(ansible_env, FACTIII_RESULTS_JSON=str(results),
+               ANSIBLE_SSH_CONTROL_PATH_DIR=str(tmp_path / ('cp-%s' % name)))
+    playbook = 'playbooks/scan.yml' if scan else 'playbooks/fix.yml'
+    proc = subprocess.Popen([tool('ansible-playbook'), '-i', inventory, playbook, '-l', 'staging'], cwd=ROOT,
+                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    out, err = Output(proc.stdout), Output(proc.stderr)
+    try:
+        out.wait_for(STAGE_TASK, 120)
+        time.sleep(5)  # the module is on the host, waiting for apt-get's lock (up to 300 s)
+        assert proc.poll() is None, out.text() + err.text()
+        proc.send_signal(number)
+        start = time.monotonic()
+        proc.wait(timeout=120)
+        seconds = time.monotonic() - start
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    data = json.loads(results.read_text()) if results.exists() else None
+    return proc.returncode, out.text(), err.text(), data, seconds
+
+
+@pytest.mark.parametrize('number', [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_fix_still_reports_the_running_host_as_interrupted(test_host_image, ansible_env, tmp_path,
+                                                                         number):
+    with TestHosts('t14in', 1, tmp_path, base_port=PORT + (0 if number == signal.SIGINT else 1)) as hosts:
+        host = hosts[0]
+        pid = APT_BUSY.start_slow_apt(host)
+        rc, out, err, data, seconds = interrupted_fix(ansible_env, hosts, tmp_path, 'fix', number)
+        report = 'rc=%s\n--- stdout\n%s\n--- stderr\n%s' % (rc, out, err)
+        name = signal.Signals(number).name
+        why = ('interrupted by %s during the fix of staging: a fix may be half done on this host (a package '
+               'install already started there goes on to its end, and a new run waits for it); run the fix of '
+               'staging again' % name)
+        # ansible-playbook's own status: 99 (User interrupted execution) or killed by SIGTERM
+        assert rc == (99 if number == signal.SIGINT else -signal.SIGTERM), report
+        assert 'RESULTS BY STAGE' in out, report
+        assert out[out.index('RESULTS BY STAGE'):].splitlines()[:6] == [
+            'RESULTS BY STAGE', '', 'STAGING:', '   Fixed: 0, Manual: 0, Failed: 1',
+            '   Failed: staging-interrupted: ' + why, ''], report
+        assert out.count('RESULTS BY STAGE') == 1, report
+        assert 'Traceback' not in out + err, report
+        assert data is not None, report
+        assert data['check_mode'] is False
+        assert data['stages']['staging']['hosts'][host.name]['results'] == [
+            {'fix_id': 'staging-interrupted', 'status': 'failed', 'msg': why, 'steps': []}]
+        assert data['total'] == {'fixed': 0, 'manual': 0, 'failed': 1, 'ok': 0}
+        assert seconds < 30, seconds
+        # nothing of the host's own was touched: its apt-get still at work, git not installed
+        assert APT_BUSY.command_line(host, pid) == APT_BUSY.APT
+        assert not FAULTS.git_installed(host)
+
+
+def test_an_interrupted_scan_says_nothing_was_changed(test_host_image, ansible_env, tmp_path):
+    with TestHosts('t14in', 1, tmp_path, base_port=PORT + 2) as hosts:
+        host = hosts[0]
+        APT_BUSY.start_slow_apt(host)
+        rc, out, err, data, dummy = interrupted_fix(ansible_env, hosts, tmp_path, 'scan', signal.SIGINT, scan=True)
+        report = 'rc=%s\n--- stdout\n%s\n--- stderr\n%s' % (rc, out, err)
+        why = 'interrupted by SIGINT during the scan of staging: nothing was changed; run the scan again'
+        assert rc == 99, report
+        assert '   Would fix: 0, Manual: 0, Failed: 1\n   Failed: staging-interrupted: %s\n' % why in out, report
+        assert data['check_mode'] is True, report
+        assert data['stages']['staging']['hosts'][host.name]['results'][0]['msg'] == why
