@@ -218,16 +218,21 @@ def test_a_killed_local_run_leaves_no_token_on_disk(cli_env, fake, tmp_path):
     assert (started['env']['GITHUB_TOKEN'], started['env']['GH_TOKEN']) == ('', '')
 
 
+@pytest.mark.parametrize('command', ['scan', 'fix'])
 @pytest.mark.parametrize('number', [signal.SIGHUP, signal.SIGTERM, signal.SIGINT])
-def test_a_stopped_local_run_stops_ansible_and_removes_its_directory(cli_env, fake, tmp_path, number):
-    """A closed terminal (SIGHUP), kill or Ctrl-C while the secrets stage waits for GitHub: ansible-playbook is
-    stopped, ansible-runner's directory (the environment of this shell is in its command file) removed."""
+def test_a_stopped_local_run_stops_ansible_and_removes_its_directory(cli_env, fake, tmp_path, number, command):
+    """A closed terminal (SIGHUP), kill or Ctrl-C while the secrets stage waits for GitHub: the signal goes on to
+    ansible-playbook, whose report (the secrets stage interrupted) the CLI prints before it exits 130;
+    ansible-playbook is stopped, ansible-runner's directory (the environment of this shell is in its command
+    file) removed."""
     tmp = tmp_path / 'tmp'
     tmp.mkdir()
     env = dict(cli_env, TMPDIR=str(tmp), GITHUB_REPOSITORY='acme/app')
     held = fake.hold(r'/actions/secrets$')
-    proc = subprocess.Popen([tool('factiii'), 'scan', '--secrets'], env=env, cwd=str(tmp_path), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    json_path = tmp_path / 'all.json'
+    proc = subprocess.Popen([tool('factiii'), command, '--secrets', '--json', str(json_path)], env=env,
+                            cwd=str(tmp_path), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     try:
         assert held['seen'].wait(240), 'the secrets stage never asked GitHub'
         assert len(os.listdir(str(tmp))) == 1
@@ -238,6 +243,22 @@ def test_a_stopped_local_run_stops_ansible_and_removes_its_directory(cli_env, fa
         fake.release()
     assert proc.returncode == 130, (out, err)
     assert err.rstrip('\n').splitlines()[-1].startswith('factiii: interrupted'), err
+    # ansible-playbook got SIGINT for SIGINT, SIGTERM for the others
+    name = 'SIGINT' if number == signal.SIGINT else 'SIGTERM'
+    if command == 'scan':
+        why = 'interrupted by %s during the scan of secrets: nothing was changed; run the scan again' % name
+    else:
+        why = ('interrupted by %s during the fix of secrets: a fix may be half done on this host (a package '
+               'install already started there goes on to its end, and a new run waits for it); run the fix of '
+               'secrets again' % name)
+    fixed = 'Would fix' if command == 'scan' else 'Fixed'
+    assert out.splitlines() == ['RESULTS BY STAGE', '', 'SECRETS:', '   %s: 0, Manual: 0, Failed: 1' % fixed,
+                                '   Failed: secrets-interrupted: ' + why, '',
+                                'TOTAL: %s: 0, Manual: 0, Failed: 1' % fixed], (out, err)
+    data = json.loads(json_path.read_text())
+    row, = [r for h in data['stages']['secrets']['hosts'].values() for r in h['results']]
+    assert (row['fix_id'], row['status'], row['msg']) == ('secrets-interrupted', 'failed', why)
+    assert data['check_mode'] is (command == 'scan')
     assert os.listdir(str(tmp)) == []
     # ansible-playbook was killed; a worker of it (in a session of its own) ends with its request
     deadline = time.monotonic() + 30

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from secrets import token_hex
 
 from factiii_cli import remote, secret_env
@@ -41,16 +42,28 @@ def _stage(data):
     return data.get('role') or play or '?'
 
 
+class Interrupted(KeyboardInterrupt):
+    """The local run was stopped by a signal; ``report``: what ansible-playbook reported before it ended
+    (its stages still running as <stage>-interrupted rows), or None when it wrote nothing."""
+
+    def __init__(self, report):
+        super().__init__()
+        self.report = report
+
+
 class Events:
     """The ansible-runner event handler: progress lines for the local stages."""
 
-    def __init__(self, progress, check_mode):
+    def __init__(self, progress, check_mode, stop=None):
         self.progress = progress
         self.check_mode = check_mode
+        self.stop = stop
 
     def __call__(self, event):
         data = event.get('event_data') or {}
         name = event.get('event')
+        if name == 'playbook_on_start' and self.stop is not None:
+            self.stop.started(event.get('pid'))
         host = data.get('host') or data.get('remote_addr') or '?'
         where = '[%s] %s' % (_stage(data), host)
         if name == 'runner_on_start' and '.stage' in '%s' % data.get('resolved_action', data.get('task_action', '')):
@@ -208,15 +221,25 @@ def _errors(runner):
 
 
 class Stop:
-    """ansible-runner's cancel_callback: SIGINT, SIGTERM and SIGHUP (a closed terminal) while the run
-    lasts stop ansible-playbook (ansible-runner looks every few seconds) and the run's directory is
-    removed; ansible-runner alone would handle the first two only, and SIGHUP would leave it behind."""
+    """ansible-runner's cancel_callback, and this process's SIGINT, SIGTERM and SIGHUP (a closed terminal)
+    handlers while the run lasts.
+
+    The first signal goes on to ansible-playbook (SIGINT as it is, the others as SIGTERM), whose
+    results_by_stage callback then prints the report and writes the JSON, each stage still running a
+    <stage>-interrupted row, and ends; the run then returns as usual, so the CLI prints that report.
+    ansible-runner's own cancel kills ansible-playbook's process group with SIGKILL (no report): it is
+    used only before ansible-playbook started its playbook (nothing ran yet), when it has not ended
+    GRACE seconds after the signal, or at a second signal. The run's directory is removed either way.
+    """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    GRACE = 60
 
     def __init__(self):
         self.received = None
         self._old = {}
+        self._target = None
+        self._cancel_at = None
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -224,15 +247,45 @@ class Stop:
                 self._old[number] = signal.signal(number, self._handler)
         return self
 
+    def started(self, pid):
+        """ansible-playbook ``pid`` (its playbook_on_start event) runs its playbook: signals go to it."""
+        try:
+            # ansible-runner starts it in a session of its own: it leads its process group
+            self._target = pid if isinstance(pid, int) and pid > 1 and os.getpgid(pid) == pid else None
+        except OSError:
+            self._target = None
+
     def _handler(self, number, frame):
+        if self.received is not None:
+            self._cancel_at = 0  # a second signal: stop now
+            return
         self.received = number
+        self._cancel_at = time.monotonic() + self.GRACE
+        try:
+            if self._target is None:
+                raise ProcessLookupError
+            os.kill(self._target, signal.SIGINT if number == signal.SIGINT else signal.SIGTERM)
+        except OSError:
+            self._cancel_at = 0
 
     def __call__(self):
-        return self.received is not None
+        return self.received is not None and time.monotonic() >= self._cancel_at
 
     def __exit__(self, *exc):
         for number, old in self._old.items():
             signal.signal(number, old)
+
+
+def _results(collection, path, stages):
+    """The report ansible-playbook wrote to ``path`` (None when it wrote none); a CliError when unusable."""
+    if not os.path.exists(path):
+        return None
+    with open(path, 'rb') as handle:
+        try:
+            return collection.callback.load_results(handle.read())
+        except ValueError as exc:
+            raise CliError('the local run of %s wrote a results file that cannot be used: %s' % (
+                ', '.join(stages), exc)) from None
 
 
 def run(collection, command, stages, inventories, progress, env=None, extravars=None, secrets=None):
@@ -272,22 +325,19 @@ def run(collection, command, stages, inventories, progress, env=None, extravars=
                 limit=','.join(stages),
                 envvars=envvars,
                 extravars=extravars or None,
-                event_handler=Events(progress, check_mode),
+                event_handler=Events(progress, check_mode, stop),
                 cancel_callback=stop,
                 quiet=True,
                 # keep the environment and variables out of env/ files on disk
                 suppress_env_files=True,
             )
         if stop.received is not None:
-            raise KeyboardInterrupt
-        report = None
-        if os.path.exists(results):
-            with open(results, 'rb') as handle:
-                try:
-                    report = collection.callback.load_results(handle.read())
-                except ValueError as exc:
-                    raise CliError('the local run of %s wrote a results file that cannot be used: %s' % (
-                        ', '.join(stages), exc)) from None
+            try:
+                interrupted = _results(collection, results, stages)
+            except CliError:
+                interrupted = None
+            raise Interrupted(interrupted)
+        report = _results(collection, results, stages)
         failed = bool(report and report.get('total', {}).get('failed'))
         if runner.rc != 0 and not failed:
             errors = _errors(runner)

@@ -16,6 +16,7 @@ work (one line on stderr says why); 130 interrupted.
 """
 import argparse
 import os
+import signal
 import sys
 
 from factiii_cli import __version__, collection as collections, init, local, remote
@@ -224,7 +225,14 @@ class Command:
         self.progress.line('%s %s here with factiii.infra.%s (collection %s); inventory %s (%s)' % (
             'scanning' if self.check_mode else 'fixing', ', '.join(stages), args.command, self.collection.source,
             ', '.join(inventories), origin))
-        data = local.run(self.collection, args.command, stages, inventories, self.progress, env, extravars, secrets)
+        try:
+            data = local.run(self.collection, args.command, stages, inventories, self.progress, env, extravars,
+                             secrets)
+        except local.Interrupted as exc:
+            # what ansible-playbook reported before it ended: shown before the CLI exits 130
+            if exc.report:
+                self.report.add(exc.report, stages)
+            raise
         self.report.add(data, stages)
 
     def deploy(self):
@@ -247,7 +255,7 @@ class Command:
 
     def execute(self):
         """Run the command; print the report and the error, if any; return the exit status."""
-        error = None
+        error, interrupted = None, None
         check = getattr(self.collection.callback, 'path_problem', None)  # the callback's own check, when it has one
         problem = check(self.args.json) if self.args.json and check else None
         if problem:
@@ -257,16 +265,20 @@ class Command:
              'dev-sync': self.dev_sync}[self.args.command]()
         except CliError as exc:
             error = exc
+        except KeyboardInterrupt as exc:
+            interrupted = exc  # the report of what ran so far still comes first
         if self.report.stages():
             self.progress.line('')
             sys.stdout.write(self.report.text() + '\n')
             sys.stdout.flush()
-        elif error is None:
+        elif error is None and interrupted is None:
             self.progress.line('no stage reported any result (are the stages\' groups empty in the inventory?)')
         if self.args.json:
             problem = self.report.write_json(self.args.json)
             if problem and error is None:
                 error = CliError(problem)
+        if interrupted is not None:
+            raise interrupted
         if error is not None:
             raise error
         return 1 if self.report.failed() else 0
@@ -277,6 +289,8 @@ def main(argv=None):
     if getattr(args, 'json', None):
         args.json = os.path.abspath(os.path.expanduser(args.json))  # relative to where the CLI was started
     progress = Progress()
+    # SIGTERM (kill, a stopped job) ends the CLI as Ctrl-C does: the report so far, then exit 130
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         if args.command == 'init':
             return init.run(args)
