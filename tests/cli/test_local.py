@@ -287,3 +287,51 @@ def test_a_failed_report_task_is_no_progress_line_of_its_own(action, shown):
         'host': 'h1', 'play': 'Report', 'resolved_action': action, 'task': 'Report',
         'res': {'failed': True, 'msg': '1 failed fix or unreachable host: see RESULTS BY STAGE'}}})
     assert bool(progress.lines) is shown, progress.lines
+
+
+def test_stop_sends_the_first_signal_on_then_cancels_at_the_second_or_after_its_grace(monkeypatch):
+    """ansible-runner's cancel (SIGKILL to the process group: no report) only when forwarding cannot help."""
+    from factiii_cli.local import Stop
+    child = subprocess.Popen(['sleep', '60'], start_new_session=True)  # leads its group, as runner's child does
+    try:
+        stop = Stop()
+        stop.started(child.pid)
+        stop._handler(signal.SIGHUP, None)  # a closed terminal: SIGTERM to ansible-playbook, which handles it
+        assert child.wait(timeout=10) == -signal.SIGTERM
+        assert stop() is False  # its report is being written: no cancel yet
+        now = time.monotonic()
+        monkeypatch.setattr('factiii_cli.local.time.monotonic', lambda: now + Stop.GRACE + 1)
+        assert stop() is True  # it did not end within the grace
+        monkeypatch.undo()
+        stop = Stop()
+        stop.started(child.pid)
+        stop._handler(signal.SIGINT, None)  # gone already: cancel at once
+        assert stop() is True
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    stop = Stop()
+    stop._handler(signal.SIGINT, None)  # before ansible-playbook started its playbook: nothing ran, cancel
+    assert stop() is True
+    other = subprocess.Popen(['sleep', '60'])  # not a group leader: never signalled
+    try:
+        stop = Stop()
+        stop.started(other.pid)
+        stop._handler(signal.SIGTERM, None)
+        assert stop() is True and other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
+    child = subprocess.Popen(['sleep', '60'], start_new_session=True)
+    try:
+        stop = Stop()
+        stop.started(child.pid)
+        stop._handler(signal.SIGINT, None)
+        assert child.wait(timeout=10) == -signal.SIGINT
+        stop._handler(signal.SIGINT, None)  # a second Ctrl-C: stop now
+        assert stop() is True
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

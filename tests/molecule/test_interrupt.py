@@ -132,3 +132,46 @@ def test_an_interrupted_scan_says_nothing_was_changed(test_host_image, ansible_e
         assert '   Would fix: 0, Manual: 0, Failed: 1\n   Failed: staging-interrupted: %s\n' % why in out, report
         assert data['check_mode'] is True, report
         assert data['stages']['staging']['hosts'][host.name]['results'][0]['msg'] == why
+
+
+def test_the_cli_prints_the_report_of_an_interrupted_fix_and_exits_130(test_host_image, ansible_env, tmp_path):
+    """`factiii fix --dev` with the dev group on a real host (the CLI runs dev through ansible-runner here):
+    SIGTERM to the CLI while the fix waits on the host goes on to ansible-playbook; the CLI prints its report
+    and writes --json, then exits 130."""
+    with TestHosts('t14in', 1, tmp_path, base_port=PORT + 3) as hosts:
+        host = hosts[0]
+        pid = APT_BUSY.start_slow_apt(host)
+        inventory = hosts.inventory({'dev': hosts.names}, {'dev': {
+            'dev_fixes': ['git-missing'], 'dev_package_lock_timeout': 300}})
+        env = dict(ansible_env, ANSIBLE_SSH_CONTROL_PATH_DIR=str(tmp_path / 'cp-cli'))
+        for name in ('ANSIBLE_CONFIG', 'FACTIII_RESULTS_JSON', 'GITHUB_TOKEN', 'GH_TOKEN', 'GITHUB_REPOSITORY'):
+            env.pop(name, None)
+        merged = tmp_path / 'all.json'
+        proc = subprocess.Popen([tool('factiii'), 'fix', '--dev', '-i', inventory, '--json', str(merged)],
+                                cwd=str(tmp_path), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        out, err = Output(proc.stdout), Output(proc.stderr)
+        try:
+            err.wait_for('[dev] %s: fixing...' % host.name, 180)
+            time.sleep(5)  # the stage module waits on the host for apt-get's lock
+            assert proc.poll() is None, out.text() + err.text()
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=120)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        out, err = out.text(), err.text()
+        report = 'rc=%s\n--- stdout\n%s\n--- stderr\n%s' % (proc.returncode, out, err)
+        why = ('interrupted by SIGTERM during the fix of dev: a fix may be half done on this host (a package '
+               'install already started there goes on to its end, and a new run waits for it); run the fix of '
+               'dev again')
+        assert proc.returncode == 130, report
+        assert out.splitlines() == ['RESULTS BY STAGE', '', 'DEV:', '   Fixed: 0, Manual: 0, Failed: 1',
+                                    '   Failed: dev-interrupted: ' + why, '',
+                                    'TOTAL: Fixed: 0, Manual: 0, Failed: 1'], report
+        assert err.splitlines()[-1].startswith('factiii: interrupted'), report
+        data = json.loads(merged.read_text())
+        assert data['stages']['dev']['hosts'][host.name]['results'] == [
+            {'fix_id': 'dev-interrupted', 'status': 'failed', 'msg': why, 'steps': []}]
+        assert APT_BUSY.command_line(host, pid) == APT_BUSY.APT
