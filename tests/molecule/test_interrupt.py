@@ -91,8 +91,8 @@ def interrupted_fix(ansible_env, hosts, tmp_path, name, number, scan=False):
 
 
 @pytest.mark.parametrize('number', [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupted_fix_still_reports_the_running_host_as_interrupted(test_host_image, ansible_env, tmp_path,
-                                                                         number):
+def test_an_interrupted_fix_still_reports_the_running_host_as_interrupted(test_host_image, ansible_env,
+                                                                          tmp_path, number):
     with TestHosts('t14in', 1, tmp_path, base_port=PORT + (0 if number == signal.SIGINT else 1)) as hosts:
         host = hosts[0]
         pid = APT_BUSY.start_slow_apt(host)
@@ -116,6 +116,7 @@ def test_an_interrupted_fix_still_reports_the_running_host_as_interrupted(test_h
             {'fix_id': 'staging-interrupted', 'status': 'failed', 'msg': why, 'steps': []}]
         assert data['total'] == {'fixed': 0, 'manual': 0, 'failed': 1, 'ok': 0}
         assert seconds < 30, seconds
+        print('%s: ansible-playbook ended %.1fs after the signal' % (name, seconds))
         # nothing of the host's own was touched: its apt-get still at work, git not installed
         assert APT_BUSY.command_line(host, pid) == APT_BUSY.APT
         assert not FAULTS.git_installed(host)
