@@ -335,3 +335,27 @@ def test_stop_sends_the_first_signal_on_then_cancels_at_the_second_or_after_its_
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+@pytest.mark.parametrize('number', [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_while_a_workflow_is_followed_prints_the_stages_that_ran_then_exits_130(cli_env, fake, cb,
+                                                                                            tmp_path, number):
+    """`factiii scan --dev --staging`: dev ran here, staging's workflow is being started when Ctrl-C or kill
+    comes: the report of dev is printed (and --json written), then exit 130 (SIGTERM too, not killed by it)."""
+    fake.plan('factiii-scan.yml')
+    held = fake.hold(r'/dispatches$')
+    out_json = tmp_path / 'cli.json'
+    proc = subprocess.Popen([tool('factiii'), 'scan', '--dev', '--staging', '--repo', 'acme/app', '--poll-interval',
+                             '0.1', '--json', str(out_json)], env=cli_env, cwd=str(tmp_path),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert held['seen'].wait(300), 'the staging workflow was never started'
+        proc.send_signal(number)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        fake.release()
+    assert proc.returncode == 130, (out, err)
+    assert err.rstrip('\n').splitlines()[-1].startswith('factiii: interrupted'), err
+    data = json.loads(out_json.read_text())
+    assert list(data['stages']) == ['dev'], data
+    assert out == cb.format_report(data) + '\n'
