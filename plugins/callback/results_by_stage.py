@@ -30,8 +30,8 @@ description:
   - 'Interrupted (Ctrl-C, SIGINT, or SIGTERM to C(ansible-playbook)): the report is still printed and
     the JSON written, once, before Ansible stops its workers. Stages that finished keep their rows;
     each host whose stage was still running is one failed row C(<stage>-interrupted) that says what
-    may be half done (a fix: a fix may be half done on the host; a scan: nothing was changed) and
-    what to run next. C(ansible-playbook)''s own exit status is unchanged: 99 after SIGINT, killed by
+    may be half done (a fix: a fix may be half done on the host; a scan: nothing was changed; a deploy:
+    its fixes, checkout or start, and no rollback ran) and what to run next. C(ansible-playbook)''s own exit status is unchanged: 99 after SIGINT, killed by
     SIGTERM (143 in a shell). Without this callback nothing is printed on an interrupt (the report is
     the last play''s task, which never runs).'
 version_added: 1.0.0
@@ -464,11 +464,17 @@ def add_unreachable(report, host, stage, msg):
 INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
 
 
-def interrupted_row(stage, check_mode, signame):
-    """The failed row of a host whose ``stage`` was still running when the run got ``signame``."""
-    if check_mode:
+def interrupted_row(stage, run, signame):
+    """The failed row of a host whose ``stage`` was still running when the run got ``signame``.
+
+    ``run``: what was running there, 'scan', 'fix' or 'deploy'.
+    """
+    if run == 'scan':
         msg = ('interrupted by %s during the scan of %s: nothing was changed; run the scan again'
                % (signame, stage))
+    elif run == 'deploy':
+        msg = ('interrupted by %s during the deploy to %s: its fixes, checkout or start may be half done on '
+               'this host, and no rollback ran; run the deploy again' % (signame, stage))
     else:
         msg = ('interrupted by %s during the fix of %s: a fix may be half done on this host (a package '
                'install already started there goes on to its end, and a new run waits for it); '
@@ -495,7 +501,7 @@ class CallbackModule(CallbackBase):
         self.report = new_report()
         self._play_vars = {}
         self._unreachable = set()
-        # host -> stage, for the hosts of the current play whose stage started and has not reported yet
+        # host -> {'stage', 'run': scan/fix/deploy, 'open': a task of ours started and has not reported}
         self._running = {}
         self._scan = False
         # results arrive in the strategy's results thread; a signal in the main thread
@@ -550,9 +556,9 @@ class CallbackModule(CallbackBase):
         role = self._our_role(task)
         stage = self._task_stage(host, task, role)
         add_outcome(self.report, name, res, stage, failed, self._is_ours(task), role)
-        if failed or extract(res):
+        if (failed or extract(res)) and name in self._running:
             # the stage reported (its rows, or its failed row): no longer running
-            self._running.pop(name, None)
+            self._running[name]['open'] = False
 
     def _task_stage(self, host, task, role):
         """The stage ``task`` (of the factiii.infra ``role``, or None) runs for on ``host``."""
@@ -634,8 +640,11 @@ class CallbackModule(CallbackBase):
         with self._lock:
             if self._done:
                 return
-            for name, stage in sorted(self._running.items()):
-                add_results(self.report, stage, name, [interrupted_row(stage, self._scan, signame)], None, self._scan)
+            for name, running in sorted(self._running.items()):
+                if running['open']:
+                    stage = running['stage']
+                    add_results(self.report, stage, name, [interrupted_row(stage, running['run'], signame)], None,
+                                self._scan)
             self._running.clear()
             self._finish()
 
@@ -653,8 +662,17 @@ class CallbackModule(CallbackBase):
         role = self._our_role(task)
         if host is None or self._is_report(task) or not (role or self._is_ours(task)):
             return
+        stage = self._task_stage(host, task, role)
         with self._lock:
-            self._running.setdefault(host.get_name(), self._task_stage(host, task, role))
+            running = self._running.setdefault(host.get_name(), {'stage': stage, 'run': 'fix'})
+            # deploy's first tasks name no stage; the stage role's tasks within it do
+            if running['stage'] not in STAGES and stage in STAGES:
+                running['stage'] = stage
+            if role == 'deploy' or running['run'] == 'deploy':
+                running['run'] = 'deploy'
+            else:
+                running['run'] = 'scan' if self._scan else 'fix'
+            running['open'] = True
 
     def v2_runner_on_ok(self, result):
         self._gather(result)
@@ -670,7 +688,7 @@ class CallbackModule(CallbackBase):
         self._unreachable.add((stage, name))
         with self._lock:
             add_unreachable(self.report, name, stage, res.get('msg'))
-            self._running.pop(name, None)
+            self._running.pop(name, None)  # its row says it
 
     def v2_playbook_on_stats(self, stats):
         with self._lock:

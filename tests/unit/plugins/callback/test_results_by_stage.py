@@ -799,3 +799,22 @@ def test_an_interrupt_in_a_worker_process_writes_nothing(cb, ansible_handlers, m
     monkeypatch.setattr(rbs.os, 'getpid', lambda: -1)
     signal.raise_signal(signal.SIGTERM)
     assert cb.shown == [] and len(ansible_handlers) == 1
+
+
+def test_an_interrupted_deploy_is_named_with_its_stage_and_reported_steps_stay(cb, ansible_handlers, tmp_path):
+    """deploy.yml: the role's first tasks name no stage, the stage's fix batch (server role) does; its rows
+    came in, then the checkout started (a task of ours again): the host is running until that reports."""
+    cb.v2_playbook_on_play_start(Play())
+    cb.v2_runner_on_start(Host('s1'), role_task('deploy', 'ansible.builtin.assert'))
+    stage_task = role_task('server', vars={'server_stage': 'staging'})
+    cb.v2_runner_on_start(Host('s1'), stage_task)
+    cb.v2_runner_on_ok(Result('s1', stage_result('staging', [fix('staging-git-missing', 'fixed', 'done')]),
+                              stage_task))
+    cb.v2_runner_on_start(Host('s1'), role_task('deploy', 'factiii.infra.deploy_checkout'))
+    signal.raise_signal(signal.SIGTERM)
+    data = json.loads((tmp_path / 'r.json').read_text())
+    assert data['stages']['staging']['hosts']['s1']['results'][1:] == [
+        {'fix_id': 'staging-interrupted', 'status': 'failed', 'steps': [],
+         'msg': 'interrupted by SIGTERM during the deploy to staging: its fixes, checkout or start may be half '
+                'done on this host, and no rollback ran; run the deploy again'}]
+    assert data['total'] == {'fixed': 1, 'manual': 0, 'failed': 1, 'ok': 0}
