@@ -31,9 +31,9 @@ description:
     the JSON written, once, before Ansible stops its workers. Stages that finished keep their rows;
     each host whose stage was still running is one failed row C(<stage>-interrupted) that says what
     may be half done (a fix: a fix may be half done on the host; a scan: nothing was changed; a deploy:
-    its fixes, checkout or start, and no rollback ran) and what to run next. C(ansible-playbook)''s own exit status is unchanged: 99 after SIGINT, killed by
-    SIGTERM (143 in a shell). Without this callback nothing is printed on an interrupt (the report is
-    the last play''s task, which never runs).'
+    its fixes, checkout or start, and no rollback ran) and what to run next. C(ansible-playbook)''s own
+    exit status is unchanged: 99 after SIGINT, killed by SIGTERM (143 in a shell). Without this callback
+    nothing is printed on an interrupt (the report is the last play''s task, which never runs).'
 version_added: 1.0.0
 requirements:
   - Enable the callback in C(ansible.cfg) with C(callbacks_enabled = factiii.infra.results_by_stage)

@@ -12,7 +12,8 @@ and read back through the GitHub REST API. One RESULTS BY STAGE table for all of
 them goes to stdout, progress to stderr.
 
 Exit status: 0 no fix failed; 1 a fix failed; 2 the command could not do its
-work (one line on stderr says why); 130 interrupted.
+work (one line on stderr says why); 130 interrupted (Ctrl-C, SIGTERM, SIGHUP),
+after the report of what ran, a local stage still running as <stage>-interrupted.
 """
 import argparse
 import os
