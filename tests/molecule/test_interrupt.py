@@ -60,9 +60,10 @@ class Output:
         return '\n'.join(line for dummy, line in self.lines)
 
 
-def interrupted_fix(ansible_env, hosts, tmp_path, name, number, scan=False):
+def interrupted_fix(ansible_env, hosts, tmp_path, name, number, scan=False, after=None):
     """fix.yml -l staging (scan.yml with ``scan``), ``number`` sent to ansible-playbook while the stage
-    module waits on the host: (exit status, stdout, stderr, results JSON or None, seconds to exit)."""
+    module waits on the host (once ``after`` was printed, when given): (exit status, stdout, stderr, results
+    JSON or None, seconds to exit)."""
     inventory = hosts.inventory({'staging': hosts.names},
                                 {'staging': FAULTS.stage_vars(['git-missing'], package_lock_timeout=300)},
                                 name='%s.yml' % name)
@@ -76,6 +77,8 @@ def interrupted_fix(ansible_env, hosts, tmp_path, name, number, scan=False):
     out, err = Output(proc.stdout), Output(proc.stderr)
     try:
         out.wait_for(STAGE_TASK, 120)
+        if after:
+            out.wait_for(after, 300)
         time.sleep(5)  # the module is on the host, waiting for apt-get's lock (up to 300 s)
         assert proc.poll() is None, out.text() + err.text()
         proc.send_signal(number)
@@ -120,6 +123,33 @@ def test_an_interrupted_fix_still_reports_the_running_host_as_interrupted(test_h
         # nothing of the host's own was touched: its apt-get still at work, git not installed
         assert APT_BUSY.command_line(host, pid) == APT_BUSY.APT
         assert not FAULTS.git_installed(host)
+
+
+def test_a_host_whose_stage_finished_keeps_its_rows_beside_the_interrupted_one(test_host_image, ansible_env,
+                                                                               tmp_path):
+    """Two staging hosts: on the first the fix installs git and reports; the second waits on its live apt-get
+    when Ctrl-C comes. The first keeps its Fixed row, the second is the interrupted one."""
+    with TestHosts('t14in', 2, tmp_path, base_port=PORT + 4) as hosts:
+        done, busy = hosts[0], hosts[1]
+        APT_BUSY.start_slow_apt(busy)
+        rc, out, err, data, dummy = interrupted_fix(ansible_env, hosts, tmp_path, 'two', signal.SIGINT,
+                                                    after='changed: [%s]' % done.name)
+        report = 'rc=%s\n--- stdout\n%s\n--- stderr\n%s' % (rc, out, err)
+        assert rc == 99, report
+        assert FAULTS.git_installed(done) and not FAULTS.git_installed(busy)
+        rows = dict((h, [(r['fix_id'], r['status']) for r in entry['results']])
+                    for h, entry in data['stages']['staging']['hosts'].items())
+        assert rows == {done.name: [('staging-git-missing', 'fixed')],
+                        busy.name: [('staging-interrupted', 'failed')]}, report
+        assert FAULTS.printed(out_proc(out), 'Fixed', 'git-missing', done) == 'done: install git (git)'
+        assert FAULTS.printed(out_proc(out), 'Failed', 'interrupted', busy).startswith(
+            'interrupted by SIGINT during the fix of staging: a fix may be half done on this host'), report
+        assert 'TOTAL: Fixed: 1, Manual: 0, Failed: 1' in out, report
+
+
+def out_proc(stdout):
+    """An object with ``stdout`` (and ``report``), as test_faults_host.printed reads one."""
+    return type('Proc', (), {'stdout': stdout, 'report': stdout})()
 
 
 def test_an_interrupted_scan_says_nothing_was_changed(test_host_image, ansible_env, tmp_path):
