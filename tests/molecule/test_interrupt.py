@@ -187,7 +187,9 @@ def test_the_cli_prints_the_report_of_an_interrupted_fix_and_exits_130(test_host
             time.sleep(5)  # the stage module waits on the host for apt-get's lock
             assert proc.poll() is None, out.text() + err.text()
             proc.send_signal(signal.SIGTERM)
+            start = time.monotonic()
             proc.wait(timeout=120)
+            print('the CLI ended %.1fs after SIGTERM' % (time.monotonic() - start))
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
