@@ -30,10 +30,11 @@ description:
   - 'Interrupted (Ctrl-C, SIGINT, or SIGTERM to C(ansible-playbook)): the report is still printed and
     the JSON written, once, before Ansible stops its workers. Stages that finished keep their rows;
     each host whose stage was still running is one failed row C(<stage>-interrupted) that says what
-    may be half done (a fix: a fix may be half done on the host; a scan: nothing was changed; a deploy:
-    its fixes, checkout or start, and no rollback ran) and what to run next. C(ansible-playbook)''s own
-    exit status is unchanged: 99 after SIGINT, killed by SIGTERM (143 in a shell). Without this callback
-    nothing is printed on an interrupt (the report is the last play''s task, which never runs).'
+    may be half done (a fix: a fix may be half done or still running on the host, whose module goes on
+    without the controller; a scan: nothing was changed; a deploy: its fixes, checkout or start, and no
+    rollback ran) and what to run next. C(ansible-playbook)''s own exit status is unchanged: 99 after
+    SIGINT, killed by SIGTERM (143 in a shell). Without this callback nothing is printed on an interrupt
+    (the report is the last play''s task, which never runs).'
 version_added: 1.0.0
 requirements:
   - Enable the callback in C(ansible.cfg) with C(callbacks_enabled = factiii.infra.results_by_stage)
@@ -476,9 +477,10 @@ def interrupted_row(stage, run, signame):
         msg = ('interrupted by %s during the deploy to %s: its fixes, checkout or start may be half done on '
                'this host, and no rollback ran; run the deploy again' % (signame, stage))
     else:
-        msg = ('interrupted by %s during the fix of %s: a fix may be half done on this host (a package '
-               'install already started there goes on to its end, and a new run waits for it); '
-               'run the fix of %s again' % (signame, stage, stage))
+        # the stage module goes on on the host when the controller stops (measured on a real host)
+        msg = ('interrupted by %s during the fix of %s: a fix may be half done or still running on this '
+               'host (a package install already started there goes on to its end, and a new run waits for '
+               'it); run the fix of %s again' % (signame, stage, stage))
     return {'fix_id': '%s-interrupted' % stage, 'status': FAILED, 'steps': [], 'msg': msg}
 
 

@@ -248,7 +248,7 @@ def test_a_stopped_local_run_stops_ansible_and_removes_its_directory(cli_env, fa
     if command == 'scan':
         why = 'interrupted by %s during the scan of secrets: nothing was changed; run the scan again' % name
     else:
-        why = ('interrupted by %s during the fix of secrets: a fix may be half done on this host (a package '
+        why = ('interrupted by %s during the fix of secrets: a fix may be half done or still running on this host (a package '
                'install already started there goes on to its end, and a new run waits for it); run the fix of '
                'secrets again' % name)
     fixed = 'Would fix' if command == 'scan' else 'Fixed'
@@ -338,8 +338,8 @@ def test_stop_sends_the_first_signal_on_then_cancels_at_the_second_or_after_its_
 
 
 @pytest.mark.parametrize('number', [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupt_while_a_workflow_is_followed_prints_the_stages_that_ran_then_exits_130(cli_env, fake, cb,
-                                                                                            tmp_path, number):
+def test_an_interrupt_while_a_workflow_is_followed_prints_the_stages_that_ran_then_exits_130(
+        cli_env, fake, cb, tmp_path, number):
     """`factiii scan --dev --staging`: dev ran here, staging's workflow is being started when Ctrl-C or kill
     comes: the report of dev is printed (and --json written), then exit 130 (SIGTERM too, not killed by it)."""
     fake.plan('factiii-scan.yml')

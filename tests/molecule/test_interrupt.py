@@ -102,7 +102,7 @@ def test_an_interrupted_fix_still_reports_the_running_host_as_interrupted(test_h
         rc, out, err, data, seconds = interrupted_fix(ansible_env, hosts, tmp_path, 'fix', number)
         report = 'rc=%s\n--- stdout\n%s\n--- stderr\n%s' % (rc, out, err)
         name = signal.Signals(number).name
-        why = ('interrupted by %s during the fix of staging: a fix may be half done on this host (a package '
+        why = ('interrupted by %s during the fix of staging: a fix may be half done or still running on this host (a package '
                'install already started there goes on to its end, and a new run waits for it); run the fix of '
                'staging again' % name)
         # ansible-playbook's own status: 99 (User interrupted execution) or killed by SIGTERM
@@ -143,7 +143,7 @@ def test_a_host_whose_stage_finished_keeps_its_rows_beside_the_interrupted_one(t
                         busy.name: [('staging-interrupted', 'failed')]}, report
         assert FAULTS.printed(out_proc(out), 'Fixed', 'git-missing', done) == 'done: install git (git)'
         assert FAULTS.printed(out_proc(out), 'Failed', 'interrupted', busy).startswith(
-            'interrupted by SIGINT during the fix of staging: a fix may be half done on this host'), report
+            'interrupted by SIGINT during the fix of staging: a fix may be half done or still running on this host'), report
         assert 'TOTAL: Fixed: 1, Manual: 0, Failed: 1' in out, report
 
 
@@ -196,7 +196,7 @@ def test_the_cli_prints_the_report_of_an_interrupted_fix_and_exits_130(test_host
                 proc.wait()
         out, err = out.text(), err.text()
         report = 'rc=%s\n--- stdout\n%s\n--- stderr\n%s' % (proc.returncode, out, err)
-        why = ('interrupted by SIGTERM during the fix of dev: a fix may be half done on this host (a package '
+        why = ('interrupted by SIGTERM during the fix of dev: a fix may be half done or still running on this host (a package '
                'install already started there goes on to its end, and a new run waits for it); run the fix of '
                'dev again')
         assert proc.returncode == 130, report

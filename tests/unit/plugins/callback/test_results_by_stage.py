@@ -755,7 +755,7 @@ def test_an_interrupt_mid_fix_prints_the_report_with_the_running_host_interrupte
     if scan:
         why = 'interrupted by %s during the scan of staging: nothing was changed; run the scan again' % name
     else:
-        why = ('interrupted by %s during the fix of staging: a fix may be half done on this host (a package '
+        why = ('interrupted by %s during the fix of staging: a fix may be half done or still running on this host (a package '
                'install already started there goes on to its end, and a new run waits for it); run the fix '
                'of staging again' % name)
     fixed = 'Would fix' if scan else 'Fixed'
