@@ -628,14 +628,17 @@ class CallbackModule(CallbackBase):
             signal.signal(number, functools.partial(self._on_interrupt, previous=previous))
 
     def _on_interrupt(self, number, frame, previous):
-        if os.getpid() == self._main_pid:
-            self.report_interrupted(signal.Signals(number).name)
-        if callable(previous):
-            previous(number, frame)
-        elif previous != signal.SIG_IGN:
-            # no handler of Ansible's: the default action (end the process), as without this callback
-            signal.signal(number, signal.SIG_DFL)
-            os.kill(os.getpid(), number)
+        try:
+            if os.getpid() == self._main_pid:
+                self.report_interrupted(signal.Signals(number).name)
+        finally:
+            # whatever happened to the report (a closed stdout), Ansible still stops its workers
+            if callable(previous):
+                previous(number, frame)
+            elif previous != signal.SIG_IGN:
+                # no handler of Ansible's: the default action (end the process), as without this callback
+                signal.signal(number, signal.SIG_DFL)
+                os.kill(os.getpid(), number)
 
     def report_interrupted(self, signame):
         """Print the report and write the JSON once, each host whose stage was running a failed row."""
@@ -700,10 +703,12 @@ class CallbackModule(CallbackBase):
     def _finish(self):
         self._done = True
         text = format_report(self.report)
-        if text:
-            self._display.display(text)
-        path = self.get_option('results_json')
-        if path:
-            problem = write_json(self.report, path)
+        try:
+            if text:
+                self._display.display(text)
+        finally:
+            # the JSON also when stdout is gone (a closed pipe, an interrupted job's log)
+            path = self.get_option('results_json')
+            problem = write_json(self.report, path) if path else None
             if problem:
                 self._display.warning(problem)

@@ -818,3 +818,18 @@ def test_an_interrupted_deploy_is_named_with_its_stage_and_reported_steps_stay(c
          'msg': 'interrupted by SIGTERM during the deploy to staging: its fixes, checkout or start may be half '
                 'done on this host, and no rollback ran; run the deploy again'}]
     assert data['total'] == {'fixed': 1, 'manual': 0, 'failed': 1, 'ok': 0}
+
+
+def test_ansibles_handler_runs_even_when_the_report_cannot_be_printed(cb, ansible_handlers, monkeypatch, tmp_path):
+    """stdout closed (a pipe whose reader went away): the JSON is still written, and the workers still
+    stopped by Ansible's handler."""
+    def broken(msg, *args, **kwargs):
+        raise BrokenPipeError(32, 'Broken pipe')
+    monkeypatch.setattr(cb._display, 'display', broken)
+    cb.v2_playbook_on_play_start(Play({'factiii__stage': 'staging'}))
+    cb.v2_runner_on_start(Host('s1'), role_task('staging'))
+    with pytest.raises(BrokenPipeError):
+        signal.raise_signal(signal.SIGTERM)
+    assert [number for number, dummy in ansible_handlers] == [signal.SIGTERM]
+    data = json.loads((tmp_path / 'r.json').read_text())
+    assert data['stages']['staging']['hosts']['s1']['results'][0]['fix_id'] == 'staging-interrupted'
