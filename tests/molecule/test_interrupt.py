@@ -6,6 +6,8 @@ staging fix's stage module waits for the lock on the host (package_lock_timeout 
 running there when ansible-playbook gets the signal. Expected: RESULTS BY STAGE is still printed
 and the JSON written, with the one Failed row staging-interrupted saying what may be half done and
 what to run next; ansible-playbook's exit status stays non-zero (99 after SIGINT, killed by SIGTERM).
+Also: a scan says nothing was changed; with two hosts, the one whose fix finished keeps its rows;
+the CLI (`factiii fix --dev`, dev on the test host) prints the report and exits 130 after SIGTERM.
 """
 import importlib.util
 import json
