@@ -138,14 +138,18 @@ class Command:
         """Add a finished run's results (only ``stages`` when given) to the report.
 
         A results file that is not one (another run's artifact is data, checked by
-        the callback's load_results) is a failed row saying which file and why.
+        the callback's load_results: its shape and its format version) is a failed
+        row saying which file and why; so is a stage asked for that no readable
+        file reports (a foreign file, a stage without hosts), and a run that did
+        not succeed without any failed row of its own: a failed run never exits 0.
         """
         cb = self.collection.callback
+        before = self.report.failed()
         if not outcome.reports:
             self.report.add_failed(owner, WORKFLOW_HOST, '%s-no-results' % owner, 'run concluded %s, but %s: %s' % (
                 outcome.conclusion, outcome.missing, outcome.url), self.check_mode)
             return
-        failed, problems = 0, list(outcome.problems)
+        problems, reported = list(outcome.problems), set()
         for name, text in outcome.reports:
             try:
                 data = cb.load_results(text)
@@ -153,15 +157,19 @@ class Command:
             except ValueError as exc:
                 problems.append('%s: %s' % (name, exc))
                 continue
-            failed += sum(st.get(cb.FAILED, 0) for st in data['stages'].values())
+            reported.update(s for s, st in data['stages'].items()
+                            if st.get('hosts') and (stages is None or s in stages))
         for why in problems:
             self.report.add_failed(owner, WORKFLOW_HOST, '%s-bad-results' % owner, 'the results of the run cannot '
                                    'be used: %s: %s' % (why, outcome.url), self.check_mode)
-        missing = [s for s in stages or [] if s not in self.report.stages()]
-        if missing:
-            self.progress.line('%s: the run reported no results for %s (no hosts in its inventory?)' % (
-                owner, ', '.join(missing)))
-        if outcome.conclusion != 'success' and not failed and not problems:
+        # a file that cannot be used is its own row: a stage it would have reported is not another
+        missing = [] if problems else [s for s in stages or [] if s not in reported] or ([] if reported else [owner])
+        for stage in missing:
+            self.report.add_failed(stage, WORKFLOW_HOST, '%s-no-results' % stage, 'run concluded %s, but its '
+                                   'results have no row of %s (no host in its inventory\'s %s group, or a results '
+                                   'file of another shape): %s' % (outcome.conclusion, stage, stage, outcome.url),
+                                   self.check_mode)
+        if outcome.conclusion != 'success' and self.report.failed() == before:
             self.report.add_failed(owner, WORKFLOW_HOST, '%s-run-failed' % owner,
                                    'the workflow run concluded %s without reporting a failed fix: %s' % (
                                        outcome.conclusion, outcome.url), self.check_mode)
