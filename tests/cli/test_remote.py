@@ -510,7 +510,8 @@ def test_on_server_needs_a_stage(cli_env, factiii):
 ])
 def test_parse_remote(url, repo):
     from factiii_cli.remote import parse_remote
-    assert parse_remote(url) == repo
+    from ansible_collections.factiii.infra.plugins.plugin_utils import github_api
+    assert parse_remote(url, github_api) == repo
 
 
 @pytest.mark.parametrize('conclusion', ['failure', 'success'])

@@ -130,8 +130,10 @@ class Command:
     # -- GitHub -------------------------------------------------------------
 
     def workflows(self):
-        repo = remote.repository(self.args.repo)
-        return remote.Workflows(repo, remote.token(), self.progress, poll_interval=self.args.poll_interval,
+        gh = self.collection.github_api
+        repo = remote.repository(gh, self.args.repo)
+        api = remote.api_url(gh)
+        return remote.Workflows(repo, remote.token(api), self.progress, gh, api, poll_interval=self.args.poll_interval,
                                 timeout=self.args.timeout)
 
     def absorb(self, outcome, owner, stages=None):
@@ -212,16 +214,18 @@ class Command:
             local.check_on_server(self.collection, [s for s in stages if s not in LOCAL_STAGES], inventories)
         env, extravars, secrets = {}, {}, {}
         if 'secrets' in stages:
-            # What the secrets stage needs from GitHub, found as the CLI finds it; when it
-            # cannot be found the stage itself reports what to set.
-            for where, name, find in ((env, 'GITHUB_REPOSITORY', lambda: remote.repository(args.repo)),
-                                      (secrets, 'GITHUB_TOKEN', remote.token)):
-                try:
-                    where[name] = find()
-                except CliError:
-                    pass
-            if os.environ.get('FACTIII_GITHUB_API_URL'):
-                extravars['secrets_github_api_url'] = remote.api_url()
+            # What the secrets stage needs from GitHub, found as the CLI finds it (a bad value is an
+            # error here); when it cannot be found the stage itself reports what to set. The API URL
+            # and the CA bundle the stage finds itself, in the same variables (github_api.py).
+            gh = self.collection.github_api
+            try:
+                env['GITHUB_REPOSITORY'] = remote.repository(gh, args.repo)
+            except remote.NoRepository:
+                pass
+            try:
+                secrets['GITHUB_TOKEN'] = remote.token(remote.api_url(gh))
+            except remote.NoToken:
+                pass
         # which inventory: from a subdirectory, or without the app's ansible.cfg, it is the collection's own
         if args.inventory:
             origin = '--inventory'
