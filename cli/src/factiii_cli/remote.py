@@ -59,11 +59,10 @@ MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
 REMOTE_URL = re.compile(r'^(?:[a-z+]+://)?(?:[^@/]+@)?[^/:]+(?::\d+)?[/:](?P<repo>[^/]+/[^/]+?)(?:\.git)?/?$')
 ERRNO = re.compile(r'\[Errno -?\d+\] ([^\'")]+)')
 
-# PyGithub logs each failed request and each backoff (WARNING/INFO); with no handler
-# configured, Python's last-resort handler prints the warnings on stderr beside the
-# CLI's own lines, which already say what happens (waits, retries, errors).
-logging.getLogger('github').addHandler(logging.NullHandler())
-logging.getLogger('github').propagate = False
+# PyGithub logs each failed request and each backoff through a stderr handler of its
+# own ('Request GET ... failed with 403', 'Setting next backoff to ...'), beside the
+# CLI's lines, which already say what happens (waits, retries, errors): silenced.
+logging.getLogger('github').setLevel(logging.CRITICAL + 1)
 
 
 class NoToken(CliError):
