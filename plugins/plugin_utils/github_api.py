@@ -68,19 +68,17 @@ def repo_problem(value, setting):
     """None when ``value`` is a repository's OWNER/NAME by GitHub's rules, else why not
     (one line naming ``setting``, where the value came from)."""
     text = value if isinstance(value, str) else '%s' % (value,)
-    shown = text if len(text) <= 120 else text[:117] + '...'
+    said = '%s %r' % (setting, text if len(text) <= 120 else text[:117] + '...')
     parts = text.split('/')
     if len(parts) != 2:
-        why = 'not OWNER/NAME'
-    elif not _OWNER.match(parts[0]):
-        why = 'the owner %r is not a GitHub user or organization name (letters, digits and hyphens, ' \
-              'at most 39, not starting with a hyphen)' % parts[0][:60]
-    elif not _NAME.match(parts[1]) or parts[1] in ('.', '..'):
-        why = 'the name %r is not a GitHub repository name (letters, digits, ".", "-" and "_", ' \
-              'at most 100, not "." or "..")' % parts[1][:110]
-    else:
-        return None
-    return '%s %r is %s' % (setting, shown, why) if why.startswith('not') else '%s %r: %s' % (setting, shown, why)
+        return '%s is not OWNER/NAME' % said
+    if not _OWNER.match(parts[0]):
+        return '%s: the owner %r is not a GitHub user or organization name (letters, digits and hyphens, ' \
+               'at most 39, not starting with a hyphen)' % (said, parts[0][:60])
+    if not _NAME.match(parts[1]) or parts[1] in ('.', '..'):
+        return '%s: the name %r is not a GitHub repository name (letters, digits, ".", "-" and "_", ' \
+               'at most 100, not "." or "..")' % (said, parts[1][:110])
+    return None
 
 
 def api_url(setting=None, environ=None):

@@ -105,9 +105,9 @@ class RepoName(str):
 def find_repo(github_repo=None, environ=None):
     """The role's github_repo, else GITHUB_REPOSITORY (a RepoName), else None."""
     environ = os.environ if environ is None else environ
-    for value, setting in ((github_repo, REPO_VARIABLE), (environ.get(REPO_ENV), REPO_ENV)):
+    for value, where in ((github_repo, REPO_VARIABLE), (environ.get(REPO_ENV), REPO_ENV)):
         if (value or '').strip():
-            return RepoName(value.strip(), setting)
+            return RepoName(value.strip(), where)
     return None
 
 
