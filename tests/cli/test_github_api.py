@@ -144,3 +144,16 @@ def test_stderr_holds_only_the_clis_own_lines_through_retries(fake, cli_env, fac
     label = ('fix staging: ', 'GitHub rate limit (HTTP 403): waiting', 'GitHub answered (HTTP 502): waiting')
     foreign = [line for line in proc.stderr.splitlines() if line.strip() and not line.startswith(label)]
     assert foreign == [], proc.report
+
+
+def test_the_secrets_stage_waits_out_a_429_as_the_cli_does(fake, cli_env, factiii):
+    fake.inject('GET', r'/actions/secrets$', 429, {'message': 'You have exceeded a secondary rate limit.'},
+                {'Retry-After': '2'})
+
+    started = time.monotonic()
+    proc = factiii('scan', '--secrets', '--repo', 'acme/app', env=cli_env)
+
+    assert proc.returncode == 0, proc.report
+    assert 'SECRETS:\n   Would fix: 0, Manual: 0, Failed: 0' in proc.stdout, proc.report
+    assert len(fake.calls('GET', r'/repos/acme/app/actions/secrets$')) == 2
+    assert time.monotonic() - started >= 2

@@ -212,7 +212,7 @@ class Command:
                 inventories.append(self.collection.path('inventories', 'on-server', 'hosts.yml'))
         if args.on_server:
             local.check_on_server(self.collection, [s for s in stages if s not in LOCAL_STAGES], inventories)
-        env, extravars, secrets = {}, {}, {}
+        env, secrets = {}, {}
         if 'secrets' in stages:
             # What the secrets stage needs from GitHub, found as the CLI finds it (a bad value is an
             # error here); when it cannot be found the stage itself reports what to set. The API URL
@@ -236,7 +236,7 @@ class Command:
         self.progress.line('%s %s here with factiii.infra.%s (collection %s); inventory %s (%s)' % (
             'scanning' if self.check_mode else 'fixing', ', '.join(stages), args.command, self.collection.source,
             ', '.join(inventories), origin))
-        data = local.run(self.collection, args.command, stages, inventories, self.progress, env, extravars, secrets)
+        data = local.run(self.collection, args.command, stages, inventories, self.progress, env, secrets=secrets)
         self.report.add(data, stages)
 
     def deploy(self):
