@@ -130,7 +130,8 @@ def _usual_cas():
 def trust_file(environ=None):
     """None (the usual CAs), or a private temporary PEM file of the usual CAs plus those of
     FACTIII_GITHUB_CA_BUNDLE (both clients take one file that replaces their trust store);
-    removed when the process ends. ValueError as ca_bundle()."""
+    removed when the process ends (a forked worker ends without atexit: discard() it there).
+    ValueError as ca_bundle()."""
     extra = ca_bundle(environ)
     if extra is None:
         return None
@@ -142,11 +143,11 @@ def trust_file(environ=None):
     fd, combined = tempfile.mkstemp(prefix='factiii-ca.', suffix='.pem')  # 0600
     with os.fdopen(fd, 'wb') as handle:
         handle.write(b''.join(parts))
-    atexit.register(_remove, combined)
+    atexit.register(discard, combined)
     return combined
 
 
-def _remove(path):
+def discard(path):
     try:
         os.unlink(path)
     except OSError:

@@ -34,11 +34,14 @@ from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import open_url
+from ansible.utils.display import Display
 
 from ansible_collections.factiii.infra.plugins.module_utils.fix import FAILED, Result, failed, manual, ok
 from ansible_collections.factiii.infra.plugins.module_utils.options import setting, variable
 from ansible_collections.factiii.infra.plugins.module_utils.stage import steps_once
 from ansible_collections.factiii.infra.plugins.plugin_utils import github_api
+
+display = Display()
 
 TIMEOUT = 10
 PER_PAGE = 100
@@ -238,6 +241,8 @@ def _get(url, headers, repo, timeout, ca_path, environment=None):
             wait = github_api.rate_limit_wait(exc.code, exc.headers)
             if wait is not None and wait <= github_api.MAX_RATE_LIMIT_WAIT and retries < github_api.RATE_LIMIT_RETRIES:
                 retries += 1
+                display.display('factiii.infra.stage secrets: GitHub rate limit (HTTP %d): waiting %ds before '
+                                'retrying' % (exc.code, int(wait + 0.999)))
                 time.sleep(wait)
                 continue
             raise GitHubError(_http_reason(exc, repo, environment, wait), exc.code)
@@ -298,13 +303,19 @@ def check_secrets(names, repo, token, api_url=None, timeout=TIMEOUT, ca_path=Non
     ``api_url``: the role's setting, else found as github_api.api_url() finds it;
     ``ca_path``: a CA file, else FACTIII_GITHUB_CA_BUNDLE's (plus the usual CAs).
     """
+    made = None
     try:
         api_url = github_api.api_url((api_url, API_URL_VARIABLE) if api_url else None, environ)[0]
-        ca_path = ca_path or github_api.trust_file(environ)
+        if not ca_path:
+            ca_path = made = github_api.trust_file(environ)
     except ValueError as exc:
         return steps_once([failed('cannot check %s: %s' % (name, exc), repo=repo).as_dict(fix_id(name))
                            for name in names or []])
-    results = _check(names, repo, token, api_url, timeout, ca_path)
+    try:
+        results = _check(names, repo, token, api_url, timeout, ca_path)
+    finally:
+        if made:
+            github_api.discard(made)  # the action runs in a forked worker: no atexit there
     return steps_once([scrub(res.as_dict(fix_id(name)), token) for name, res in results])
 
 

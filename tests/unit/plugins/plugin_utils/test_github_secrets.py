@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 import threading
 import time
 import urllib.error
@@ -419,3 +420,26 @@ def test_find_token_and_repo():
 def test_scrub_nested():
     value = {'msg': 'x %s y' % TOKEN, 'steps': [TOKEN], 'details': {'k': TOKEN, 'n': 1}}
     assert TOKEN not in json.dumps(gs.scrub(value, TOKEN))
+
+
+def test_the_ca_file_reaches_the_request_and_is_removed_after(monkeypatch, tmp_path):
+    """FACTIII_GITHUB_CA_BUNDLE's CAs (plus the usual ones) are the trust of every request; the combined
+    file is removed when the check ends (the action runs in a forked worker, where atexit does not run)."""
+    extra = tmp_path / 'corp.pem'
+    extra.write_text('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n')
+    seen = []
+
+    def fake_open_url(url, **kwargs):
+        with open(kwargs['ca_path']) as handle:
+            seen.append((kwargs['ca_path'], handle.read()))
+        raise urllib.error.URLError('[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: '
+                                    'unable to get local issuer certificate (_ssl.c:1006)')
+
+    monkeypatch.setattr(gs, 'open_url', fake_open_url)
+    results = gs.check_secrets(['STAGING_SSH'], 'o/r', TOKEN, environ={'FACTIII_GITHUB_CA_BUNDLE': str(extra)})
+    assert len(seen) == 1 and seen[0][1].endswith(extra.read_text())
+    assert not os.path.exists(seen[0][0])
+    assert results[0]['msg'] == (
+        'cannot check STAGING_SSH: the TLS certificate of the GitHub API at https://api.github.com is not trusted '
+        '(unable to get local issuer certificate): if it is a GitHub Enterprise Server or a proxy with its own CA, '
+        'set FACTIII_GITHUB_CA_BUNDLE to a PEM file of that CA')
