@@ -517,8 +517,8 @@ def test_parse_remote(url, repo):
 @pytest.mark.parametrize('conclusion', ['failure', 'success'])
 @pytest.mark.parametrize('content, why', [
     # a stage without hosts: the file is well formed, it has no row of staging
-    ({'format': 1, 'check_mode': False, 'stages': {'staging': {'fixed': 0, 'manual': 0, 'failed': 0, 'ok': 0,
-                                                                 'hosts': {}}},
+    ({'format': 1, 'check_mode': False,
+      'stages': {'staging': {'fixed': 0, 'manual': 0, 'failed': 0, 'ok': 0, 'hosts': {}}},
       'total': {'fixed': 0, 'manual': 0, 'failed': 0, 'ok': 0}},
      'staging-no-results: run concluded {c}, but its results have no row of staging'),
     # another stage's file only (a foreign file for this command)
@@ -530,8 +530,8 @@ def test_parse_remote(url, repo):
     ({'results': [{'host': 'mac-mini', 'ok': True}]}, 'staging-bad-results: the results of the run '
      'cannot be used: factiii-results-fix-staging/fix-staging.json: not a factiii results file'),
 ])
-def test_a_run_whose_results_cannot_be_used_is_a_failed_row_and_exits_1(fake, cli_env, factiii, cb, content, why,
-                                                                         conclusion):
+def test_a_run_whose_results_cannot_be_used_is_a_failed_row_and_exits_1(
+        fake, cli_env, factiii, cb, content, why, conclusion):
     if content == 'PROD':
         content = stage_report(cb, 'prod', 'prod1', [fix('prod-git-missing', 'ok', 'git is installed')])
     elif content == 'NEWER':

@@ -102,7 +102,7 @@ def token(api):
         if proc is not None and proc.returncode == 0 and proc.stdout.strip():
             return proc.stdout.strip()
     raise NoToken('no GitHub token: set GITHUB_TOKEN to a token with "Actions: read and write" on the app '
-                   'repository, or log in with `gh auth login`')
+                  'repository, or log in with `gh auth login`')
 
 
 def parse_remote(url, gh):
@@ -133,8 +133,9 @@ def repository(gh, arg=None):
     found = parse_remote(origin, gh)
     if found:
         return found
-    raise NoRepository('no repository: pass --repo OWNER/NAME, set GITHUB_REPOSITORY, or run inside a clone of the '
-                   'app repository (its origin remote%s)' % (' %s is not a GitHub URL' % origin if origin else ' is not set'))
+    raise NoRepository('no repository: pass --repo OWNER/NAME, set GITHUB_REPOSITORY, or run inside a clone of '
+                       'the app repository (its origin remote%s)' % (
+                           ' %s is not a GitHub URL' % origin if origin else ' is not set'))
 
 
 def _server_time(headers):

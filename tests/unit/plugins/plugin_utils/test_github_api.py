@@ -45,11 +45,11 @@ def test_every_request_gets_the_same_headers():
 
 def test_api_url_order():
     env = {'FACTIII_GITHUB_API_URL': 'https://a.example/', 'GITHUB_API_URL': 'https://b.example/api/v3'}
-    assert ga.api_url(('https://c.example', 'secrets_github_api_url'), env) == ('https://c.example',
-                                                                                 'secrets_github_api_url')
+    explicit = ('https://c.example', 'secrets_github_api_url')
+    assert ga.api_url(explicit, env) == explicit
     assert ga.api_url(None, env) == ('https://a.example', 'FACTIII_GITHUB_API_URL')
-    assert ga.api_url(None, {'GITHUB_API_URL': 'https://b.example/api/v3'}) == ('https://b.example/api/v3',
-                                                                                 'GITHUB_API_URL')
+    only = {'GITHUB_API_URL': 'https://b.example/api/v3'}
+    assert ga.api_url(None, only) == ('https://b.example/api/v3', 'GITHUB_API_URL')
     assert ga.api_url(None, {'FACTIII_GITHUB_API_URL': ' '}) == ('https://api.github.com', 'the default')
     for bad in ('api.github.com', 'ftp://x', 'https://', 'https://x/?a=1'):
         with pytest.raises(ValueError):
