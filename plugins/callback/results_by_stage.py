@@ -52,6 +52,8 @@ options:
       - The JSON holds only what the modules returned (without their C(details)), never task arguments.
       - Its keys are the same for a scan and a fix. C(check_mode) is V(true) for a scan, and then the
         counts under C(fixed) (and the rows with C(status) V(fixed)) are what a fix would do.
+      - C(format) is the version of this shape (V(1)); a reader refuses a file of a newer format
+        with one line saying so (a file without the key is of format 1).
     type: path
     env:
       - name: FACTIII_RESULTS_JSON
@@ -89,6 +91,9 @@ COUNTED = (FIXED, MANUAL, FAILED, OK)
 FIX_KEYS = ('fix_id', 'status', 'msg', 'steps')
 # A results file is a few kilobytes; the CLI and factiii-summary refuse anything absurd.
 MAX_RESULTS_BYTES = 16 * 1024 * 1024
+# The version of the results file's shape ("format"); a file without one is of this
+# shape (written before the key existed). Raise it when the shape changes.
+RESULTS_FORMAT = 1
 
 # What a terminal (or a Markdown page) would obey rather than show: C0 but tab and newline, DEL, C1
 # (CSI, OSC, DCS as one byte), the line and paragraph separators, the bidirectional overrides that
@@ -173,7 +178,8 @@ def ordered(report):
         st = report['stages'][name]
         stages[name] = dict((k, v) for k, v in st.items() if k != 'hosts')
         stages[name]['hosts'] = dict((h, st['hosts'][h]) for h in sorted(st['hosts']))
-    return {'check_mode': report['check_mode'], 'stages': stages, 'total': dict(report['total'])}
+    return {'format': RESULTS_FORMAT, 'check_mode': report['check_mode'], 'stages': stages,
+            'total': dict(report['total'])}
 
 
 def _key(value):
@@ -211,6 +217,12 @@ def results_problem(data):
     """
     if not isinstance(data, Mapping) or not isinstance(data.get('stages'), Mapping):
         return 'not a factiii results file (no "stages" object)'
+    version = data.get('format', RESULTS_FORMAT)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        return '"format" %s is not a results format version' % _key(version)
+    if version > RESULTS_FORMAT:
+        return 'results format %d is newer than the %d this factiii.infra reads: use the same version of ' \
+               'the collection as the run that wrote it' % (version, RESULTS_FORMAT)
     if not isinstance(data.get('check_mode', False), bool):
         return '"check_mode" is not true or false'
     for stage, st in data['stages'].items():

@@ -30,7 +30,11 @@ options:
     type: str
   github_api_url:
     description:
-      - Base URL of the GitHub REST API (GitHub Enterprise, or a test server).
+      - Base URL of the GitHub REST API (GitHub Enterprise Server, or a test server).
+      - When unset, the first set of the controller's environment variables E(FACTIII_GITHUB_API_URL) and
+        E(GITHUB_API_URL) (set by GitHub Actions, also on GitHub Enterprise Server), else V(https://api.github.com).
+        The factiii CLI uses the same variables in the same order.
+      - The API's TLS certificate is checked against the usual CAs plus those of the PEM file named by
+        E(FACTIII_GITHUB_CA_BUNDLE), when set.
     type: str
-    default: https://api.github.com
 '''

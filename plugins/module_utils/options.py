@@ -58,7 +58,8 @@ SECRETS = {
     # names of secrets, not secret values
     'secrets': {'type': 'list', 'elements': 'str', 'default': ['STAGING_SSH', 'PROD_SSH'], 'no_log': False},
     'github_repo': {'type': 'str'},
-    'github_api_url': {'type': 'str', 'default': 'https://api.github.com'},
+    # no default: unset, the API URL comes from the environment (plugin_utils/github_api.py)
+    'github_api_url': {'type': 'str'},
 }
 
 

@@ -13,6 +13,11 @@ every workflow of every branch anyone with write access pushes, which the
 environment's deployment-branch rules and required reviewers cannot stop.
 The workflow templates run each job that uses ``<STAGE>_SSH`` in
 ``environment: <stage>``.
+
+The API version header, the repository-name rules, the API URL's order
+(``secrets_github_api_url``, FACTIII_GITHUB_API_URL, GITHUB_API_URL, GitHub's),
+the extra CA certificates (FACTIII_GITHUB_CA_BUNDLE) and the rate-limit waits
+are those of plugin_utils/github_api.py, shared with the factiii CLI.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,18 +28,21 @@ import http.client
 import json
 import os
 import re
+import time
 import urllib.error
 from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import open_url
+from ansible.utils.display import Display
 
 from ansible_collections.factiii.infra.plugins.module_utils.fix import FAILED, Result, failed, manual, ok
 from ansible_collections.factiii.infra.plugins.module_utils.options import setting, variable
 from ansible_collections.factiii.infra.plugins.module_utils.stage import steps_once
+from ansible_collections.factiii.infra.plugins.plugin_utils import github_api
 
-DEFAULT_API_URL = 'https://api.github.com'
-API_VERSION = '2022-11-28'
+display = Display()
+
 TIMEOUT = 10
 PER_PAGE = 100
 # GitHub allows 100 secrets per repository; this only stops a server that
@@ -43,12 +51,12 @@ MAX_PAGES = 50
 TOKEN_ENV = ('GITHUB_TOKEN', 'GH_TOKEN')
 REPO_ENV = 'GITHUB_REPOSITORY'
 REPO_VARIABLE = variable('secrets', 'github_repo')  # what the operator sets: the role's variable
+API_URL_VARIABLE = variable('secrets', 'github_api_url')
 HTTP_AGENT = 'factiii.infra-ansible'
 # What a fine-grained token needs to list repository and environment secrets.
 PERMISSIONS = '"Secrets: read" and "Environments: read"'
 MASK = '********'
 
-_REPO_RE = re.compile(r'^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$')
 _LINK_RE = re.compile(r'<([^>]*)>\s*;([^,]*)')
 
 
@@ -88,9 +96,22 @@ def find_token(environ=None):
     return None
 
 
+class RepoName(str):
+    """A repository's OWNER/NAME that knows the setting it came from, for the message about a bad one."""
+
+    def __new__(cls, value, setting):
+        name = super(RepoName, cls).__new__(cls, value)
+        name.setting = setting
+        return name
+
+
 def find_repo(github_repo=None, environ=None):
+    """The role's github_repo, else GITHUB_REPOSITORY (a RepoName), else None."""
     environ = os.environ if environ is None else environ
-    return (github_repo or environ.get(REPO_ENV) or '').strip() or None
+    for value, where in ((github_repo, REPO_VARIABLE), (environ.get(REPO_ENV), REPO_ENV)):
+        if (value or '').strip():
+            return RepoName(value.strip(), where)
+    return None
 
 
 def scrub(value, token):
@@ -134,11 +155,15 @@ def _error_body(exc):
     return data if isinstance(data, dict) else {}
 
 
-def _http_reason(exc, repo, environment=None):
+def _http_reason(exc, repo, environment=None, wait=None):
     data = _error_body(exc)
     message = _one_line(data.get('message') or exc.reason or '')
     said = ' (GitHub: %s)' % message if message else ''
     headers = exc.headers or {}
+    if wait is not None:
+        return ('GitHub API rate limit (HTTP %d)%s: it resets in %ds, and this stage waits at most %ds, %d '
+                'times; run the stage again later' % (exc.code, said, int(wait + 0.999), github_api.MAX_RATE_LIMIT_WAIT,
+                                                      github_api.RATE_LIMIT_RETRIES))
     if exc.code in (403, 429) and headers.get('X-RateLimit-Remaining') == '0':
         return 'GitHub API rate limit exceeded (HTTP %d)%s; retry after the reset time' % (exc.code, said)
     if exc.code == 401:
@@ -159,7 +184,7 @@ def _http_reason(exc, repo, environment=None):
     return 'GitHub API answered HTTP %d%s' % (exc.code, said)
 
 
-def list_secrets(repo, token, api_url=DEFAULT_API_URL, timeout=TIMEOUT, ca_path=None, environment=None):
+def list_secrets(repo, token, api_url=github_api.DEFAULT_API_URL, timeout=TIMEOUT, ca_path=None, environment=None):
     """All Actions secrets of ``repo`` ('owner/name'), or of its ``environment``
     when one is given: {NAME: GitHub's item}.
 
@@ -173,8 +198,9 @@ def list_secrets(repo, token, api_url=DEFAULT_API_URL, timeout=TIMEOUT, ca_path=
 
 
 def _list_secrets(repo, token, api_url, timeout, ca_path, environment):
-    if not _REPO_RE.match(repo or ''):
-        raise GitHubError("%s '%s' is not owner/name" % (REPO_VARIABLE, repo))
+    problem = github_api.repo_problem(repo or '', getattr(repo, 'setting', REPO_VARIABLE))
+    if problem:
+        raise GitHubError(problem)
     owner, name = repo.split('/', 1)
     base = api_url.rstrip('/')
     url = '%s/repos/%s/%s' % (base, quote(owner, safe=''), quote(name, safe=''))
@@ -184,11 +210,7 @@ def _list_secrets(repo, token, api_url, timeout, ca_path, environment):
     else:
         url += '/actions'
     url += '/secrets?per_page=%d' % PER_PAGE
-    headers = {
-        'Accept': 'application/vnd.github+json',
-        'X-GitHub-Api-Version': API_VERSION,
-        'Authorization': 'Bearer %s' % token,
-    }
+    headers = github_api.headers(token)
     found = {}
     seen = set()
     while url:
@@ -208,24 +230,26 @@ def _list_secrets(repo, token, api_url, timeout, ca_path, environment):
 
 
 def _get(url, headers, repo, timeout, ca_path, environment=None):
-    try:
-        # No netrc: a ~/.netrc entry for the API host would replace our
-        # Authorization header. No redirects: urllib would resend the token to
-        # wherever a redirect points.
-        resp = open_url(url, method='GET', headers=headers, timeout=timeout, ca_path=ca_path,
-                        http_agent=HTTP_AGENT, use_netrc=False, follow_redirects='none')
+    """One page; a rate-limited answer is waited out and asked again, as the CLI does
+    (at most github_api.RATE_LIMIT_RETRIES times, github_api.MAX_RATE_LIMIT_WAIT seconds each)."""
+    retries = 0
+    while True:
         try:
-            body = resp.read()
-            link = resp.headers.get('Link')
-        finally:
-            resp.close()
-    except urllib.error.HTTPError as exc:
-        raise GitHubError(_http_reason(exc, repo, environment), exc.code)
-    except urllib.error.URLError as exc:
-        raise GitHubError('cannot reach the GitHub API at %s: %s' % (url, _one_line(exc.reason)))
-    except (UrlsConnectionError, OSError, http.client.HTTPException, ValueError) as exc:
-        raise GitHubError('cannot reach the GitHub API at %s: %s' % (
-            url, _one_line(exc) or type(exc).__name__))
+            body, link = _get_once(url, headers, timeout, ca_path)
+            break
+        except urllib.error.HTTPError as exc:
+            wait = github_api.rate_limit_wait(exc.code, exc.headers)
+            if wait is not None and wait <= github_api.MAX_RATE_LIMIT_WAIT and retries < github_api.RATE_LIMIT_RETRIES:
+                retries += 1
+                display.display('factiii.infra.stage secrets: GitHub rate limit (HTTP %d): waiting %ds before '
+                                'retrying' % (exc.code, int(wait + 0.999)))
+                time.sleep(wait)
+                continue
+            raise GitHubError(_http_reason(exc, repo, environment, wait), exc.code)
+        except urllib.error.URLError as exc:
+            raise GitHubError(_unreachable(url, exc.reason))
+        except (UrlsConnectionError, OSError, http.client.HTTPException, ValueError) as exc:
+            raise GitHubError(_unreachable(url, exc))
     try:
         data = json.loads(body)
     except ValueError:
@@ -233,6 +257,25 @@ def _get(url, headers, repo, timeout, ca_path, environment=None):
     if not isinstance(data, dict):
         raise GitHubError('the GitHub API at %s answered an unexpected payload' % url)
     return data, link
+
+
+def _get_once(url, headers, timeout, ca_path):
+    # No netrc: a ~/.netrc entry for the API host would replace our
+    # Authorization header. No redirects: urllib would resend the token to
+    # wherever a redirect points.
+    resp = open_url(url, method='GET', headers=headers, timeout=timeout, ca_path=ca_path,
+                    http_agent=HTTP_AGENT, use_netrc=False, follow_redirects='none')
+    try:
+        return resp.read(), resp.headers.get('Link')
+    finally:
+        resp.close()
+
+
+def _unreachable(url, reason):
+    text = _one_line(reason) or type(reason).__name__
+    if github_api.certificate_problem(text):
+        return github_api.certificate_message('%s://%s' % urlsplit(url)[:2], text)
+    return 'cannot reach the GitHub API at %s: %s' % (url, text)
 
 
 def _server(name):
@@ -254,9 +297,25 @@ def _token_steps(repo):
     ]
 
 
-def check_secrets(names, repo, token, api_url=DEFAULT_API_URL, timeout=TIMEOUT, ca_path=None):
-    """One result dict per name in ``names``, in order, free of the token."""
-    results = _check(names, repo, token, api_url, timeout, ca_path)
+def check_secrets(names, repo, token, api_url=None, timeout=TIMEOUT, ca_path=None, environ=None):
+    """One result dict per name in ``names``, in order, free of the token.
+
+    ``api_url``: the role's setting, else found as github_api.api_url() finds it;
+    ``ca_path``: a CA file, else FACTIII_GITHUB_CA_BUNDLE's (plus the usual CAs).
+    """
+    made = None
+    try:
+        api_url = github_api.api_url((api_url, API_URL_VARIABLE) if api_url else None, environ)[0]
+        if not ca_path:
+            ca_path = made = github_api.trust_file(environ)
+    except ValueError as exc:
+        return steps_once([failed('cannot check %s: %s' % (name, exc), repo=repo).as_dict(fix_id(name))
+                           for name in names or []])
+    try:
+        results = _check(names, repo, token, api_url, timeout, ca_path)
+    finally:
+        if made:
+            github_api.discard(made)  # the action runs in a forked worker: no atexit there
     return steps_once([scrub(res.as_dict(fix_id(name)), token) for name, res in results])
 
 

@@ -11,7 +11,8 @@ if HERE not in sys.path:
 from fake_github import FakeGitHub  # noqa: E402  (found through the sys.path entry above)
 from support import run_reported, tool  # noqa: E402
 
-GITHUB_ENV = ('GITHUB_TOKEN', 'GH_TOKEN', 'GITHUB_REPOSITORY', 'FACTIII_GITHUB_API_URL', 'FACTIII_RESULTS_JSON',
+GITHUB_ENV = ('GITHUB_TOKEN', 'GH_TOKEN', 'GITHUB_REPOSITORY', 'FACTIII_GITHUB_API_URL', 'GITHUB_API_URL',
+              'FACTIII_GITHUB_CA_BUNDLE', 'FACTIII_RESULTS_JSON',
               'ANSIBLE_CONFIG', 'ANSIBLE_INVENTORY')
 
 
@@ -20,6 +21,8 @@ def fake():
     server = FakeGitHub()
     yield server
     server.stop()
+    # GitHub's API version on every request the CLI (or the secrets stage) sent
+    assert server.unversioned() == [], server.unversioned()
 
 
 @pytest.fixture(scope='session')

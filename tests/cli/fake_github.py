@@ -11,7 +11,14 @@ documented endpoints, with payloads of the same shape:
     GET  /repos/{owner}/{repo}/actions/runs/{id}/jobs               list jobs for a workflow run
     GET  /repos/{owner}/{repo}/actions/runs/{id}/artifacts          list workflow run artifacts
     GET  /repos/{owner}/{repo}/actions/artifacts/{id}/zip           download an artifact (302 to storage)
+    GET  /repos/{owner}/{repo}/actions/secrets                      list repository secrets (the secrets stage)
+    GET  /repos/{owner}/{repo}/environments/{env}/secrets           list environment secrets (the secrets stage)
     GET  /blob/{id}                                                 the "storage service" (another host name)
+
+Every request is recorded (``requests``); ``unversioned()`` lists the API requests
+sent without GitHub's ``X-GitHub-Api-Version`` header (the ``fake`` fixture fails a
+test that sent one). ``FakeGitHub(tls=make_certificate(dir))`` serves HTTPS with
+a self-signed certificate made for the test (its URL then names ``localhost``).
 
 Each workflow already has two older runs on the default branch: a completed
 one and one still queued, which the CLI must never take for the one it started.
@@ -22,6 +29,7 @@ run). ``inject`` makes chosen requests answer with an error first (rate limits).
 import io
 import json
 import re
+import ssl
 import threading
 import zipfile
 from datetime import datetime, timedelta, timezone
@@ -58,7 +66,8 @@ class Plan:
 
 class FakeGitHub:
 
-    def __init__(self, token='good-token', repo='acme/app', default_branch='main', branches=('main', 'v1.2')):
+    def __init__(self, token='good-token', repo='acme/app', default_branch='main', branches=('main', 'v1.2'),
+                 tls=None):
         self.token = token
         self.repo = repo
         self.default_branch = default_branch
@@ -90,10 +99,17 @@ class FakeGitHub:
             queued = self._new_run(name, default_branch, 'workflow_dispatch', now() - timedelta(minutes=10),
                                    [('queued', None)], {})
             queued['visible_after'] = 0
+        # the Actions secrets the secrets stage lists: None for the repository's, else an environment's
+        self.secrets = {None: [], 'staging': ['STAGING_SSH'], 'prod': ['PROD_SSH']}
         self.server = ThreadingHTTPServer(('127.0.0.1', 0), _handler(self))
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        self.url = 'http://127.0.0.1:%d' % self.port
+        self.scheme = 'https' if tls else 'http'
+        self.url = '%s://%s:%d' % (self.scheme, 'localhost' if tls else '127.0.0.1', self.port)
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
         self.thread.start()
 
@@ -125,6 +141,11 @@ class FakeGitHub:
     def started(self):
         """The runs created by dispatches, oldest first."""
         return [r for r in self.runs if r.get('dispatched')]
+
+    def unversioned(self):
+        """The API requests (not the storage's) sent without X-GitHub-Api-Version: 2022-11-28."""
+        return [r for r in self.requests if not r['path'].startswith('/blob/')
+                and dict((k.lower(), v) for k, v in r['headers'].items()).get('x-github-api-version') != '2022-11-28']
 
     def calls(self, method, pattern):
         return [r for r in self.requests if r['method'] == method and re.search(pattern, r['path'])]
@@ -255,6 +276,33 @@ OLD_REPORT = {'check_mode': False, 'stages': {'staging': {'fixed': 0, 'manual': 
     'total': {'fixed': 0, 'manual': 0, 'failed': 1, 'ok': 0}}
 
 
+def make_certificate(directory):
+    """(certificate file, key file): a self-signed certificate for localhost and 127.0.0.1."""
+    import ipaddress
+    import os
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'fake GitHub test CA')])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now() - timedelta(days=1)).not_valid_after(now() + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName('localhost'),
+                                                        x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = os.path.join(str(directory), 'fake-github.pem'), os.path.join(str(directory), 'fake-github.key')
+    with open(cert_file, 'wb') as handle:
+        handle.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(key_file, 'wb') as handle:
+        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    return cert_file, key_file
+
+
 def zip_of(files):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, 'w', zipfile.ZIP_DEFLATED) as archive:
@@ -360,8 +408,16 @@ def _handler(fake):
                 aid = int(match.group(1))
                 if fake.artifact_blob(aid) is None:
                     return self._error(404, 'Not Found')
-                location = 'http://localhost:%d/blob/%d?sig=signed-for-one-minute' % (fake.port, aid)
+                location = '%s://localhost:%d/blob/%d?sig=signed-for-one-minute' % (fake.scheme, fake.port, aid)
                 return self._send(302, headers={'Location': location})
+            match = re.match(r'^(?:/actions|/environments/([^/]+))/secrets$', rest)
+            if match and method == 'GET':
+                names = fake.secrets.get(match.group(1))
+                if names is None:
+                    return self._error(404, 'Not Found')
+                return self._send(200, {'total_count': len(names), 'secrets': [
+                    {'name': n, 'created_at': '2026-01-05T10:00:00Z', 'updated_at': '2026-01-05T10:00:00Z'}
+                    for n in names]})
             return self._error(404, 'Not Found')
 
         def _dispatch(self, name, payload):

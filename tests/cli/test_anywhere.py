@@ -88,6 +88,29 @@ def test_the_cli_without_ansible_playbook_says_so_in_one_line(cli_env, tmp_path)
         'install ansible-core where the factiii command is installed' % (tmp_path / 'nowhere')), proc.report
 
 
+def test_an_ansible_playbook_that_cannot_start_says_why_in_one_line(cli_env, tmp_path):
+    """An ansible-playbook whose #! interpreter is gone (a moved or removed venv) is found but cannot run
+    (before: `ansible-playbook exited 127 (status failed)`)."""
+    bin_dir = tmp_path / 'moved-venv-bin'
+    bin_dir.mkdir()
+    # this interpreter, from a directory that holds the broken ansible-playbook (found next to it)
+    (bin_dir / 'python').symlink_to(sys.executable)
+    (bin_dir / 'ansible-playbook').write_text('#!/nonexistent/python3\n')
+    (bin_dir / 'ansible-playbook').chmod(0o755)
+    paths = [p for p in sys.path if p.endswith('site-packages')] + [os.path.join(ROOT, 'cli', 'src')]
+    env = dict(cli_env, PYTHONPATH=os.pathsep.join(paths))
+    code = 'import sys; from factiii_cli.main import main; sys.exit(main(["scan", "--dev"]))'
+
+    proc = run_reported([str(bin_dir / 'python'), '-c', code], env, 300, cwd=tmp_path)
+
+    assert proc.returncode == 2, proc.report
+    assert 'Traceback' not in proc.stderr and 'exited 127' not in proc.stderr, proc.report
+    assert proc.stderr.rstrip('\n').splitlines()[-1] == (
+        'factiii: error: the local run of dev (factiii.infra.scan) failed before reporting a failed fix: cannot run '
+        '%s: its interpreter /nonexistent/python3 (its #! line) was not found; reinstall ansible-core there'
+        % (bin_dir / 'ansible-playbook')), proc.report
+
+
 def test_relative_paths_are_relative_to_where_the_cli_started(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 

@@ -510,4 +510,54 @@ def test_on_server_needs_a_stage(cli_env, factiii):
 ])
 def test_parse_remote(url, repo):
     from factiii_cli.remote import parse_remote
-    assert parse_remote(url) == repo
+    from ansible_collections.factiii.infra.plugins.plugin_utils import github_api
+    assert parse_remote(url, github_api) == repo
+
+
+@pytest.mark.parametrize('conclusion', ['failure', 'success'])
+@pytest.mark.parametrize('content, why', [
+    # a stage without hosts: the file is well formed, it has no row of staging
+    ({'format': 1, 'check_mode': False,
+      'stages': {'staging': {'fixed': 0, 'manual': 0, 'failed': 0, 'ok': 0, 'hosts': {}}},
+      'total': {'fixed': 0, 'manual': 0, 'failed': 0, 'ok': 0}},
+     'staging-no-results: run concluded {c}, but its results have no row of staging'),
+    # another stage's file only (a foreign file for this command)
+    ('PROD', 'staging-no-results: run concluded {c}, but its results have no row of staging'),
+    # a newer collection's file
+    ('NEWER', 'staging-bad-results: the results of the run cannot be used: '
+              'factiii-results-fix-staging/fix-staging.json: results format 7 is newer than the 1'),
+    # another shape altogether
+    ({'results': [{'host': 'mac-mini', 'ok': True}]}, 'staging-bad-results: the results of the run '
+     'cannot be used: factiii-results-fix-staging/fix-staging.json: not a factiii results file'),
+])
+def test_a_run_whose_results_cannot_be_used_is_a_failed_row_and_exits_1(
+        fake, cli_env, factiii, cb, content, why, conclusion):
+    if content == 'PROD':
+        content = stage_report(cb, 'prod', 'prod1', [fix('prod-git-missing', 'ok', 'git is installed')])
+    elif content == 'NEWER':
+        content = dict(stage_report(cb, 'staging', 'mac-mini', STAGING_FIXES), format=7)
+    fake.plan(WF_STAGING, states=[('in_progress', None), ('completed', conclusion)],
+              artifacts={'factiii-results-fix-staging': {'fix-staging.json': content}})
+
+    proc = factiii('fix', '--staging', '--repo', 'acme/app', *POLL, env=cli_env)
+
+    assert proc.returncode == 1, proc.report
+    assert 'Traceback' not in proc.stderr + proc.stdout, proc.report
+    url = 'https://github.com/acme/app/actions/runs/%d' % fake.started()[0]['id']
+    rows = [line.strip() for line in proc.stdout.splitlines() if line.strip().startswith('Failed: staging-')]
+    assert rows and rows[0].startswith('Failed: ' + why.format(c=conclusion)), proc.report
+    assert all(row.endswith(url) for row in rows), proc.report
+    assert 'prod1' not in proc.stdout
+    assert 'no stage reported any result' not in proc.stderr, proc.report
+
+
+def test_a_scan_reports_each_stage_asked_for_that_the_run_left_out(fake, cli_env, factiii, cb):
+    report = stage_report(cb, 'staging', 'mac-mini', [fix('staging-git-missing', 'ok', 'git is installed')])
+    fake.plan('factiii-scan.yml', artifacts={'factiii-results-scan': {'scan.json': report}})
+
+    proc = factiii('scan', '--staging', '--prod', '--repo', 'acme/app', *POLL, env=cli_env)
+
+    assert proc.returncode == 1, proc.report
+    assert 'Failed: prod-no-results: run concluded success, but its results have no row of prod' \
+        in proc.stdout, proc.report
+    assert 'Failed: staging-' not in proc.stdout, proc.report

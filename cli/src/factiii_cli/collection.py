@@ -66,24 +66,34 @@ class Collection:
         except Exception:  # the version is shown, never needed: unknown is an answer
             return 'unknown'
 
+    def _import(self, *parts):
+        """The module ansible_collections.factiii.infra.<parts> of this collection (not another copy)."""
+        if self.base not in sys.path:
+            sys.path.insert(0, self.base)
+        name = '.'.join(PARTS + parts)
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            raise CliError('cannot load %s of factiii.infra in %s: %s' % ('/'.join(parts), self.root, exc))
+        if not os.path.realpath(module.__file__).startswith(os.path.realpath(self.root) + os.sep):
+            raise CliError('another copy of factiii.infra was already imported from %s' % module.__file__)
+        return module
+
     @property
     def callback(self):
         """The results_by_stage callback module of this collection."""
         if self._callback is None:
-            if self.base not in sys.path:
-                sys.path.insert(0, self.base)
-            name = '.'.join(PARTS + ('plugins', 'callback', 'results_by_stage'))
-            try:
-                self._callback = importlib.import_module(name)
-            except ImportError as exc:
-                raise CliError('cannot load the results_by_stage callback of factiii.infra in %s: %s' % (self.root, exc))
-            if not os.path.realpath(self._callback.__file__).startswith(os.path.realpath(self.root) + os.sep):
-                raise CliError('another copy of factiii.infra was already imported from %s' % self._callback.__file__)
+            self._callback = self._import('plugins', 'callback', 'results_by_stage')
             missing = [name for name in NEEDED if not hasattr(self._callback, name)]
             if missing:
                 raise CliError('factiii.infra in %s is older than this CLI (its results_by_stage callback has no %s): '
                                'install the collection of the same version as the CLI' % (self.root, ', '.join(missing)))
         return self._callback
+
+    @property
+    def github_api(self):
+        """What the CLI and the secrets stage share about GitHub's API (plugin_utils/github_api.py)."""
+        return self._import('plugins', 'plugin_utils', 'github_api')
 
 
 def _is_collection(root):

@@ -23,7 +23,8 @@ from secrets import token_hex
 from factiii_cli import remote, secret_env
 from factiii_cli.errors import CliError
 
-ERROR_LINE = re.compile(r'^(?:\[ERROR\]:|ERROR!)\s*(.*)$')
+# Ansible's error lines, and secret_env's (ansible-playbook could not be started)
+ERROR_LINE = re.compile(r'^(?:\[ERROR\]:|ERROR!|factiii:)\s*(.*)$')
 LABELS = {'ok': 'ok', 'fixed': 'fixed', 'manual': 'MANUAL', 'failed': 'FAILED'}
 
 
@@ -343,7 +344,8 @@ def run(collection, command, stages, inventories, progress, env=None, extravars=
             errors = _errors(runner)
             raise CliError('the local run of %s (%s) failed before reporting a failed fix: %s' % (
                 ', '.join(stages), 'factiii.infra.%s' % command,
-                errors[0] if errors else 'ansible-playbook exited %s (status %s)' % (runner.rc, runner.status)))
+                errors[0] if errors else 'ansible-playbook (%s) could not be started (exit 127)' % playbook
+                if runner.rc == 127 else 'ansible-playbook exited %s (status %s)' % (runner.rc, runner.status)))
         return report or {'check_mode': check_mode, 'stages': {}}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -132,22 +132,28 @@ class Command:
     # -- GitHub -------------------------------------------------------------
 
     def workflows(self):
-        repo = remote.repository(self.args.repo)
-        return remote.Workflows(repo, remote.token(), self.progress, poll_interval=self.args.poll_interval,
+        gh = self.collection.github_api
+        repo = remote.repository(gh, self.args.repo)
+        api = remote.api_url(gh)
+        return remote.Workflows(repo, remote.token(api), self.progress, gh, api, poll_interval=self.args.poll_interval,
                                 timeout=self.args.timeout)
 
     def absorb(self, outcome, owner, stages=None):
         """Add a finished run's results (only ``stages`` when given) to the report.
 
         A results file that is not one (another run's artifact is data, checked by
-        the callback's load_results) is a failed row saying which file and why.
+        the callback's load_results: its shape and its format version) is a failed
+        row saying which file and why; so is a stage asked for that no readable
+        file reports (a foreign file, a stage without hosts), and a run that did
+        not succeed without any failed row of its own: a failed run never exits 0.
         """
         cb = self.collection.callback
+        before = self.report.failed()
         if not outcome.reports:
             self.report.add_failed(owner, WORKFLOW_HOST, '%s-no-results' % owner, 'run concluded %s, but %s: %s' % (
                 outcome.conclusion, outcome.missing, outcome.url), self.check_mode)
             return
-        failed, problems = 0, list(outcome.problems)
+        problems, reported = list(outcome.problems), set()
         for name, text in outcome.reports:
             try:
                 data = cb.load_results(text)
@@ -155,15 +161,19 @@ class Command:
             except ValueError as exc:
                 problems.append('%s: %s' % (name, exc))
                 continue
-            failed += sum(st.get(cb.FAILED, 0) for st in data['stages'].values())
+            reported.update(s for s, st in data['stages'].items()
+                            if st.get('hosts') and (stages is None or s in stages))
         for why in problems:
             self.report.add_failed(owner, WORKFLOW_HOST, '%s-bad-results' % owner, 'the results of the run cannot '
                                    'be used: %s: %s' % (why, outcome.url), self.check_mode)
-        missing = [s for s in stages or [] if s not in self.report.stages()]
-        if missing:
-            self.progress.line('%s: the run reported no results for %s (no hosts in its inventory?)' % (
-                owner, ', '.join(missing)))
-        if outcome.conclusion != 'success' and not failed and not problems:
+        # a file that cannot be used is its own row: a stage it would have reported is not another
+        missing = [] if problems else [s for s in stages or [] if s not in reported] or ([] if reported else [owner])
+        for stage in missing:
+            self.report.add_failed(stage, WORKFLOW_HOST, '%s-no-results' % stage, 'run concluded %s, but its '
+                                   'results have no row of %s (no host in its inventory\'s %s group, or a results '
+                                   'file of another shape): %s' % (outcome.conclusion, stage, stage, outcome.url),
+                                   self.check_mode)
+        if outcome.conclusion != 'success' and self.report.failed() == before:
             self.report.add_failed(owner, WORKFLOW_HOST, '%s-run-failed' % owner,
                                    'the workflow run concluded %s without reporting a failed fix: %s' % (
                                        outcome.conclusion, outcome.url), self.check_mode)
@@ -204,18 +214,20 @@ class Command:
                 inventories.append(self.collection.path('inventories', 'on-server', 'hosts.yml'))
         if args.on_server:
             local.check_on_server(self.collection, [s for s in stages if s not in LOCAL_STAGES], inventories)
-        env, extravars, secrets = {}, {}, {}
+        env, secrets = {}, {}
         if 'secrets' in stages:
-            # What the secrets stage needs from GitHub, found as the CLI finds it; when it
-            # cannot be found the stage itself reports what to set.
-            for where, name, find in ((env, 'GITHUB_REPOSITORY', lambda: remote.repository(args.repo)),
-                                      (secrets, 'GITHUB_TOKEN', remote.token)):
-                try:
-                    where[name] = find()
-                except CliError:
-                    pass
-            if os.environ.get('FACTIII_GITHUB_API_URL'):
-                extravars['secrets_github_api_url'] = remote.api_url()
+            # What the secrets stage needs from GitHub, found as the CLI finds it (a bad value is an
+            # error here); when it cannot be found the stage itself reports what to set. The API URL
+            # and the CA bundle the stage finds itself, in the same variables (github_api.py).
+            gh = self.collection.github_api
+            try:
+                env['GITHUB_REPOSITORY'] = remote.repository(gh, args.repo)
+            except remote.NoRepository:
+                pass
+            try:
+                secrets['GITHUB_TOKEN'] = remote.token(remote.api_url(gh))
+            except remote.NoToken:
+                pass
         # which inventory: from a subdirectory, or without the app's ansible.cfg, it is the collection's own
         if args.inventory:
             origin = '--inventory'
@@ -227,8 +239,7 @@ class Command:
             'scanning' if self.check_mode else 'fixing', ', '.join(stages), args.command, self.collection.source,
             ', '.join(inventories), origin))
         try:
-            data = local.run(self.collection, args.command, stages, inventories, self.progress, env, extravars,
-                             secrets)
+            data = local.run(self.collection, args.command, stages, inventories, self.progress, env, secrets=secrets)
         except local.Interrupted as exc:
             # what ansible-playbook reported before it ended: shown before the CLI exits 130
             if exc.report:

@@ -17,9 +17,16 @@ Finding the run this CLI started (not an older one, not someone else's):
   the runs that existed before the dispatch. The oldest such run is taken. Two
   dispatches of the same workflow on the same ref within the same seconds could
   still be mixed up; nothing else can.
+
+What must be the same in the secrets stage (the API version header, the
+repository-name rules, the API URL's variables and their order, the extra CA
+certificates, how long a rate limit is waited out, what a TLS failure is
+called) comes from the collection's plugin_utils/github_api.py, passed in as
+``gh`` (Collection.github_api).
 """
 import contextlib
 import email.utils
+import logging
 import os
 import re
 import shutil
@@ -38,14 +45,9 @@ from factiii_cli.errors import CliError
 from factiii_cli.progress import duration
 from factiii_cli.report import reports_in_zip
 
-DEFAULT_API_URL = 'https://api.github.com'
 RESULTS_ARTIFACT_PREFIX = 'factiii-results'
 TOKEN_NAMES = ('GITHUB_TOKEN', 'GH_TOKEN')
 
-# Rate limits: wait at most this long for one reset or Retry-After, and retry a
-# rate-limited request at most RATE_LIMIT_RETRIES times; then a one-line error.
-MAX_RATE_LIMIT_WAIT = 60
-RATE_LIMIT_RETRIES = 4
 # A run not listed this long after its dispatch is reported, not waited for.
 FIND_RUN_TIMEOUT = 120
 # While a run is followed, GitHub unreachable this long in a row ends the command
@@ -54,14 +56,29 @@ NETWORK_GRACE = 60
 REQUEST_TIMEOUT = 30
 MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
 
-REPO_NAME = re.compile(r'^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$')
 REMOTE_URL = re.compile(r'^(?:[a-z+]+://)?(?:[^@/]+@)?[^/:]+(?::\d+)?[/:](?P<repo>[^/]+/[^/]+?)(?:\.git)?/?$')
 ERRNO = re.compile(r'\[Errno -?\d+\] ([^\'")]+)')
 
+# PyGithub logs each failed request and each backoff through a stderr handler of its
+# own ('Request GET ... failed with 403', 'Setting next backoff to ...'), beside the
+# CLI's lines, which already say what happens (waits, retries, errors): silenced.
+logging.getLogger('github').setLevel(logging.CRITICAL + 1)
 
-def api_url():
-    """The GitHub REST API base URL: FACTIII_GITHUB_API_URL, else GitHub's."""
-    return (os.environ.get('FACTIII_GITHUB_API_URL') or DEFAULT_API_URL).rstrip('/')
+
+class NoToken(CliError):
+    """No token was found (the secrets stage then reports what to set)."""
+
+
+class NoRepository(CliError):
+    """No repository was named (the secrets stage then reports what to set)."""
+
+
+def api_url(gh):
+    """The GitHub REST API base URL, found as the secrets stage finds it (gh.api_url)."""
+    try:
+        return gh.api_url()[0]
+    except ValueError as exc:
+        raise CliError('%s' % exc) from None
 
 
 def _web_host(api):
@@ -69,7 +86,7 @@ def _web_host(api):
     return 'github.com' if host == 'api.github.com' else host
 
 
-def token(api=None):
+def token(api):
     """GITHUB_TOKEN, GH_TOKEN, else `gh auth token` when the GitHub CLI is installed."""
     for name in TOKEN_NAMES:
         value = os.environ.get(name, '').strip()
@@ -78,20 +95,20 @@ def token(api=None):
     gh = shutil.which('gh')
     if gh:
         try:
-            proc = subprocess.run([gh, 'auth', 'token', '--hostname', _web_host(api or api_url())],
+            proc = subprocess.run([gh, 'auth', 'token', '--hostname', _web_host(api)],
                                   capture_output=True, text=True, timeout=30, check=False)
         except (OSError, subprocess.SubprocessError):
             proc = None
         if proc is not None and proc.returncode == 0 and proc.stdout.strip():
             return proc.stdout.strip()
-    raise CliError('no GitHub token: set GITHUB_TOKEN to a token with "Actions: read and write" on the app '
-                   'repository, or log in with `gh auth login`')
+    raise NoToken('no GitHub token: set GITHUB_TOKEN to a token with "Actions: read and write" on the app '
+                  'repository, or log in with `gh auth login`')
 
 
-def parse_remote(url):
+def parse_remote(url, gh):
     """OWNER/NAME of a git remote URL (scp-like, ssh:// or https://), else None."""
     match = REMOTE_URL.match((url or '').strip())
-    return match.group('repo') if match and REPO_NAME.match(match.group('repo')) else None
+    return match.group('repo') if match and gh.repo_problem(match.group('repo'), 'origin') is None else None
 
 
 def git(*args, cwd=None):
@@ -103,19 +120,22 @@ def git(*args, cwd=None):
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-def repository(arg=None):
-    """--repo, else GITHUB_REPOSITORY, else the GitHub repository of this clone's origin remote."""
+def repository(gh, arg=None):
+    """--repo, else GITHUB_REPOSITORY, else the GitHub repository of this clone's origin remote;
+    checked by GitHub's rules before any request (the error names the setting used)."""
     for value, where in ((arg, '--repo'), (os.environ.get('GITHUB_REPOSITORY'), 'GITHUB_REPOSITORY')):
         if value:
-            if not REPO_NAME.match(value):
-                raise CliError('%s %r is not OWNER/NAME' % (where, value))
+            problem = gh.repo_problem(value, where)
+            if problem:
+                raise CliError(problem)
             return value
     origin = git('remote', 'get-url', 'origin')
-    found = parse_remote(origin)
+    found = parse_remote(origin, gh)
     if found:
         return found
-    raise CliError('no repository: pass --repo OWNER/NAME, set GITHUB_REPOSITORY, or run inside a clone of the '
-                   'app repository (its origin remote%s)' % (' %s is not a GitHub URL' % origin if origin else ' is not set'))
+    raise NoRepository('no repository: pass --repo OWNER/NAME, set GITHUB_REPOSITORY, or run inside a clone of '
+                       'the app repository (its origin remote%s)' % (
+                           ' %s is not a GitHub URL' % origin if origin else ' is not set'))
 
 
 def _server_time(headers):
@@ -208,21 +228,29 @@ class Outcome:
 class Workflows:
     """The GitHub side: one repository, one token."""
 
-    def __init__(self, repo_name, token_value, progress, api=None, poll_interval=5.0, timeout=3600.0):
-        self.api = (api or api_url()).rstrip('/')
+    def __init__(self, repo_name, token_value, progress, gh, api=None, poll_interval=5.0, timeout=3600.0):
+        self.gh = gh
+        self.api = (api or api_url(gh)).rstrip('/')
         self.repo_name = repo_name
         self.progress = progress
         self.poll_interval = poll_interval
         self.timeout = timeout
-        retry = _Retry(notify=progress.line, total=RATE_LIMIT_RETRIES, connect=2, read=0, backoff_factor=0.5,
-                       max_rate_limit_wait=MAX_RATE_LIMIT_WAIT, secondary_rate_wait=MAX_RATE_LIMIT_WAIT,
-                       raise_on_status=False)
+        try:
+            # True (requests' own CAs), or one file of those plus FACTIII_GITHUB_CA_BUNDLE's
+            self._verify = gh.trust_file() or True
+        except ValueError as exc:
+            raise CliError('%s' % exc) from None
+        # other=0: a TLS failure is not retried (it is not the network: it does not pass)
+        retry = _Retry(notify=progress.line, total=gh.RATE_LIMIT_RETRIES, connect=2, read=0, other=0,
+                       backoff_factor=0.5, max_rate_limit_wait=gh.MAX_RATE_LIMIT_WAIT,
+                       secondary_rate_wait=gh.MAX_RATE_LIMIT_WAIT, raise_on_status=False)
         self._retry = retry
         self._token = token_value
         # Requests are made one at a time, the polls --poll-interval apart: PyGithub's own
         # 0.25 s spacing of reads adds nothing; its 1 s between writes (GitHub's advice) stays.
         self.github = Github(base_url=self.api, auth=Auth.Token(token_value), retry=retry, timeout=REQUEST_TIMEOUT,
-                             user_agent='factiii-cli', seconds_between_requests=None)
+                             user_agent='factiii-cli', seconds_between_requests=None, api_version=gh.API_VERSION,
+                             verify=self._verify)
         self._repo = None
         self._outage = None
 
@@ -237,10 +265,14 @@ class Workflows:
             raise self._refused(exc, doing, not_found) from None
         except requests.exceptions.RetryError as exc:
             raise CliError('GitHub kept refusing while %s (%s); try again later' % (doing, exc)) from None
+        except requests.exceptions.SSLError as exc:
+            raise CliError('%s (while %s)' % (self.gh.certificate_message(self.api, exc), doing)) from None
         except requests.exceptions.Timeout:
             raise NetworkError('the GitHub API at %s did not answer within %ds while %s' % (
                 self.api, REQUEST_TIMEOUT, doing)) from None
         except requests.exceptions.ConnectionError as exc:
+            if self.gh.certificate_problem(exc):  # a TLS failure urllib3 reported as a connection error
+                raise CliError('%s (while %s)' % (self.gh.certificate_message(self.api, exc), doing)) from None
             raise NetworkError('cannot reach the GitHub API at %s while %s (%s): is the network down?' % (
                 self.api, doing, _reason(exc))) from None
         except requests.exceptions.RequestException as exc:
@@ -253,10 +285,10 @@ class Workflows:
                             'or log in again with `gh auth login`' % (_message(exc), doing))
         if isinstance(exc, RateLimitExceededExceedsMaxWait):
             return CliError('GitHub rate limit while %s: the limit resets in %s, longer than the %ds this command '
-                            'waits; try again later' % (doing, duration(exc.wait or 0), MAX_RATE_LIMIT_WAIT))
+                            'waits; try again later' % (doing, duration(exc.wait or 0), self.gh.MAX_RATE_LIMIT_WAIT))
         if isinstance(exc, RateLimitExceededException) or exc.status == 429:
             return CliError('GitHub rate limit while %s (HTTP %s: %s), still after %d retries; try again later' % (
-                doing, exc.status, _message(exc), RATE_LIMIT_RETRIES))
+                doing, exc.status, _message(exc), self.gh.RATE_LIMIT_RETRIES))
         if isinstance(exc, UnknownObjectException) or exc.status == 404:
             return CliError(not_found or 'GitHub answered 404 Not Found while %s (%s)' % (doing, _message(exc)))
         hint = ''
@@ -435,12 +467,12 @@ class Workflows:
             raise CliError('refusing to send the token to %s (not the GitHub API at %s)' % (url, self.api))
         session = requests.Session()
         session.mount(url.split('://', 1)[0] + '://', HTTPAdapter(max_retries=self._retry))
-        answer = session.get(url, allow_redirects=False, timeout=REQUEST_TIMEOUT, headers={
-            'Authorization': 'Bearer %s' % self._token, 'Accept': 'application/vnd.github+json',
-            'User-Agent': 'factiii-cli'})
+        answer = session.get(url, allow_redirects=False, timeout=REQUEST_TIMEOUT, verify=self._verify,
+                             headers=dict(self.gh.headers(self._token), **{'User-Agent': 'factiii-cli'}))
         if answer.status_code in (301, 302, 303, 307, 308) and answer.headers.get('Location'):
             location = requests.compat.urljoin(url, answer.headers['Location'])
-            answer = requests.get(location, timeout=REQUEST_TIMEOUT, stream=True, headers={'User-Agent': 'factiii-cli'})
+            answer = requests.get(location, timeout=REQUEST_TIMEOUT, stream=True, verify=self._verify,
+                                  headers={'User-Agent': 'factiii-cli'})
         if answer.status_code == 410:
             raise CliError('the results artifact at %s has expired (HTTP 410)' % url)
         if answer.status_code != 200:

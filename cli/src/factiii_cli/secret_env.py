@@ -10,6 +10,7 @@ terminal (ansible-runner's pseudo-terminal, which answers from memory through
 ansible_runner.run(passwords=...), echo off), puts the answer in the environment
 and becomes COMMAND. NONCE makes the prompt one nothing else prints.
 """
+import errno
 import os
 import select
 import sys
@@ -75,8 +76,21 @@ def main(argv):
     try:
         os.execvpe(command[0], command, env)
     except OSError as exc:
-        sys.stderr.write('factiii: cannot run %s: %s\n' % (command[0], exc.strerror or exc))
+        sys.stderr.write('factiii: cannot run %s: %s\n' % (command[0], _why(command[0], exc)))
         return 127
+
+
+def _why(path, exc):
+    """Why ``path`` could not be executed: for a script that is there, the interpreter of its #! line."""
+    if exc.errno == errno.ENOENT and os.path.isfile(path):
+        try:
+            with open(path, 'rb') as handle:
+                first = handle.readline(256).decode('utf-8', 'replace').strip()
+        except OSError:
+            first = ''
+        if first.startswith('#!'):
+            return 'its interpreter %s (its #! line) was not found; reinstall ansible-core there' % first[2:].strip()
+    return exc.strerror or '%s' % exc
 
 
 if __name__ == '__main__':

@@ -833,3 +833,24 @@ def test_ansibles_handler_runs_even_when_the_report_cannot_be_printed(cb, ansibl
     assert [number for number, dummy in ansible_handlers] == [signal.SIGTERM]
     data = json.loads((tmp_path / 'r.json').read_text())
     assert data['stages']['staging']['hosts']['s1']['results'][0]['fix_id'] == 'staging-interrupted'
+
+
+def test_the_results_file_carries_its_format_and_a_newer_one_is_refused(tmp_path):
+    report = rbs.new_report()
+    rbs.add_results(report, 'staging', 'web1', [{'fix_id': 'staging-git-missing', 'status': 'ok', 'msg': 'ok'}])
+    path = str(tmp_path / 'results.json')
+    assert rbs.write_json(report, path) is None
+    with open(path) as handle:
+        text = handle.read()
+    assert json.loads(text)['format'] == rbs.RESULTS_FORMAT == 1
+    assert rbs.load_results(text)['stages']['staging']['hosts']['web1']['ok'] == 1
+    # a file of a collection from before the key (same shape) is still read
+    old = dict(json.loads(text))
+    del old['format']
+    assert rbs.load_results(json.dumps(old))['stages']
+    for version, why in ((2, 'results format 2 is newer than the 1 this factiii.infra reads'),
+                         ('1', '"format" "1" is not a results format version'),
+                         (0, '"format" 0 is not a results format version')):
+        with pytest.raises(ValueError) as info:
+            rbs.load_results(json.dumps(dict(old, format=version)))
+        assert str(info.value).startswith(why), info.value

@@ -8,7 +8,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 import threading
+import time
+import urllib.error
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -31,6 +34,7 @@ class FakeGitHub:
 
     def __init__(self):
         self.routes = {}
+        self.limits = {}
         self.requests = []
         fake = self
 
@@ -40,7 +44,7 @@ class FakeGitHub:
                 query = parse_qs(url.query)
                 fake.requests.append({'path': url.path, 'query': query, 'headers': dict(self.headers)})
                 page = int(query.get('page', ['1'])[0])
-                status, payload, headers = fake.routes.get(
+                status, payload, headers = fake.limits.pop(url.path, None) or fake.routes.get(
                     (url.path, page), (404, {'message': 'Not Found'}, {}))
                 body = json.dumps(payload).encode('utf-8')
                 self.send_response(status)
@@ -59,6 +63,10 @@ class FakeGitHub:
         self.thread = threading.Thread(target=self.server.serve_forever,
                                        kwargs={'poll_interval': 0.05}, daemon=True)
         self.thread.start()
+
+    def limit(self, path, status, payload, headers):
+        """The next request on ``path`` gets this answer (a rate limit), then the route's."""
+        self.limits[path] = (status, payload, dict(headers))
 
     def route(self, status, payload, page=1, headers=None, path=PATH):
         self.routes[(path, page)] = (status, payload, dict(headers or {}))
@@ -294,8 +302,88 @@ def test_not_json(github):
 def test_bad_repo_name_makes_no_request(github):
     results = check(github, repo='not-a-repo')
     assert results[0]['status'] == 'failed'
-    assert 'owner/name' in results[0]['msg']
+    assert "secrets_github_repo 'not-a-repo' is not OWNER/NAME" in results[0]['msg']
     assert github.requests == []
+
+
+@pytest.mark.parametrize('github_repo, environ, said', [
+    ('owner/..', {}, "secrets_github_repo 'owner/..': the name '..' is not a GitHub repository name"),
+    (None, {'GITHUB_REPOSITORY': '../..'}, "GITHUB_REPOSITORY '../..': the owner '..' is not a GitHub user"),
+    (None, {'GITHUB_REPOSITORY': 'owner/.'}, "GITHUB_REPOSITORY 'owner/.': the name '.' is not"),
+    (None, {'GITHUB_REPOSITORY': '-owner/app'}, "GITHUB_REPOSITORY '-owner/app': the owner '-owner' is not"),
+    (None, {'GITHUB_REPOSITORY': 'o/%s' % ('a' * 101)}, "GITHUB_REPOSITORY 'o/aaaa"),
+    (None, {'GITHUB_REPOSITORY': 'o/r/actions'}, "GITHUB_REPOSITORY 'o/r/actions' is not OWNER/NAME"),
+])
+def test_a_repository_name_against_githubs_rules_names_the_setting_used(github, github_repo, environ, said):
+    """The name is refused before any request, by the setting the operator actually used."""
+    results = check(github, repo=gs.find_repo(github_repo, environ))
+    assert [r['status'] for r in results] == ['failed', 'failed']
+    assert results[0]['msg'].startswith('cannot check STAGING_SSH: ' + said), results[0]['msg']
+    assert github.requests == []
+
+
+def test_every_request_sends_the_api_version(github):
+    github.route(200, {'total_count': 0, 'secrets': []})
+    github.route(200, {'total_count': 0, 'secrets': []}, path=STAGING)
+    github.route(200, {'total_count': 0, 'secrets': []}, path=PROD)
+    check(github)
+    assert len(github.requests) == 3
+    # header names are case-insensitive (urllib sends 'X-github-api-version')
+    versions = [dict((k.lower(), v) for k, v in r['headers'].items()).get('x-github-api-version')
+                for r in github.requests]
+    assert versions == ['2022-11-28'] * 3
+
+
+def test_a_429_with_retry_after_is_waited_out(github):
+    """A secondary rate limit (429, Retry-After) is waited out and asked again, as the CLI does."""
+    github.route(200, {'total_count': 1, 'secrets': [secret('STAGING_SSH')]}, path=STAGING)
+    github.route(200, {'total_count': 0, 'secrets': []}, path=PROD)
+    github.route(200, {'total_count': 0, 'secrets': []})
+    github.limit(PATH, 429, {'message': 'You have exceeded a secondary rate limit'}, {'Retry-After': '2'})
+    started = time.monotonic()
+    results = check(github)
+    assert time.monotonic() - started >= 2
+    assert [r['status'] for r in results] == ['ok', 'manual'], results
+    assert [r['path'] for r in github.requests].count(PATH) == 2
+
+
+def test_a_rate_limit_longer_than_a_minute_is_one_line(github):
+    github.limit(PATH, 403, {'message': 'API rate limit exceeded'},
+                 {'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': str(int(time.time()) + 3600)})
+    started = time.monotonic()
+    results = check(github)
+    assert time.monotonic() - started < 5
+    assert results[0]['status'] == 'failed'
+    assert 'GitHub API rate limit (HTTP 403) (GitHub: API rate limit exceeded): it resets in 36' in results[0]['msg']
+    assert 'run the stage again later' in results[0]['msg']
+
+
+@pytest.mark.parametrize('setting, environ, used', [
+    (None, {}, 'https://api.github.com'),
+    (None, {'GITHUB_API_URL': 'https://ghe.example/api/v3'}, 'https://ghe.example/api/v3'),
+    (None, {'GITHUB_API_URL': 'https://ghe.example/api/v3', 'FACTIII_GITHUB_API_URL': 'https://proxy.example/'},
+     'https://proxy.example'),
+    ('https://role.example/api', {'FACTIII_GITHUB_API_URL': 'https://proxy.example/'}, 'https://role.example/api'),
+])
+def test_the_api_url_comes_from_the_documented_order(monkeypatch, setting, environ, used):
+    calls = []
+
+    def fake_open_url(url, **kwargs):
+        calls.append(url)
+        raise urllib.error.URLError('no network in this test')
+
+    monkeypatch.setattr(gs, 'open_url', fake_open_url)
+    results = gs.check_secrets(['STAGING_SSH'], 'o/r', TOKEN, api_url=setting, environ=environ)
+    assert calls == [used + '/repos/o/r/actions/secrets?per_page=100']
+    assert results[0]['msg'].startswith('cannot check STAGING_SSH: cannot reach the GitHub API at ' + used)
+
+
+def test_an_api_url_that_is_not_one_is_one_line_and_no_request(monkeypatch):
+    monkeypatch.setattr(gs, 'open_url', lambda *a, **k: pytest.fail('no request'))
+    results = gs.check_secrets(['STAGING_SSH'], 'o/r', TOKEN, environ={'FACTIII_GITHUB_API_URL': 'ghe.example'})
+    assert results[0]['status'] == 'failed'
+    assert results[0]['msg'] == "cannot check STAGING_SSH: FACTIII_GITHUB_API_URL 'ghe.example' is not the " \
+                                "http(s) URL of a GitHub API"
 
 
 def test_no_token_is_manual_and_makes_no_request(github):
@@ -332,3 +420,26 @@ def test_find_token_and_repo():
 def test_scrub_nested():
     value = {'msg': 'x %s y' % TOKEN, 'steps': [TOKEN], 'details': {'k': TOKEN, 'n': 1}}
     assert TOKEN not in json.dumps(gs.scrub(value, TOKEN))
+
+
+def test_the_ca_file_reaches_the_request_and_is_removed_after(monkeypatch, tmp_path):
+    """FACTIII_GITHUB_CA_BUNDLE's CAs (plus the usual ones) are the trust of every request; the combined
+    file is removed when the check ends (the action runs in a forked worker, where atexit does not run)."""
+    extra = tmp_path / 'corp.pem'
+    extra.write_text('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n')
+    seen = []
+
+    def fake_open_url(url, **kwargs):
+        with open(kwargs['ca_path']) as handle:
+            seen.append((kwargs['ca_path'], handle.read()))
+        raise urllib.error.URLError('[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: '
+                                    'unable to get local issuer certificate (_ssl.c:1006)')
+
+    monkeypatch.setattr(gs, 'open_url', fake_open_url)
+    results = gs.check_secrets(['STAGING_SSH'], 'o/r', TOKEN, environ={'FACTIII_GITHUB_CA_BUNDLE': str(extra)})
+    assert len(seen) == 1 and seen[0][1].endswith(extra.read_text())
+    assert not os.path.exists(seen[0][0])
+    assert results[0]['msg'] == (
+        'cannot check STAGING_SSH: the TLS certificate of the GitHub API at https://api.github.com is not trusted '
+        '(unable to get local issuer certificate): if it is a GitHub Enterprise Server or a proxy with its own CA, '
+        'set FACTIII_GITHUB_CA_BUNDLE to a PEM file of that CA')
