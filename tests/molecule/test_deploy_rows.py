@@ -18,9 +18,11 @@ import json
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 
+from support import ROOT
 from testhost import TestHosts
 
 
@@ -111,6 +113,12 @@ def test_a_failed_start_is_a_failed_row_and_the_rollback_a_row(app):
     assert '-task-failed' not in proc.stdout, proc.report
     assert app.head() == app.good
     assert app.health() == '200 ok'
+    # the job summary (factiii-summary of the same JSON) has the rows
+    summary = subprocess.run([sys.executable, os.path.join(ROOT, 'bin', 'factiii-summary'), str(app.tmp / 'bad-start.json')],
+                             capture_output=True, text=True, check=False)
+    assert summary.returncode == 0, summary.stdout + summary.stderr
+    assert '   Failed: staging-deploy-start: start command failed (rc 3): no health page\n' in summary.stdout, summary.stdout
+    assert '| STAGING | 2 | 0 | 1 |' in summary.stdout, summary.stdout
 
 
 def test_without_the_callback_the_report_play_prints_the_same_rows(app):
