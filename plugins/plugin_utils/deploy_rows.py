@@ -45,6 +45,8 @@ def blockers(stage, batch, start_command):
     """
     if not isinstance(batch, Mapping):
         return ['the fixes of %s did not run' % stage]
+    if batch.get('unreachable'):
+        return ['the host was not reached (%s)' % reasons.unreachable_reason(batch.get('msg'))]
     rows = batch.get('results') if isinstance(batch.get('results'), list) else []
     rows = [r for r in rows if isinstance(r, Mapping) and isinstance(r.get('fix_id'), str)]
     needed = ['%s-%s' % (stage, name) for name in needs(start_command)]

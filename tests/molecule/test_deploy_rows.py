@@ -21,6 +21,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from support import ROOT
 from testhost import TestHosts
@@ -41,6 +42,7 @@ DEST, HEALTH, ORIGIN = DEPLOY.DEST, DEPLOY.HEALTH, DEPLOY.ORIGIN
 
 PREFIX = 't14dp'
 PORT = 23960  # this file's loopback ports: 23960-23969
+GONE_PORT = 23969  # nothing listens there
 FAILING_START = 'test -e public/health || { echo no health page >&2; exit 3; }; ' + \
     'systemctl stop app 2>/dev/null || true; ' + \
     'systemd-run --unit app --collect python3 -m http.server 8080 --bind 127.0.0.1 --directory %s/public' % DEST
@@ -57,8 +59,8 @@ def app(test_host_image, ansible_env, tmp_path_factory):
         yield deploy
 
 
-def run(app, name, *args, **env):
-    """ansible-playbook playbooks/deploy.yml -l staging ``args``: (proc, rows of the JSON by fix id)."""
+def run(app, name, *args, host=None, **env):
+    """ansible-playbook playbooks/deploy.yml -l staging ``args``: (proc, JSON, rows of ``host`` by fix id)."""
     results = app.tmp / ('%s.json' % name)
     saved = app.env
     app.env = dict(saved, FACTIII_RESULTS_JSON=str(results), **env)
@@ -68,8 +70,16 @@ def run(app, name, *args, **env):
         app.env = saved
     assert results.exists(), proc.report
     data = json.loads(results.read_text())
-    rows = dict((r['fix_id'], r) for r in data['stages']['staging']['hosts'][app.host.name]['results'])
+    rows = dict((r['fix_id'], r) for r in data['stages']['staging']['hosts'][host or app.host.name]['results'])
     return proc, data, rows
+
+
+def no_callback(app):
+    """The project's ansible.cfg without its callbacks_enabled line."""
+    cfg = app.tmp / 'no-callback.cfg'
+    with open(app.env['ANSIBLE_CONFIG']) as handle:
+        cfg.write_text(''.join(line for line in handle if not line.startswith('callbacks_enabled')))
+    return str(cfg)
 
 
 def deploy_rows(rows):
@@ -123,11 +133,7 @@ def test_a_failed_start_is_a_failed_row_and_the_rollback_a_row(app):
 
 def test_without_the_callback_the_report_play_prints_the_same_rows(app):
     assert app.head() == app.good
-    # the project's ansible.cfg without its callbacks_enabled line
-    cfg = app.tmp / 'no-callback.cfg'
-    with open(app.env['ANSIBLE_CONFIG']) as handle:
-        cfg.write_text(''.join(line for line in handle if not line.startswith('callbacks_enabled')))
-    proc, data, rows = run(app, 'bad-health', '-e', 'deploy_ref=bad', ANSIBLE_CONFIG=str(cfg))
+    proc, data, rows = run(app, 'bad-health', '-e', 'deploy_ref=bad', ANSIBLE_CONFIG=no_callback(app))
     assert proc.returncode != 0, proc.report
     assert report_count(proc) == 1, proc.report
     status = dict((k, v[0]) for k, v in deploy_rows(rows).items())
@@ -157,3 +163,23 @@ def test_a_manual_node_means_nothing_checked_out_nor_started(app):
         proc.report
     assert app.head() == app.good
     assert app.host.exec('test ! -e /root/started', check=False).returncode == 0
+
+
+@pytest.mark.parametrize('callback', [True, False], ids=['callback', 'no-callback'])
+def test_an_unreachable_host_is_a_failed_row_never_a_clean_deploy(app, callback):
+    gone = 'factiii-%s-gone' % PREFIX
+    inventory = app.tmp / 'inventory-gone.yml'
+    inventory.write_text(yaml.safe_dump({'all': {'children': {'staging': {
+        'hosts': {gone: dict(app.hosts.ssh_vars(app.host), ansible_port=GONE_PORT)},
+        'vars': {'staging_repo_url': 'file://' + ORIGIN, 'staging_repo_dest': DEST, 'staging_fixes': ['git-missing'],
+                 'deploy_start_command': 'true'}}}}}))
+    env = {} if callback else {'ANSIBLE_CONFIG': no_callback(app)}
+    proc, data, rows = run(app, 'gone-%s' % callback, '-i', str(inventory), 'playbooks/deploy.yml', '-e', 'deploy_ref=good',
+                           host=gone, **env)
+    assert proc.returncode != 0, proc.report
+    assert report_count(proc) == 1, proc.report
+    assert rows['staging-host-unreachable']['status'] == 'failed', rows
+    assert re.search(r'^   Failed: staging-host-unreachable: .*port %d: Connection refused$' % GONE_PORT, proc.stdout, re.M), \
+        proc.report
+    assert all(row['status'] == 'failed' for row in rows.values()), rows
+    assert '-task-failed' not in proc.stdout, proc.report

@@ -171,3 +171,12 @@ def test_its_rows_are_the_stages_rows_in_the_report_and_no_task_failed_row():
 def test_bad_options_are_one_line(args):
     result = run(args)
     assert result['failed'] and '\n' not in result['msg'] and result['msg'].startswith('factiii.infra.deploy_outcome: ')
+
+
+def test_the_gate_when_the_host_was_not_reached():
+    result = gate({'unreachable': True, 'changed': False, 'stage': 'staging',
+                   'msg': 'Task failed: Failed to connect to the host via ssh: ssh: connect to host 127.0.0.1 port 9: '
+                          'Connection refused'})
+    fix_id, status, msg = rows(result)[0]
+    assert (fix_id, status) == ('staging-deploy-start', 'failed')
+    assert msg.startswith('not started: the host was not reached (') and 'Connection refused' in msg, msg
