@@ -91,8 +91,11 @@ def report_count(proc):
 
 
 def test_a_good_deploy_is_fixed_rows(app):
+    logins = app.host.ssh_logins()
     proc, data, rows = run(app, 'good', '-e', 'deploy_ref=good')
     assert proc.returncode == 0, proc.report
+    # the rows are built on the controller: still one SSH authentication for the whole deploy
+    assert app.host.ssh_logins() - logins == 1, proc.report
     assert deploy_rows(rows) == {
         'staging-deploy-checkout': ('fixed', 'checked out good %s in %s' % (app.good[:12], DEST)),
         'staging-deploy-start': ('fixed', 'started good %s' % app.good[:12]),
