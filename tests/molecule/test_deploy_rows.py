@@ -5,13 +5,15 @@ app of test_deploy.py (whose helpers this file uses): playbooks/deploy.yml -l st
 FACTIII_RESULTS_JSON set, then the text report and the JSON are read.
 
 1. a good deploy: staging-deploy-checkout (checked out good <sha12>), -start (started),
-   -health (healthy) are Fixed rows, rc 0;
+   -health (healthy) are Fixed rows, rc 0, one SSH authentication;
 2. a start command that fails: -start Failed with the command's rc and last stderr line,
    -rollback Fixed (the previous commit restored and restarted), rc non-zero, and the stage's
    counts line says Failed: 1 (not the old `Fixed: 0, Manual: 0, Failed: 0`);
 3. the same without the callback enabled: the report play prints the same rows and writes the JSON;
 4. node-missing Manual (bookworm's node 18 < the default 20): nothing checked out or started,
-   one Failed row `staging-deploy-start: not started: staging-node-missing is manual`.
+   one Failed row `staging-deploy-start: not started: staging-node-missing is manual`;
+5. a host nothing listens for: its staging-host-unreachable row (with and without the callback),
+   never a clean deploy.
 """
 import importlib.util
 import json
