@@ -15,19 +15,10 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.factiii.infra.plugins.module_utils.fix import FAILED
 from ansible_collections.factiii.infra.plugins.module_utils.stage import stage_return
+from ansible_collections.factiii.infra.plugins.modules.deploy_outcome import ARGUMENT_SPEC
 from ansible_collections.factiii.infra.plugins.plugin_utils import deploy_rows
 from ansible_collections.factiii.infra.plugins.plugin_utils.controller_action import ControllerAction
 
-STEPS = ('checkout', 'start', 'health', 'restore', 'restart', 'rehealth')
-ARGUMENT_SPEC = dict(
-    [(step, {'type': 'dict'}) for step in STEPS],
-    stage={'type': 'str', 'required': True, 'choices': ['staging', 'prod']},
-    ref={'type': 'str', 'required': True},
-    batch={'type': 'dict'},
-    start_command={'type': 'str'},
-    health_url={'type': 'str'},
-    health_status_codes={'type': 'list', 'elements': 'int', 'default': [200]},
-)
 
 
 class ActionModule(ControllerAction):

@@ -104,10 +104,22 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
+STEPS = ('checkout', 'start', 'health', 'restore', 'restart', 'rehealth')
+# The options documented above; the action plugin validates its task's arguments against them.
+ARGUMENT_SPEC = dict(
+    [(step, {'type': 'dict'}) for step in STEPS],
+    stage={'type': 'str', 'required': True, 'choices': ['staging', 'prod']},
+    ref={'type': 'str', 'required': True},
+    batch={'type': 'dict'},
+    start_command={'type': 'str'},
+    health_url={'type': 'str'},
+    health_status_codes={'type': 'list', 'elements': 'int', 'default': [200]},
+)
+
 
 def main():
     # The work is done by the action plugin on the controller; this only documents it.
-    module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     module.fail_json(msg='factiii.infra.deploy_outcome runs on the controller (its action plugin)')
 
 

@@ -129,6 +129,7 @@ def test_the_gate_lets_a_stage_that_left_the_app_its_needs():
     assert rows(gate(batch(('git-missing', 'fixed'), ('node-missing', 'ok'), ('docker-autostart', 'manual')))) == []
     # docker needs only when the start command runs docker
     assert rows(gate(batch(('docker-missing', 'manual')), start='pnpm start')) == []
+    assert rows(gate(batch(('docker-missing', 'manual')), start='./mydocker.sh && node dockerfile.js')) == []
     assert not gate(batch(('docker-missing', 'manual')), start='pnpm start')['failed']
 
 
@@ -138,6 +139,7 @@ def test_the_gate_lets_a_stage_that_left_the_app_its_needs():
     ([('repo-not-cloned', 'manual')], 'true', 'staging-repo-not-cloned is manual'),
     ([('docker-missing', 'manual')], 'docker compose up -d', 'staging-docker-missing is manual'),
     ([('docker-not-running', 'manual')], 'cd app && docker-compose up -d', 'staging-docker-not-running is manual'),
+    ([('docker-missing', 'manual')], '/usr/bin/docker run -d app', 'staging-docker-missing is manual'),
     # a failed fix stops the deploy, needed or not (a broken server)
     ([('docker-autostart', 'failed')], 'pnpm start', 'staging-docker-autostart failed'),
 ])
