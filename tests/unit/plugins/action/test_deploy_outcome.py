@@ -182,3 +182,12 @@ def test_the_gate_when_the_host_was_not_reached():
     fix_id, status, msg = rows(result)[0]
     assert (fix_id, status) == ('staging-deploy-start', 'failed')
     assert msg.startswith('not started: the host was not reached (') and 'Connection refused' in msg, msg
+
+
+def test_a_start_that_could_not_run_says_why_not_an_exit_code():
+    result = deploy(start={'failed': False, 'msg': 'Task failed: Missing sudo password'}, health=SKIPPED,
+                    restore=RESTORED, restart={'msg': 'Missing sudo password'}, rehealth=SKIPPED)
+    assert rows(result)[1][2].startswith('start command failed: become failed: sudo asks the connecting user for a '
+                                         'password and none was given'), rows(result)
+    assert 'rc None' not in result['msg'] and rows(result)[2][2].startswith(
+        'restored 9be1c2d3e4f5 but its start command failed too: become failed: '), rows(result)
