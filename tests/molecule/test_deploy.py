@@ -127,8 +127,10 @@ def app(test_host_image, ansible_env, tmp_path_factory):
 
 
 def last_fatal(proc):
-    """The failure that ended the play (a failure a rescue handled is printed before it)."""
-    lines = [line for line in proc.stdout.splitlines() if line.startswith('fatal:')]
+    """The failure that ended the deploy (a failure a rescue handled is printed before it; the
+    report play's own failure, which only sets the exit code, after it)."""
+    lines = [line for line in proc.stdout.splitlines()
+             if line.startswith('fatal:') and 'see RESULTS BY STAGE' not in line]
     assert lines, proc.report
     return lines[-1]
 
@@ -149,7 +151,8 @@ def test_deploy_bad_rolls_back_to_good(app):
     proc = app.run('-l', 'staging', '-e', 'deploy_ref=bad')
     assert proc.returncode != 0, proc.report
     fatal = last_fatal(proc)
-    assert 'deploy of bad (%s) failed: Check the health URL: Status code was 404' % app.bad[:12] in fatal, proc.report
+    assert ('deploy of bad (%s) failed: staging-deploy-health: not healthy after 5 checks: %s: Status code was 404'
+            % (app.bad[:12], HEALTH)) in fatal, proc.report
     assert 'restored %s and restarted it, healthy' % app.good[:12] in fatal, proc.report
     assert app.head() == app.good
     assert app.health() == '200 ok'
@@ -161,10 +164,13 @@ def test_a_clone_with_local_changes_is_refused_and_left_alone(app):
     before = app.host.exec('cat %s/public/index.html %s/notes.txt; git -C %s status --porcelain' % (DEST, DEST, DEST)).stdout
     proc = app.run('-l', 'staging', '-e', 'deploy_ref=bad')
     assert proc.returncode != 0, proc.report
-    fatal = last_fatal(proc)
-    assert ('refusing to deploy bad: %s has local changes (M public/index.html); '
-            'commit, stash or remove them, then deploy again' % DEST) in fatal, proc.report
-    assert 'Start the app' not in proc.stdout, proc.report
+    # the stage's repo-not-cloned says so (Manual), and the deploy stops before its checkout
+    assert re.search(r'^   Manual: staging-repo-not-cloned: %s has local changes to 1 file \(M public/index.html\)'
+                     % DEST, proc.stdout, re.M), proc.report
+    assert ('deploy of bad failed: staging-deploy-start: not started: staging-repo-not-cloned is manual; '
+            'nothing was checked out') in last_fatal(proc), proc.report
+    assert 'TASK [factiii.infra.deploy : Fetch and check out bad]' not in proc.stdout, proc.report
+    assert 'TASK [factiii.infra.deploy : Start the app]' not in proc.stdout, proc.report
     after = app.host.exec('cat %s/public/index.html %s/notes.txt; git -C %s status --porcelain' % (DEST, DEST, DEST)).stdout
     assert after == before
     assert 'edited on the server' in after
@@ -229,9 +235,8 @@ def test_prod_over_ssh_with_a_deploy_key_by_commit_id(app):
     proc = app.run('-i', inventory, 'playbooks/deploy.yml', '-l', 'prod', '-e', 'deploy_ref=bad',
                    '-e', json.dumps({'deploy_start_command': start}))
     assert proc.returncode != 0, proc.report
-    assert last_fatal(proc).endswith(
-        '"msg": "deploy of bad (%s) failed: Start the app: non-zero return code (rc 3): no health page; '
-        'restored %s and restarted it"}' % (app.bad[:12], app.good[:12])), proc.report
+    assert ('"msg": "deploy of bad (%s) failed: prod-deploy-start: start command failed (rc 3): no health page; '
+            'restored %s and restarted it"' % (app.bad[:12], app.good[:12])) in last_fatal(proc), proc.report
     assert app.host.exec('git -C /srv/app-prod rev-parse HEAD').stdout.strip() == app.good
     # a wrong pinned host key: the fetch fails, nothing is checked out
     other = app.tmp / 'other_host_key'
@@ -369,7 +374,7 @@ def test_guarded_a_server_only_env_is_never_overwritten_nor_deleted(guarded):
     target = git(guarded.tmp / 'gapp', 'rev-parse', 'tracks-env^{commit}')
     assert ('refusing to deploy tracks-env: %s has files git does not track where %s tracks files (.env): '
             'the checkout would overwrite them and a rollback delete them' % (DEST, target[:12])) in fatal, proc.report
-    assert 'TASK [factiii.infra.deploy : Start the app]' not in proc.stdout, proc.report
+    assert re.search(r'TASK \[factiii\.infra\.deploy : Start the app\] \**\nskipping:', proc.stdout), proc.report
     assert host.exec('sha256sum %s/.env; stat -c %%a %s/.env' % (DEST, DEST)).stdout == before
     assert host.exec('cat %s/.env' % DEST).stdout == SERVER_ENV
     assert guarded.head() == guarded.main
