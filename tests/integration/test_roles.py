@@ -78,8 +78,10 @@ def test_fix_lists_match_the_module():
     assert spec('dev')['dev_fixes']['default'] == stage.DEFAULT_FIXES['dev']
     assert spec('server')['server_fixes']['default'] == stage.DEFAULT_FIXES['staging']
     assert stage.DEFAULT_FIXES['staging'] == stage.DEFAULT_FIXES['prod']
-    for role in ['dev', 'server', 'staging', 'prod']:
+    for role in ['server', 'staging', 'prod']:
         assert spec(role)[role + '_fixes']['choices'] == list(stage.FIX_ORDER)
+    # the developer's clone is their own: dev has no repository variables
+    assert spec('dev')['dev_fixes']['choices'] == [name for name in stage.FIX_ORDER if name != 'repo-not-cloned']
     assert spec('secrets')['secrets_names']['default'] == stage.DEFAULT_SECRETS
     assert spec('server')['server_stage']['choices'] == ['staging', 'prod']
 

@@ -100,6 +100,15 @@ def test_a_value_the_role_refuses_is_one_line(scan, tmp_path):
     assert 'Got no match for: no-such-fix' in rows(data, 'staging')['staging-invalid-arguments']['msg']
 
 
+def test_dev_refuses_a_clone_it_has_no_variables_for(scan, tmp_path):
+    # the developer's clone is their own: the dev role has no repo variables, so the fix is not a choice
+    proc, data = scan({'dev': {'hosts': {'localhost': dict(LOCAL)}}}, '-e', '{"dev_fixes": ["repo-not-cloned"]}')
+    assert proc.returncode == 2, proc.report
+    assert list(rows(data, 'dev')) == ['dev-invalid-arguments'], proc.report
+    msg = rows(data, 'dev')['dev-invalid-arguments']['msg']
+    assert 'value of dev_fixes must be one or more of' in msg and 'Got no match for: repo-not-cloned' in msg, msg
+
+
 def test_known_variables_run_the_stage_and_other_stages_go_on(scan, tmp_path):
     # dev (known variables, one of dev_sync's) runs; staging's typo stops staging alone
     groups = dict({'dev': {'hosts': {'localhost': dict(LOCAL)}, 'vars': {
