@@ -8,8 +8,8 @@ test wants, holding the host lock meanwhile. The collection built from this tree
 
 1. two scans at once: both hold the (shared) host lock at the same time, both succeed;
 2. a fix holds the host: a second fix with staging_lock_timeout 3 waits 3 s, then reports ONE
-   Failed row staging-host-busy naming the first (its PID, since when) and changes nothing; a
-   third fix with a long lock timeout waits for the first and then runs; the first run ends
+   Failed row staging-host-busy naming the first (its PID, since when) and changes nothing; so
+   does a scan; a third fix with a long lock timeout waits for the first and then runs; the first run ends
    with its own rows, undisturbed.
 """
 import importlib.util
@@ -108,6 +108,13 @@ def test_two_fixes_at_once_the_second_waits_then_is_one_busy_row_and_scans_share
         assert FAULTS.printed(proc, 'Failed', 'host-busy', host) == busy, proc.report
         assert 'task-failed' not in proc.stdout and 'Traceback' not in proc.stdout + proc.stderr, proc.report
         assert 3 <= seconds < 60, seconds
+        print('busy fix run: %.1fs' % seconds)
+        # a scan during the fix waits the same way (it would report the fix half done)
+        proc, data, seconds = run_fix(ansible_env, hosts, tmp_path, 'busy-scan',
+                                      FAULTS.stage_vars(['git-missing'], lock_timeout=3), '--check')
+        assert proc.returncode != 0 and 3 <= seconds < 60, proc.report
+        assert list(rows(data, 'staging', host.name)) == ['staging-host-busy'], proc.report
+        assert row(data, host, 'host-busy')['msg'] == busy, proc.report
         # nothing changed, and the first run goes on undisturbed
         assert not FAULTS.git_installed(host) and not first.done()
         assert holders(host) == [record]
@@ -120,11 +127,13 @@ def test_two_fixes_at_once_the_second_waits_then_is_one_busy_row_and_scans_share
         assert holders(host) == [record] and not third.done()
         release_apt(host, pid)
 
-        proc, data, dummy = first.result()
+        proc, data, seconds = first.result()
+        print('first fix run: %.1fs' % seconds)
         assert proc.returncode == 0, proc.report
         assert list(rows(data, 'staging', host.name)) == ['staging-git-missing'], proc.report
         assert row(data, host, 'git-missing')['msg'] == 'done: install git (git)', proc.report
-        proc, data, dummy = third.result()
+        proc, data, seconds = third.result()
+        print('third fix run (waited for the first): %.1fs' % seconds)
         assert proc.returncode == 0, proc.report
         git = row(data, host, 'git-missing')
         assert (git['status'], list(rows(data, 'staging', host.name))) == ('ok', ['staging-git-missing']), git
