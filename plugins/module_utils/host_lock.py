@@ -215,8 +215,8 @@ def host_lock(stage, check_mode, timeout, progress=None, directory=None,
                     raise LockError('cannot lock %s: %s' % (path, exc.strerror))
             now = clock()
             if now - start >= timeout:
-                raise HostBusy('%s (waited %d s)' % (describe(read_holders(directory, os.getpid())),
-                                                      int(round(now - start))))
+                holders = read_holders(directory, os.getpid())
+                raise HostBusy('%s (waited %d s)' % (describe(holders), int(round(now - start))))
             if progress is not None and now - told >= PROGRESS_EVERY:
                 told = now
                 progress(_waiting(read_holders(directory, os.getpid())))

@@ -67,8 +67,8 @@ def release_apt(host, pid):
     wait_for('apt-get to end', lambda: host.exec('test -e /proc/%s' % pid, check=False).returncode != 0)
 
 
-def test_two_fixes_at_once_the_second_waits_then_is_one_busy_row_and_scans_share(test_host_image, ansible_env,
-                                                                                   tmp_path):
+def test_two_fixes_at_once_the_second_is_one_busy_row_a_third_waits_scans_share(
+        test_host_image, ansible_env, tmp_path):
     with TestHosts('t14lk', 1, tmp_path, base_port=PORT) as hosts, ThreadPoolExecutor(3) as pool:
         host = hosts[0]
 

@@ -29,8 +29,8 @@ class Holder:
 
     def __init__(self, directory, stage='staging', check_mode=False):
         self.ready, self.release_event = CTX.Event(), CTX.Event()
-        self.proc = CTX.Process(target=_hold, args=(str(directory), stage, check_mode, self.ready,
-                                                     self.release_event))
+        args = (str(directory), stage, check_mode, self.ready, self.release_event)
+        self.proc = CTX.Process(target=_hold, args=args)
         self.proc.start()
         assert self.ready.wait(10), 'the holder never got the lock'
 
@@ -165,16 +165,22 @@ def test_a_symlinked_record_is_not_followed(tmp_path):
     assert target.read_text() == 'keep'
 
 
-@pytest.mark.parametrize('make', ['symlink', 'writable'])
+@pytest.mark.parametrize('make', ['symlink', 'writable', 'theirs'])
 def test_a_lock_directory_others_could_use_is_refused(tmp_path, make):
     real = tmp_path / 'real'
     real.mkdir(mode=0o700)
     lockdir = tmp_path / 'lock'
     if make == 'symlink':
         os.symlink(str(real), str(lockdir))
-    else:
+    elif make == 'writable':
         lockdir.mkdir()
         os.chmod(str(lockdir), 0o777)
+    else:
+        if os.geteuid() != 0:
+            pytest.skip('giving a directory to another user needs root')
+        lockdir.mkdir(mode=0o700)
+        os.chown(str(lockdir), 65534, 65534)
+        real = lockdir
     with pytest.raises(LockError, match='refusing the lock directory'):
         _seconds(lockdir, False, 0)
     assert os.listdir(str(real)) == []
