@@ -149,13 +149,14 @@ def read_holders(directory, skip_pid=None):
 
 
 def _who(record):
-    who = 'factiii %s of %s' % (record['mode'] or 'run', record['stage'] or 'an unknown stage')
-    text = '%s: PID %d' % (who, record['pid'])
+    """('fix of staging', 'PID 1234 (user admin) since 2026-12-01T20:31:02Z')."""
+    what = '%s of %s' % (record['mode'] or 'run', record['stage'] or 'an unknown stage')
+    text = 'PID %d' % record['pid']
     if record['user']:
         text += ' (user %s)' % record['user']
     if record['since']:
         text += ' since %s' % record['since']
-    return text
+    return what, text
 
 
 def describe(holders):
@@ -163,8 +164,8 @@ def describe(holders):
     if not holders:
         return 'another factiii run holds this host (it left no record)'
     if len(holders) == 1:
-        return 'another %s' % _who(holders[0]).replace(': ', ' holds this host: ', 1)
-    return 'other factiii runs hold this host: %s' % '; '.join(_who(rec)[len('factiii '):] for rec in holders)
+        return 'another factiii %s holds this host: %s' % _who(holders[0])
+    return 'other factiii runs hold this host: %s' % '; '.join('%s: %s' % _who(rec) for rec in holders)
 
 
 def _waiting(holders):
