@@ -10,7 +10,8 @@ test wants, holding the host lock meanwhile. The collection built from this tree
 2. a fix holds the host: a second fix with staging_lock_timeout 3 waits 3 s, then reports ONE
    Failed row staging-host-busy naming the first (its PID, since when) and changes nothing; so
    does a scan; a third fix with a long lock timeout waits for the first and then runs; the first run ends
-   with its own rows, undisturbed.
+   with its own rows, undisturbed;
+3. a fix killed mid-run (SIGKILL) leaves no lock: the next fix runs at once.
 """
 import importlib.util
 import json
@@ -72,9 +73,9 @@ def test_two_fixes_at_once_the_second_is_one_busy_row_a_third_waits_scans_share(
     with TestHosts('t14lk', 1, tmp_path, base_port=PORT) as hosts, ThreadPoolExecutor(3) as pool:
         host = hosts[0]
 
-        def start(name, *extra, **settings):
+        def start(name, *extra, fixes=('git-missing',), **settings):
             return pool.submit(run_fix, ansible_env, hosts, tmp_path, name,
-                               FAULTS.stage_vars(['git-missing'], **settings), *extra)
+                               FAULTS.stage_vars(list(fixes), **settings), *extra)
 
         # 1. two scans, each held up by the busy package manager inside the host lock
         pid = APT_BUSY.start_slow_apt(host)
@@ -138,3 +139,19 @@ def test_two_fixes_at_once_the_second_is_one_busy_row_a_third_waits_scans_share(
         git = row(data, host, 'git-missing')
         assert (git['status'], list(rows(data, 'staging', host.name))) == ('ok', ['staging-git-missing']), git
         assert holders(host) == []
+
+        # 3. a holder killed mid-run (SIGKILL: no cleanup) leaves no lock: the next fix runs at once
+        host.exec('dpkg -P factiii-slow >/dev/null && rm -f %s' % APT_BUSY.RELEASE)
+        pid = APT_BUSY.start_slow_apt(host)
+        killed = start('killed', fixes=['docker-missing'], package_lock_timeout=300)
+        record, = wait_for('the fix to be killed to hold the host lock', lambda: holders(host))
+        host.exec('kill -KILL %d' % record['pid'])
+        proc, data, dummy = killed.result()
+        assert proc.returncode != 0, proc.report
+        assert holders(host) == [record]  # its record is left behind, and ignored:
+        proc, data, seconds = run_fix(ansible_env, hosts, tmp_path, 'after-kill',
+                                      FAULTS.stage_vars(['git-missing'], lock_timeout=3))
+        assert proc.returncode == 0 and seconds < 60, proc.report
+        assert list(rows(data, 'staging', host.name)) == ['staging-git-missing'], proc.report
+        assert holders(host) == []  # and removed by the next fix
+        release_apt(host, pid)
