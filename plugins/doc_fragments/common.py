@@ -31,6 +31,19 @@ options:
         the interrupted install, running its packages' configure scripts.
     type: bool
     default: false
+  lock_timeout:
+    description:
+      - Seconds to wait for this host's lock, held by another factiii run on the host (from any
+        controller), before the run reports one C(failed) row C(<stage>-host-busy) naming it (PID,
+        since when, stage, scan or fix) and changes nothing.
+      - A fix holds the lock alone; scans share it (two scans run side by side, a scan waits for a fix
+        and a fix for the scans). A scan waits as long as a fix, so that it reports the host as the fix
+        left it, not half done.
+      - The lock is C(fcntl.flock) on C(/run/factiii/host.lock) (C(/var/run/factiii) on macOS) for root,
+        C(~/.cache/factiii/host.lock) for any other user (so a run without become excludes only that
+        user's runs); the kernel releases it when its holder dies.
+    type: int
+    default: 300
   ca_bundle:
     description:
       - CA bundle (PEM) for downloads over HTTPS behind a TLS-intercepting proxy;

@@ -9,7 +9,9 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.factiii.infra.plugins.module_utils.fix import failed
 from ansible_collections.factiii.infra.plugins.module_utils.git import secret_values
+from ansible_collections.factiii.infra.plugins.module_utils.host_lock import HostBusy, LockError, host_lock
 from ansible_collections.factiii.infra.plugins.module_utils.options import (
     FIX, REPO_MUTUALLY_EXCLUSIVE, spec, stage_argument_spec,
 )
@@ -37,6 +39,18 @@ def _finish(module, result):
     module.exit_json(**result)
 
 
+def locked_rows(module, stage, run, progress=None):
+    """run() -> rows, inside this host's lock (shared for a scan, exclusive for a fix); when
+    another run holds it past lock_timeout, or it cannot be used, ONE Failed row and nothing run."""
+    try:
+        with host_lock(stage, module.check_mode, module.params['lock_timeout'], progress=progress):
+            return run()
+    except HostBusy as exc:
+        return [failed('%s' % exc).as_dict('%s-host-busy' % stage)]
+    except LockError as exc:
+        return [failed('%s; nothing was run' % exc).as_dict('%s-host-lock' % stage)]
+
+
 def run_fix_module(fix_class):
     """A single fix as its own module: the same code path as a stage of one fix."""
     argument_spec = spec(FIX, *fix_class.option_groups)
@@ -45,9 +59,9 @@ def run_fix_module(fix_class):
     mask_url_credentials(module)
     stage = module.params['stage']
     fix = fix_class(_platform(module), module.params)
-    row = run_fixes([fix], stage, module.check_mode)[0]
-    result = stage_return(stage, [row], module.check_mode)
-    result.update(row)
+    rows = locked_rows(module, stage, lambda: run_fixes([fix], stage, module.check_mode))
+    result = stage_return(stage, rows, module.check_mode)
+    result.update(rows[0])
     _finish(module, result)
 
 
@@ -61,4 +75,5 @@ def run_stage_module():
         names = DEFAULT_FIXES[stage]
     platform = _platform(module)
     fixes = [FIXES[name](platform, module.params) for name in names]
-    _finish(module, stage_return(stage, run_fixes(fixes, stage, module.check_mode), module.check_mode))
+    rows = locked_rows(module, stage, lambda: run_fixes(fixes, stage, module.check_mode))
+    _finish(module, stage_return(stage, rows, module.check_mode))

@@ -23,6 +23,7 @@ COMMON = {
     'package_lock_timeout': {'type': 'int', 'default': 120},
     'repair_dpkg': {'type': 'bool', 'default': False},
     'ca_bundle': {'type': 'path'},
+    'lock_timeout': {'type': 'int', 'default': 300},
 }
 
 # doc fragment: factiii.infra.node

@@ -19,6 +19,9 @@ description:
   - In check mode this is the scan - every fix says what it would do and nothing changes.
   - The C(secrets) stage runs on the controller only (its action plugin checks the repository's
     GitHub Actions secrets through the GitHub REST API); nothing is executed on a host for it.
+  - The whole run holds this host's lock, shared by scans and exclusive for a fix, whichever
+    controller started it; a run that cannot get it within O(lock_timeout) returns one C(failed) row
+    C(<stage>-host-busy) naming the run that holds it, and changes nothing.
   - Any C(failed) fix fails the task; C(manual) alone does not.
 author:
   - factiii contributors (@factiii)
