@@ -53,8 +53,9 @@ STILL_EVERY = 7.0
 # async_wrapper kills the job after this many seconds; a fix (package transaction, clone,
 # docker start, each with its own timeout) ends long before.
 FIX_TIME_LIMIT = 7200
-# Polls that fail to reach the host (network blip) are retried for this long.
-POLL_RETRY = 60.0
+# Polls that fail to reach the host (a network blip) are retried for this long; then the
+# host is unreachable (a host that went down mid-fix is reported without a long wait).
+POLL_RETRY = 20.0
 JOB_KEYS = ('ansible_job_id', 'finished', 'started', 'results_file', 'stderr', 'stderr_lines')
 
 
@@ -283,12 +284,14 @@ class ActionModule(ActionBase):
                 if status.get('finished'):
                     return status
                 line = lines.line(self._read_progress(progress_file))
-            except AnsibleConnectionFailure:
+            except AnsibleConnectionFailure as exc:
                 # As Ansible's own async poll: a blip is retried (the ssh connection opens a
                 # new master if its old one died), a lasting loss is unreachable.
                 failing_since = failing_since or self._clock()
                 if self._clock() - failing_since > POLL_RETRY:
-                    raise
+                    raise AnsibleConnectionFailure(reasons.lost_reason(
+                        self._play_context.remote_addr or lines.host,
+                        reasons.first_line('%s' % exc, 'no answer for %d s' % POLL_RETRY)))
                 line = lines.line(None)
             else:
                 failing_since = None
