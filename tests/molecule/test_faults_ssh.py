@@ -66,12 +66,13 @@ class Killer(threading.Thread):
     def run(self):
         deadline = time.monotonic() + 240
         while not self.stop.is_set() and time.monotonic() < deadline:
-            # the one module of the stage, a fix's async job: python3 .../AnsiballZ_stage.py
-            proc = self.host.exec('pgrep -af "[A]nsiballZ_stage[.]py" || true', check=False)
+            # the stage module of a fix's async job: python3 .../AnsiballZ_stage.py (async_wrapper
+            # runs it; its own command lines go on with the job id)
+            proc = self.host.exec('pgrep -af "[/]AnsiballZ_stage[.]py$" || true', check=False)
             lines = [line for line in proc.stdout.splitlines() if 'pgrep' not in line]
             if lines:
                 time.sleep(1)  # it is waiting for the lock (60 s), not done in a second
-                still = self.host.exec('pgrep -af "[A]nsiballZ_stage[.]py" || true', check=False).stdout
+                still = self.host.exec('pgrep -af "[/]AnsiballZ_stage[.]py$" || true', check=False).stdout
                 if lines[0] in still:
                     self.seen = lines[0]
                     subprocess.run(['docker', 'kill', self.host.name], capture_output=True, check=True)
