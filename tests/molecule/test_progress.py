@@ -16,7 +16,9 @@ With FACTIII_MEASURE_BARE=1, test_measure_a_bare_host_fix measures a real bare-h
 (git nodejs npm docker.io, no hook) and prints its longest gap (pytest -s): the note's figure.
 """
 import os
+import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -30,6 +32,7 @@ HOOK = '/etc/apt/apt.conf.d/99factiii-slow'
 SLOW_SECONDS = 25
 # The stage's required settings; only the fixes listed run (the clone is not one of them).
 APP = {'staging_repo_url': 'file:///srv/git/app.git', 'staging_repo_dest': '/srv/app'}
+TRANSACTIONS = "grep -c '^Start-Date:' /var/log/apt/history.log || true"
 SESSIONS = "journalctl -t sshd --no-pager -o cat | grep -c 'Starting session:' || true"
 
 
@@ -76,8 +79,9 @@ def test_a_long_fix_prints_its_step_at_least_every_10_s_with_one_login(test_host
         assert host.ssh_logins() - logins == 1, out
         assert count(host, SESSIONS) - sessions <= 2, out
 
-        logins = host.ssh_logins()
+        logins, sessions = host.ssh_logins(), count(host, SESSIONS)
         rc, lines, out = timed_run(ansible_env, hosts, tmp_path, 'fix', settings)
+        sessions = count(host, SESSIONS) - sessions
         assert rc == 0, out
         assert '   Fixed: staging-git-missing: done: install git (git)' in out, out
         assert host.exec('command -v git', check=False).returncode == 0
@@ -89,7 +93,48 @@ def test_a_long_fix_prints_its_step_at_least_every_10_s_with_one_login(test_host
         gap, after = longest_gap(lines)
         assert gap <= MAX_GAP, 'a silence of %.1f s before %r:\n%s' % (gap, after, out)
     print(out)
-    print('longest gap %.1f s before %r' % (gap, after))
+    print('longest gap %.1f s before %r; %d sessions on the host' % (gap, after, sessions))
+
+
+def test_ctrl_c_leaves_the_package_transaction_running_to_its_end(test_host_image, ansible_env, tmp_path):
+    """The fix's module is an async job on the host: the controller's Ctrl-C (SIGINT to its
+    process group, as a terminal sends it) mid-install cuts neither apt nor the stage in half:
+    the stage ends there and leaves its result in the job's file."""
+    with TestHosts('t14pg', 1, tmp_path, base_port=PORT + 2) as hosts:
+        host = hosts[0]
+        host.exec('apt-get -q update >/dev/null 2>&1')
+        host.exec("echo 'DPkg::Pre-Invoke {\"sleep %d\";};' > %s" % (SLOW_SECONDS, HOOK))
+        transactions = count(host, TRANSACTIONS)
+        inventory = hosts.inventory({'staging': hosts.names}, {'staging': dict(APP, staging_fixes=['git-missing'])})
+        env = dict(ansible_env, PYTHONUNBUFFERED='1', ANSIBLE_SSH_CONTROL_PATH_DIR=str(tmp_path / 'cp'))
+        argv = [tool('ansible-playbook'), '-i', inventory, 'playbooks/fix.yml', '-l', 'staging']
+        seen = []
+        with subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, bufsize=1, start_new_session=True) as proc:
+            for line in proc.stdout:
+                seen.append(line)
+                if line.startswith('TASK [factiii.infra.server : Scan and fix stage staging]'):
+                    # mid-install: the hook holds apt's transaction for SLOW_SECONDS
+                    threading.Timer(10, os.killpg, (proc.pid, signal.SIGINT)).start()
+            seen.extend(proc.stdout)
+            rc = proc.wait(timeout=120)
+        out = ''.join(seen)
+        assert rc != 0, out
+        assert host.exec('command -v git', check=False).returncode != 0, 'git already there at Ctrl-C:\n' + out
+        deadline = time.monotonic() + SLOW_SECONDS + 60
+        while host.exec("dpkg-query -W -f='${Status}' git 2>/dev/null", check=False).stdout != 'install ok installed':
+            assert time.monotonic() < deadline, host.exec('tail -5 /var/log/apt/term.log', check=False).stdout
+            time.sleep(1)
+        assert count(host, TRANSACTIONS) == transactions + 1  # the one transaction the fix started
+        # and the stage itself ran to its end there (its verification): its result is in the job's file
+        deadline = time.monotonic() + 30
+        while True:
+            found = host.exec('cat /root/.ansible_async/j* 2>/dev/null', check=False).stdout
+            if '"fix_id": "staging-git-missing", "status": "fixed"' in found:
+                break
+            assert time.monotonic() < deadline, 'the stage left no result on the host: %r' % found[-2000:]
+            time.sleep(1)
+
 
 
 @pytest.mark.skipif(os.environ.get('FACTIII_MEASURE_BARE') != '1', reason='a measurement: FACTIII_MEASURE_BARE=1')
