@@ -136,7 +136,6 @@ def test_ctrl_c_leaves_the_package_transaction_running_to_its_end(test_host_imag
             time.sleep(1)
 
 
-
 @pytest.mark.skipif(os.environ.get('FACTIII_MEASURE_BARE') != '1', reason='a measurement: FACTIII_MEASURE_BARE=1')
 def test_measure_a_bare_host_fix(test_host_image, ansible_env, tmp_path):
     """A real bare-host fix of the staging stage's packages (git nodejs npm docker.io) and
