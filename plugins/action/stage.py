@@ -47,9 +47,10 @@ MASK = '********'
 # ('-----END ...' is longer) would garble unrelated words of a message.
 MIN_SECRET_LINE = 8
 POLL_EVERY = 2.0  # seconds between two polls of a fix's job
-# A line at least this often while a step goes on: with a poll every POLL_EVERY and a poll's
-# own round trips, no more than about 10 s pass without one.
-STILL_EVERY = 7.0
+# A line at least this often while a step goes on: a poll is made when one falls due, so
+# with a poll's own round trips (about a second on a busy controller) no more than about 10 s
+# pass without a line.
+STILL_EVERY = 8.0
 # async_wrapper kills the job after this many seconds; a fix (package transaction, clone,
 # docker start, each with its own timeout) ends long before.
 FIX_TIME_LIMIT = 7200
@@ -271,14 +272,18 @@ class ActionModule(ActionBase):
         lines = ProgressLines(task_vars.get('inventory_hostname', 'the host'), self._clock,
                               secret_strings(self._task.args, stage_argument_spec()))
         status = self._poll(jid, async_dir, module_args[PROGRESS_FILE], lines, task_vars)
-        self._job_status(jid, async_dir, task_vars, mode='cleanup')
+        try:
+            self._job_status(jid, async_dir, task_vars, mode='cleanup')
+        except AnsibleError as exc:  # the result is in hand; a job file left behind harms nothing
+            display.vvv('factiii.infra.stage: the job file %s stays: %s' % (started['results_file'], exc))
         return dict((key, value) for key, value in status.items() if key not in JOB_KEYS)
 
     def _poll(self, jid, async_dir, progress_file, lines, task_vars):
         """async_status of the job until it finished; a progress line when there is one."""
         failing_since = None
         while self._clock() - lines.start < FIX_TIME_LIMIT + POLL_RETRY:
-            self._sleep(POLL_EVERY)
+            # the next poll when a 'still' line falls due, if that comes before POLL_EVERY
+            self._sleep(max(0.5, min(POLL_EVERY, lines.last + STILL_EVERY - self._clock())))
             try:
                 status = self._job_status(jid, async_dir, task_vars)
                 if status.get('finished'):
