@@ -274,8 +274,11 @@ class ActionModule(ActionBase):
         status = self._poll(jid, async_dir, module_args[PROGRESS_FILE], lines, task_vars)
         try:
             self._job_status(jid, async_dir, task_vars, mode='cleanup')
-        except AnsibleError as exc:  # the result is in hand; a job file left behind harms nothing
-            display.vvv('factiii.infra.stage: the job file %s stays: %s' % (started['results_file'], exc))
+            # The job's directory holds the module with its arguments (a deploy key given as
+            # content among them): async_wrapper removes it up to 5 s after the job ends; now.
+            self._low_level_execute_command(self._connection._shell.remove(tmpdir, recurse=True), sudoable=False)
+        except AnsibleError as exc:  # the result is in hand; what async_wrapper removes anyway
+            display.vvv('factiii.infra.stage: cleanup of job %s: %s' % (jid, exc))
         return dict((key, value) for key, value in status.items() if key not in JOB_KEYS)
 
     def _poll(self, jid, async_dir, progress_file, lines, task_vars):

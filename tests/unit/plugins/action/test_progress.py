@@ -77,6 +77,7 @@ def fix_action(fake, args=None):
     action._low_level_execute_command.side_effect = fake.low_level
     action._clock = fake.clock
     action._sleep = fake.sleep
+    action._connection._shell.remove = lambda path, recurse=False: 'rm -f %s%s' % ('-r ' if recurse else '', path)
     return action
 
 
@@ -109,7 +110,9 @@ def test_a_long_fix_prints_each_step_and_a_line_at_least_every_10_s():
     assert action._task.async_val == 0  # the task executor never sees an async task
     # polled every POLL_EVERY, the file read as the become user, the job cleaned up at the end
     assert ('raw', "cat %s/progress" % TMPDIR, True) in fake.calls
-    assert fake.calls[-1][0] == 'ansible.legacy.async_status' and fake.calls[-1][1]['mode'] == 'cleanup'
+    assert fake.calls[-2][0] == 'ansible.legacy.async_status' and fake.calls[-2][1]['mode'] == 'cleanup'
+    # and the job's directory (the module and its arguments) removed at once, not 5 s later
+    assert fake.calls[-1] == ('raw', 'rm -f -r ' + TMPDIR, False)
 
     lines = [msg for _at, msg in fake.printed]
     assert lines[0] == 'staging1: installing git nodejs npm docker.io (one apt transaction)'
