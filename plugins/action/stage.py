@@ -237,7 +237,7 @@ class ActionModule(ActionBase):
         if problem:
             raise AnsibleActionFail('%s; nothing was run' % problem)
         try:
-            if self._task.check_mode:
+            if self._task.check_mode or not self._multiplexed():
                 return self._execute_module(module_name=MODULE, module_args=self._module_args(args), task_vars=task_vars)
             return self._run_fix_job(self._module_args(args), task_vars)
         except AnsibleConnectionFailure:
@@ -248,6 +248,24 @@ class ActionModule(ActionBase):
                 raise
             row = failed(reason).as_dict('%s-become-failed' % args['stage'])
             return stage_return(args['stage'], [row], self._task.check_mode)
+
+    def _multiplexed(self):
+        """Whether more round trips reuse the one SSH login (ControlPersist, as in Ansible's default
+        ssh_args). Without it each poll would log in again: the fix then runs as one synchronous
+        round trip, silent while it lasts, and says why once."""
+        if getattr(self._connection, 'transport', None) != 'ssh':
+            return True  # local (dev, --on-server) and others: no login per command
+        try:
+            args = ' '.join(str(self._connection.get_option(name) or '')
+                            for name in ('ssh_args', 'ssh_common_args', 'ssh_extra_args'))
+        except Exception:  # pylint: disable=broad-exception-caught
+            return False  # options not readable: keep the one-login guarantee
+        if 'ControlPersist' in args and not any(off in args for off in ('ControlPersist=no', 'ControlMaster=no')):
+            return True
+        display.warning('factiii.infra.stage: ssh_args without ControlPersist: the fix runs as one round trip '
+                        'and prints no progress until it ends (each poll would be a new SSH login); keep '
+                        "Ansible's default ssh_args or add -o ControlMaster=auto -o ControlPersist=60s")
+        return False
 
     # time.sleep and time.monotonic, as attributes so a unit test can run the poll on a fake clock
     _sleep = staticmethod(time.sleep)

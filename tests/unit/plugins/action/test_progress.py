@@ -185,3 +185,29 @@ def test_the_progress_file_is_not_an_option_of_the_task():
     result = action.run(task_vars={})
     assert result['failed'] is True and PROGRESS_FILE in result['msg'] and '\n' not in result['msg']
     action._execute_module.assert_not_called()
+
+
+@pytest.mark.parametrize('ssh_args, is_async', [
+    ('-C -o ControlMaster=auto -o ControlPersist=60s', True),  # Ansible's default, factiii's ansible.cfg
+    ('-o ServerAliveInterval=30', False),
+    ('-o ControlMaster=no -o ControlPersist=60s', False),
+])
+def test_without_controlpersist_a_fix_stays_one_round_trip_to_keep_one_login(ssh_args, is_async):
+    fake = FakeHost([(0.5, 'installing git (one apt transaction)')], ends=12.0)
+    action = fix_action(fake)
+    action._connection.transport = 'ssh'
+    options = {'ssh_args': ssh_args, 'ssh_common_args': '-F none', 'ssh_extra_args': ''}
+    action._connection.get_option.side_effect = options.get
+    if not is_async:
+        action._execute_module.side_effect = None
+        action._execute_module.return_value = dict(MODULE_RESULT)
+    with patch.object(stage_action.display, 'warning') as warning:
+        result = action.run(task_vars={'inventory_hostname': 'staging1'})
+    assert result['msg'] == MODULE_RESULT['msg']
+    if is_async:
+        warning.assert_not_called()
+        assert [c[2] for c in fake.calls if c[0] == 'factiii.infra.stage'] == [True]
+    else:
+        action._execute_module.assert_called_once()
+        assert not action._execute_module.call_args.kwargs.get('wrap_async')
+        assert 'ControlPersist' in warning.call_args.args[0]
