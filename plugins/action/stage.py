@@ -6,6 +6,14 @@
 Arguments are validated on the controller so a typo fails before anything is
 sent to a host. The ``secrets`` stage asks the GitHub API and never touches a
 host; every other stage is exactly one run of the factiii.infra.stage module.
+
+A scan is one synchronous module round trip. A fix runs the same module as an
+async job (Ansible's async_wrapper), so that it goes on to its end on the host
+if the controller stops (Ctrl-C must not cut an apt transaction in half), and
+the action polls it over the same connection (no new SSH authentication):
+the job's status (async_status) and the step the module wrote to its progress
+file, printing a line when the step changes and at least every STILL_EVERY
+seconds. The result is the module's own, as in a scan.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,6 +21,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import shlex
+import time
 
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -24,6 +34,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.options import (
 )
 from ansible_collections.factiii.infra.plugins.module_utils.fix import failed
 from ansible_collections.factiii.infra.plugins.module_utils.fixes.pnpm_missing import pnpm_version_problem
+from ansible_collections.factiii.infra.plugins.module_utils.progress import OPTION as PROGRESS_FILE, one_line, read_progress
 from ansible_collections.factiii.infra.plugins.module_utils.stage import DEFAULT_FIXES, FIX_ORDER, stage_return
 from ansible_collections.factiii.infra.plugins.plugin_utils import reasons
 from ansible_collections.factiii.infra.plugins.plugin_utils.host_keys import host_key_problem
@@ -35,6 +46,18 @@ MASK = '********'
 # Lines of a secret shorter than this are not masked on their own: a short line
 # ('-----END ...' is longer) would garble unrelated words of a message.
 MIN_SECRET_LINE = 8
+POLL_EVERY = 2.0  # seconds between two polls of a fix's job
+# A line at least this often while a step goes on: a poll is made when one falls due, so
+# with a poll's own round trips (about a second on a busy controller) no more than about 10 s
+# pass without a line.
+STILL_EVERY = 8.0
+# async_wrapper kills the job after this many seconds; a fix (package transaction, clone,
+# docker start, each with its own timeout) ends long before.
+FIX_TIME_LIMIT = 7200
+# Polls that fail to reach the host (a network blip) are retried for this long; then the
+# host is unreachable (a host that went down mid-fix is reported without a long wait).
+POLL_RETRY = 20.0
+JOB_KEYS = ('ansible_job_id', 'finished', 'started', 'results_file', 'stderr', 'stderr_lines')
 
 
 def _one_line(text):
@@ -89,6 +112,31 @@ def scrub(msg, secrets):
     for secret in secrets:
         msg = msg.replace(secret, MASK)
     return msg
+
+
+class ProgressLines:
+    """The line to print after each poll of a fix, if any: the step when it changes,
+    else ``still <step> (N s)`` once STILL_EVERY seconds passed without a line."""
+
+    def __init__(self, host, clock, secrets=()):
+        self.host = host
+        self.clock = clock
+        self.secrets = secrets
+        self.seq = None
+        self.msg = 'starting the fix'
+        self.start = self.since = self.last = clock()
+
+    def line(self, found):
+        """``found``: (seq, msg) read from the progress file, or None (not there or not readable)."""
+        now = self.clock()
+        if found is not None and found[0] != self.seq:
+            self.seq, self.msg = found[0], scrub(one_line(found[1]), self.secrets)
+            self.since = self.last = now
+            return '%s: %s' % (self.host, self.msg)
+        if now - self.last >= STILL_EVERY:
+            self.last = now
+            return '%s: still %s (%d s)' % (self.host, self.msg, now - self.since)
+        return None
 
 
 class ActionModule(ActionBase):
@@ -189,7 +237,9 @@ class ActionModule(ActionBase):
         if problem:
             raise AnsibleActionFail('%s; nothing was run' % problem)
         try:
-            return self._execute_module(module_name=MODULE, module_args=self._module_args(args), task_vars=task_vars)
+            if self._task.check_mode or not self._multiplexed():
+                return self._execute_module(module_name=MODULE, module_args=self._module_args(args), task_vars=task_vars)
+            return self._run_fix_job(self._module_args(args), task_vars)
         except AnsibleConnectionFailure:
             raise  # unreachable: Ansible's own accounting, one row in the report
         except AnsibleError as exc:
@@ -198,6 +248,91 @@ class ActionModule(ActionBase):
                 raise
             row = failed(reason).as_dict('%s-become-failed' % args['stage'])
             return stage_return(args['stage'], [row], self._task.check_mode)
+
+    def _multiplexed(self):
+        """Whether more round trips reuse the one SSH login (ControlPersist, as in Ansible's default
+        ssh_args). Without it each poll would log in again: the fix then runs as one synchronous
+        round trip, silent while it lasts, and says why once."""
+        if getattr(self._connection, 'transport', None) != 'ssh':
+            return True  # local (dev, --on-server) and others: no login per command
+        try:
+            args = ' '.join(str(self._connection.get_option(name) or '')
+                            for name in ('ssh_args', 'ssh_common_args', 'ssh_extra_args'))
+        except Exception:  # pylint: disable=broad-exception-caught
+            return False  # options not readable: keep the one-login guarantee
+        if 'ControlPersist' in args and not any(off in args for off in ('ControlPersist=no', 'ControlMaster=no')):
+            return True
+        display.warning('factiii.infra.stage: ssh_args without ControlPersist: the fix runs as one round trip '
+                        'and prints no progress until it ends (each poll would be a new SSH login); keep '
+                        "Ansible's default ssh_args or add -o ControlMaster=auto -o ControlPersist=60s")
+        return False
+
+    # time.sleep and time.monotonic, as attributes so a unit test can run the poll on a fake clock
+    _sleep = staticmethod(time.sleep)
+    _clock = staticmethod(time.monotonic)
+
+    def _run_fix_job(self, module_args, task_vars):
+        """The module as an async job, polled to its end; its own result."""
+        tmpdir = self._connection._shell.tmpdir or self._make_tmp_path()
+        # In the job's own temporary directory, which async_wrapper removes when the job ends.
+        module_args[PROGRESS_FILE] = self._connection._shell.join_path(tmpdir, 'progress')
+        async_val = self._task.async_val
+        self._task.async_val = FIX_TIME_LIMIT  # async_wrapper's limit; never seen by the task executor
+        try:
+            started = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars,
+                                           wrap_async=True)
+        finally:
+            self._task.async_val = async_val
+        if started.get('failed') or not started.get('ansible_job_id') or not started.get('results_file'):
+            return started
+        jid = started['ansible_job_id']
+        async_dir = os.path.dirname(started['results_file'])
+        lines = ProgressLines(task_vars.get('inventory_hostname', 'the host'), self._clock,
+                              secret_strings(self._task.args, stage_argument_spec()))
+        status = self._poll(jid, async_dir, module_args[PROGRESS_FILE], lines, task_vars)
+        try:
+            self._job_status(jid, async_dir, task_vars, mode='cleanup')
+            # The job's directory holds the module with its arguments (a deploy key given as
+            # content among them): async_wrapper removes it up to 5 s after the job ends; now.
+            self._low_level_execute_command(self._connection._shell.remove(tmpdir, recurse=True), sudoable=False)
+        except AnsibleError as exc:  # the result is in hand; what async_wrapper removes anyway
+            display.vvv('factiii.infra.stage: cleanup of job %s: %s' % (jid, exc))
+        return dict((key, value) for key, value in status.items() if key not in JOB_KEYS)
+
+    def _poll(self, jid, async_dir, progress_file, lines, task_vars):
+        """async_status of the job until it finished; a progress line when there is one."""
+        failing_since = None
+        while self._clock() - lines.start < FIX_TIME_LIMIT + POLL_RETRY:
+            # the next poll when a 'still' line falls due, if that comes before POLL_EVERY
+            self._sleep(max(0.5, min(POLL_EVERY, lines.last + STILL_EVERY - self._clock())))
+            try:
+                status = self._job_status(jid, async_dir, task_vars)
+                if status.get('finished'):
+                    return status
+                line = lines.line(self._read_progress(progress_file))
+            except AnsibleConnectionFailure as exc:
+                # As Ansible's own async poll: a blip is retried (the ssh connection opens a
+                # new master if its old one died), a lasting loss is unreachable.
+                failing_since = failing_since or self._clock()
+                if self._clock() - failing_since > POLL_RETRY:
+                    raise AnsibleConnectionFailure(reasons.lost_reason(
+                        self._play_context.remote_addr or lines.host,
+                        reasons.first_line('%s' % exc, 'no answer for %d s' % POLL_RETRY)))
+                line = lines.line(None)
+            else:
+                failing_since = None
+            if line:
+                display.display(line)
+        # async_wrapper ends a job at FIX_TIME_LIMIT; a job still "started" after that lost its wrapper
+        return {'failed': True, 'msg': 'the fix on the host did not end within %d s (async job %s)' % (FIX_TIME_LIMIT, jid)}
+
+    def _job_status(self, jid, async_dir, task_vars, mode='status'):
+        return self._execute_module(module_name='ansible.legacy.async_status', task_vars=task_vars,
+                                    module_args={'jid': jid, 'mode': mode, '_async_dir': async_dir})
+
+    def _read_progress(self, path):
+        res = self._low_level_execute_command('cat %s' % shlex.quote(path), sudoable=True)
+        return read_progress(res.get('stdout', '')) if res.get('rc') == 0 else None
 
     @staticmethod
     def _module_args(args):

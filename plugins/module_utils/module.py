@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.parameters import remove_values
 
 from ansible_collections.factiii.infra.plugins.module_utils.fix import failed
 from ansible_collections.factiii.infra.plugins.module_utils.git import secret_values
@@ -16,6 +17,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.options import (
     FIX, REPO_MUTUALLY_EXCLUSIVE, spec, stage_argument_spec,
 )
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.select import select_platform
+from ansible_collections.factiii.infra.plugins.module_utils.progress import OPTION as PROGRESS_FILE, Progress
 from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
 from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
 from ansible_collections.factiii.infra.plugins.module_utils.stage import (
@@ -66,14 +68,19 @@ def run_fix_module(fix_class):
 
 
 def run_stage_module():
-    module = AnsibleModule(argument_spec=stage_argument_spec(), supports_check_mode=True,
+    argument_spec = stage_argument_spec()
+    # Hidden (a leading _): set by the stage action in a fix, where it polls the file.
+    argument_spec[PROGRESS_FILE] = {'type': 'path'}
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=REPO_MUTUALLY_EXCLUSIVE)
     mask_url_credentials(module)
+    progress = Progress(module.params[PROGRESS_FILE], mask=lambda text: remove_values(text, module.no_log_values))
     stage = module.params['stage']
     names = module.params['fixes']
     if names is None:
         names = DEFAULT_FIXES[stage]
     platform = _platform(module)
     fixes = [FIXES[name](platform, module.params) for name in names]
-    rows = locked_rows(module, stage, lambda: run_fixes(fixes, stage, module.check_mode))
+    rows = locked_rows(module, stage, lambda: run_fixes(fixes, stage, module.check_mode, progress=progress),
+                       progress=progress)
     _finish(module, stage_return(stage, rows, module.check_mode))

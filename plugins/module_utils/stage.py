@@ -14,6 +14,7 @@ __metaclass__ = type
 from ansible_collections.factiii.infra.plugins.module_utils.fix import (
     FAILED, FIXED, MANUAL, OK, Fix, PlatformError, Result, failed,
 )
+from ansible_collections.factiii.infra.plugins.module_utils.progress import no_progress
 
 STAGES = ('dev', 'secrets', 'staging', 'prod')
 
@@ -80,16 +81,20 @@ def _blocked_by(fix, done):
     return None, None
 
 
-def run_fixes(fixes, stage, check_mode):
+def run_fixes(fixes, stage, check_mode, progress=no_progress):
     """Run ``fixes`` (Fix instances sharing one platform); return result dicts.
 
     1. scan the fixes that install packages and install all their packages in
        ONE transaction;
     2. walk every fix in order: scan (or reuse step 1's scan), apply outside
        check mode, and verify with a fresh scan.
+
+    ``progress(msg)`` is told each step that changes the host (the transaction,
+    each apply, its verification) as it starts: the controller prints it.
     """
     fixes = sorted(fixes, key=lambda f: FIX_ORDER.index(f.name) if f.name in FIX_ORDER else len(FIX_ORDER))
     platform = fixes[0].platform if fixes else None
+    progress('checking %s' % ', '.join(fix.fix_id(stage) for fix in fixes))
 
     bad_input = _input_problems(fixes)
     if bad_input:
@@ -113,6 +118,8 @@ def run_fixes(fixes, stage, check_mode):
         # that the fix run would report manual
         install_error = _safe(platform.install_blocker)
     elif batch:
+        progress('installing %s (one %s transaction)' % (
+            ' '.join(batch), getattr(platform, 'package_manager', 'package-manager')))
         try:
             platform.install_packages(batch)
         except PlatformError as exc:
@@ -133,7 +140,8 @@ def run_fixes(fixes, stage, check_mode):
         elif check_mode:
             done[fix.name] = Result(FIXED, finding.msg, details=finding.details)
         else:
-            done[fix.name] = _apply(fix, finding)
+            progress('%s: %s' % (fix.fix_id(stage), _what(finding.msg)))
+            done[fix.name] = _apply(fix, finding, lambda msg, fix_id=fix.fix_id(stage): progress('%s: %s' % (fix_id, msg)))
     return steps_once([done[f.name].as_dict(f.fix_id(stage)) for f in fixes])
 
 
@@ -171,10 +179,11 @@ def run_one(fix, stage, check_mode):
     return run_fixes([fix], stage, check_mode)[0]
 
 
-def _apply(fix, finding):
+def _apply(fix, finding, progress=no_progress):
     res = _safe(fix.apply)
     if res is not None:
         return res
+    progress('verifying')
     after = _safe(fix.scan)
     if after.status == OK:
         return Result(FIXED, _done_msg(finding.msg), details=after.details)
@@ -183,11 +192,14 @@ def _apply(fix, finding):
     return failed('still not right after the fix: %s' % after.msg)
 
 
+def _what(would):
+    """'would install git (git)' -> 'install git (git)'."""
+    return would[len('would '):] if would.startswith('would ') else would
+
+
 def _done_msg(would):
     """'would install git (git)' -> 'done: install git (git)'."""
-    if would.startswith('would '):
-        return 'done: ' + would[len('would '):]
-    return would
+    return 'done: ' + _what(would) if would.startswith('would ') else would
 
 
 def _safe(call):

@@ -13,7 +13,10 @@ short_description: Run every fix of a stage in one execution on the host
 version_added: 1.0.0
 description:
   - Runs all fixes of one stage (C(dev), C(staging), C(prod)) in ONE Python process on the host,
-    so a stage costs one connection and one module round trip per host, whatever the number of fixes.
+    so a stage costs one SSH login per host, whatever the number of fixes; a scan is one module round trip.
+  - A fix runs as an async job on the host (it goes on to its end if the controller stops), polled
+    every 2 seconds over the same connection; the action prints the step each host is on when it
+    changes and at least every 10 seconds, for example the packages of its one package transaction.
   - Fixes run in dependency order (docker installed before it is started, git before the clone);
     the packages every fix is missing are installed in one package-manager transaction.
   - In check mode this is the scan - every fix says what it would do and nothing changes.

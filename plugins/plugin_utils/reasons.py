@@ -81,13 +81,17 @@ def unreachable_reason(msg, default='host unreachable'):
     said = ' '.join(([lost.group(2)] if lost else []) + lines[1 if lost else 0:]).strip()
     closed = _CLOSED.search(lines[-1]) if lines else None
     if (lost and not said) or closed or _MUX_BROKEN.search(said):
-        where = (lost or closed).group(1) if (lost or closed) else 'the host'
-        return ('connection to %s lost while the task ran (%s): the host went down, rebooted or left the '
-                'network mid-run; its fixes may be half done: check it, then run the stage again'
-                % (where, said or 'ssh ended without a reason'))
+        return lost_reason((lost or closed).group(1) if (lost or closed) else 'the host', said)
     if lines:
         return (SSH_PREFIX + lines[0]) if text.startswith(SSH_PREFIX) else lines[0]
     return default
+
+
+def lost_reason(where, said):
+    """One line for a connection lost while a stage ran on the host."""
+    return ('connection to %s lost while the task ran (%s): the host went down, rebooted or left the '
+            'network mid-run; its fixes may be half done: check it, then run the stage again'
+            % (where, said or 'ssh ended without a reason'))
 
 
 def become_reason(msg, user=None):

@@ -23,6 +23,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.options import setti
 
 class Platform:
     name = None
+    package_manager = 'the package manager'  # for progress lines: 'installing git (one apt transaction)'
     # logical tool -> packages of this platform's package manager
     PACKAGES = {}
 

@@ -176,6 +176,7 @@ def dpkg_error(text):
 
 class Debian(Platform):
     name = 'debian'
+    package_manager = 'apt'
     PACKAGES = {
         'git': ['git'],
         'node': ['nodejs'],

@@ -80,6 +80,7 @@ def _colima_reason(res):
 
 class MacOS(Platform):
     name = 'macos'
+    package_manager = 'brew'
     PACKAGES = {'git': ['git'], 'node': ['node'], 'npm': ['node'], 'docker': ['colima', 'docker']}
     # where the LaunchDaemon goes; tests point it at a temporary directory
     launchd_dir = '/Library/LaunchDaemons'

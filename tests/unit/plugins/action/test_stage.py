@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import io
 import json
+import posixpath
 import subprocess
 import sys
 from unittest.mock import MagicMock, patch
@@ -25,6 +26,7 @@ MODULE_RESULT = {
     'stage': 'staging', 'check_mode': False, 'results': [], 'changed': False, 'failed': False,
     'counts': {'ok': 0, 'fixed': 0, 'manual': 0, 'failed': 0}, 'msg': 'staging: fixed 0, manual 0, failed 0',
 }
+TMPDIR = '/root/.ansible/tmp/ansible-tmp-1'
 REPO = {'repo_url': 'git@example.invalid:o/app.git', 'repo_dest': '/srv/app'}
 
 
@@ -38,11 +40,15 @@ def make_action(args, check_mode=False, connection=None):
         connection = MagicMock()
         connection.has_option.return_value = False  # a connection without host keys, as local is
     connection._shell.tmpdir = None
+    connection._shell.join_path = posixpath.join
     action = ActionModule(task, connection, MagicMock(), loader=MagicMock(), templar=MagicMock(),
                           shared_loader_obj=None)
     action._load_name = 'factiii.infra.stage'
     action._execute_module = MagicMock(return_value=dict(MODULE_RESULT))
     action._remove_tmp_path = MagicMock()
+    # A fix's job gets its progress file in this directory (see test_progress.py for the job itself;
+    # here _execute_module answers at once, without a job id, as a start that did not start).
+    action._make_tmp_path = MagicMock(return_value=TMPDIR)
     action._low_level_execute_command = MagicMock(side_effect=AssertionError('no raw commands'))
     return action
 
