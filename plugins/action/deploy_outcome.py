@@ -20,7 +20,6 @@ from ansible_collections.factiii.infra.plugins.plugin_utils import deploy_rows
 from ansible_collections.factiii.infra.plugins.plugin_utils.controller_action import ControllerAction
 
 
-
 class ActionModule(ControllerAction):
 
     NAME = 'factiii.infra.deploy_outcome'

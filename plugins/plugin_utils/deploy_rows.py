@@ -152,5 +152,5 @@ def failure_message(ref, commit, found):
     if not bad and not back:
         return ''
     msg = 'deploy of %s%s failed: %s' % (ref, ' (%s)' % commit[:12] if commit else '',
-                                        '; '.join('%s: %s' % (r['fix_id'], r['msg']) for r in bad or back))
+                                         '; '.join('%s: %s' % (r['fix_id'], r['msg']) for r in bad or back))
     return msg + ('; %s' % back[0]['msg'] if back and bad else '')

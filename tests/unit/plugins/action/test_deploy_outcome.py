@@ -70,7 +70,7 @@ def test_a_good_deploy_is_three_fixed_rows():
 
 def test_no_health_url_no_health_row_and_an_unchanged_checkout_is_ok():
     result = deploy(health_url=None, health=SKIPPED, checkout=dict(CHECKOUT, changed=False, previous=NEW,
-                                                                  msg='already at v1.3 4f2a9c01b7de in /srv/app'))
+                                                                   msg='already at v1.3 4f2a9c01b7de in /srv/app'))
     assert rows(result) == [('staging-deploy-checkout', 'ok', 'already at v1.3 4f2a9c01b7de in /srv/app'),
                             ('staging-deploy-start', 'fixed', 'started v1.3 4f2a9c01b7de')]
 
