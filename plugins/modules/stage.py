@@ -49,6 +49,11 @@ options:
     type: list
     elements: str
     choices: [git-missing, node-missing, pnpm-missing, docker-missing, docker-not-running, docker-autostart, repo-not-cloned]
+  _progress_file:
+    description:
+      - Internal, set only by the action plugin during a fix - the file on the host the module writes
+        its current step to. A task cannot set it (the action refuses it).
+    type: path
 '''
 
 EXAMPLES = r'''
