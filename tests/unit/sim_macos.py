@@ -21,7 +21,8 @@ FORMULA_BINS = {
 # What `brew info` knows: formula -> stable version. homebrew-core keeps node@N only for
 # the LTS lines below the stable node's major (Formula/n/node@24.rb: keg_only
 # :versioned_formula); an odd major is only ever `node` itself. The versions are the
-# nodejs.org releases of those days (nodejs.org/dist/index.json).
+# releases of those months (nodejs.org/dist/index.json for node), as state for the
+# simulation, not recorded output: the backend reads only node's majors from them.
 NOV_2024 = {'node': '23.3.0', 'node@22': '22.11.0', 'node@20': '20.18.1', 'node@18': '18.20.5',
             'git': '2.47.1', 'colima': '0.8.1', 'docker': '27.3.1'}
 # A Mac whose brew has not refreshed its formula data since April 2023.
@@ -132,7 +133,7 @@ class SimMac:
             return 0, '', ''
         if command == 'link' and args[:2] == ['--overwrite', '--force']:
             if args[2] not in self.formulae:
-                return 1, '', 'Error: No such keg: /opt/homebrew/Cellar/%s\n' % args[2]
+                return 1, '', 'Error: No such keg: /opt/homebrew/Cellar/%s\n' % args[2]  # exceptions.rb NoSuchKegError
             # --overwrite: the node@N links replace those of any other node
             self.linked = set(f for f in self.linked if f.split('@')[0] != args[2].split('@')[0])
             self.linked.add(args[2])
