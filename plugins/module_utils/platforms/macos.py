@@ -96,7 +96,7 @@ class MacOS(Platform):
         super(MacOS, self).__init__(runner, check_mode, options)
         self._brew_ctx = None
         self._formulae = {}
-        self._refreshed = False    # `brew update` ran (or was tried) in this run
+        self._refreshed = False     # `brew update` ran in this run (maybe failing)
         self._refresh_error = None  # its FAILED Result, reported by the install
 
     # -- host access, overridden by tests ------------------------------
@@ -214,14 +214,13 @@ class MacOS(Platform):
 
         Every brew call sets HOMEBREW_NO_AUTO_UPDATE (an install must not update the
         whole prefix behind the operator's back), which also stops brew from ever
-        refreshing its formula data (api.rb fetch_api_files! skips the download): without
-        this, `brew info` would answer from the day Homebrew was installed. A failure is kept and
-        reported by the install, which would otherwise choose from stale data."""
-        if self._refreshed or self.check_mode:
-            return
+        refreshing its formula data (api.rb fetch_api_files! skips the download):
+        without this, `brew info` would answer from the day Homebrew was installed.
+        A failure is kept and reported by the install, which would otherwise choose
+        from stale data."""
+        if self._refreshed or self.check_mode or self.admin_problem() is not None:
+            return  # (brew cannot run here: the install says so, with its own command)
         self._refreshed = True
-        if self.admin_problem() is not None:
-            return  # brew cannot run here: the install says so, with its own command
         res = self._run_brew(['update'])
         if not res.ok:
             self._refresh_error = failed('brew update failed: %s' % _brew_error(res))
