@@ -115,9 +115,10 @@ class SimMac:
 
     def _brew(self, command, args):
         if command == 'update':
-            if self.updated is not None:
-                self.known = dict(self.updated)
-            return 0, 'Already up-to-date.\n', ''  # cmd/update.sh, nothing new
+            if self.updated is None:
+                return 0, 'Already up-to-date.\n', ''  # cmd/update.sh, nothing new
+            self.known = dict(self.updated)  # (brew-update-report's listing is not simulated)
+            return 0, '', ''
         if command == 'info':
             name = args[-1]
             if name not in self.known:
