@@ -18,13 +18,37 @@ FORMULA_BINS = {
     'git': ['git'], 'node': ['node', 'npm'], 'colima': ['colima'], 'docker': ['docker'],
 }
 
+# What `brew info` knows: formula -> stable version. homebrew-core keeps node@N only for
+# the LTS lines below the stable node's major (Formula/n/node@24.rb: keg_only
+# :versioned_formula); an odd major is only ever `node` itself. The versions are the
+# releases of those months (nodejs.org/dist/index.json for node), as state for the
+# simulation, not recorded output: the backend reads only node's majors from them.
+NOV_2024 = {'node': '23.3.0', 'node@22': '22.11.0', 'node@20': '20.18.1', 'node@18': '18.20.5',
+            'git': '2.47.1', 'colima': '0.8.1', 'docker': '27.3.1'}
+# A Mac whose brew has not refreshed its formula data since April 2023.
+APR_2023 = {'node': '20.0.0', 'node@18': '18.16.0', 'node@16': '16.20.0', 'node@14': '14.21.3',
+            'git': '2.40.0', 'colima': '0.5.4', 'docker': '23.0.4'}
+
+
+def unavailable(name, level='Error'):
+    """Homebrew/brew exceptions.rb FormulaOrCaskUnavailableError#to_s (since commit f54b458,
+    2020, still in 6.0.18): `brew info --json=v2 nod` fails with it (Error:, exit 1); `brew
+    install` only warns with it (cmd/install.rb opoo, exit 1). brew may add " Did you mean
+    ...?" naming formulae spelt alike (Formula.fuzzy_search)."""
+    return '%s: No available formula or cask with the name "%s".\n' % (level, name)
+
 
 class SimMac:
-    def __init__(self, formulae=(), node_stable='23.3.0', colima_running=False, daemon_loaded=False):
+    def __init__(self, formulae=(), node_stable=None, colima_running=False, daemon_loaded=False,
+                 known=NOV_2024, updated=None):
         self.formulae = set(formulae)
-        self.node_stable = node_stable
+        # formula data brew answers from; `brew update` replaces it with `updated`
+        self.known = dict(known, **({'node': node_stable} if node_stable else {}))
+        self.updated = updated
+        self.linked = set(f for f in self.formulae if '@' not in f)  # keg-only ones wait for brew link
         self.colima_running = colima_running
         self.daemon_loaded = daemon_loaded
+        self.installed_versions = {}
         self.pnpm = None
         self.calls = []
         self.check_mode = False
@@ -38,8 +62,8 @@ class SimMac:
 
     def get_bin_path(self, name, required=False, opt_dirs=None):
         bins = {'brew': BREW}
-        for formula in self.formulae:
-            for tool in FORMULA_BINS.get(formula, []):
+        for formula in self.linked:
+            for tool in FORMULA_BINS.get(formula.split('@')[0], []):
                 bins[tool] = '/opt/homebrew/bin/' + tool
         if self.pnpm:
             # Not a path on this machine: the fix would read the package.json beside a real
@@ -63,7 +87,7 @@ class SimMac:
         if tool == 'stat':
             return 0, 'jon\n', ''
         if argv[1:] == ['--version']:
-            return 0, {'git': 'git version 2.47.1', 'node': 'v23.3.0', 'pnpm': self.pnpm or '',
+            return 0, {'git': 'git version 2.47.1', 'node': 'v' + self.node_version(), 'pnpm': self.pnpm or '',
                        'docker': 'Docker version 27.4.0, build bde2b89'}[tool] + '\n', ''
         if tool == 'docker':
             return (0, '27.4.0\n', '') if self.colima_running else (1, '', 'Cannot connect to the Docker daemon\n')
@@ -79,13 +103,8 @@ class SimMac:
 
     def _as_owner(self, argv):
         tool = argv[0].rsplit('/', 1)[-1]
-        if tool == 'brew' and argv[1] == 'info':
-            formula = argv[-1]
-            stable = formula.split('@')[1] + '.0.0' if '@' in formula else self.node_stable
-            return 0, json.dumps({'formulae': [{'versions': {'stable': stable}}]}), ''
-        if tool == 'brew' and argv[1] == 'install':
-            self.formulae.update(argv[2:])
-            return 0, '', ''
+        if tool == 'brew':
+            return self._brew(argv[1], argv[2:])
         if tool == 'npm':
             self.pnpm = argv[-1].split('@', 1)[1] + '.0.0'
             return 0, '', ''
@@ -94,8 +113,57 @@ class SimMac:
             return 0, '', ''
         return self._system(argv)
 
+    def _brew(self, command, args):
+        if command == 'update':
+            if self.updated is None:
+                return 0, 'Already up-to-date.\n', ''  # cmd/update.sh, nothing new
+            self.known = dict(self.updated)  # (brew-update-report's listing is not simulated)
+            return 0, '', ''
+        if command == 'info':
+            name = args[-1]
+            if name not in self.known:
+                return 1, '', unavailable(name)
+            return 0, json.dumps({'formulae': [self._info(name)], 'casks': []}), ''
+        if command == 'install':
+            missing = [name for name in args if name not in self.known]
+            if missing:
+                return 1, '', unavailable(missing[0], 'Warning')
+            self.formulae.update(args)
+            self.linked.update(name for name in args if '@' not in name)
+            self.installed_versions.update((name, self.known[name]) for name in args)
+            return 0, '', ''
+        if command == 'link' and args[:2] == ['--overwrite', '--force']:
+            if args[2] not in self.formulae:
+                return 1, '', 'Error: No such keg: /opt/homebrew/Cellar/%s\n' % args[2]  # exceptions.rb NoSuchKegError
+            # --overwrite: the node@N links replace those of any other node
+            self.linked = set(f for f in self.linked if f.split('@')[0] != args[2].split('@')[0])
+            self.linked.add(args[2])
+            return 0, '', ''
+        raise AssertionError('unexpected brew command %r' % ([command] + args,))
+
+    def _info(self, name):
+        """The fields of `brew info --json=v2` the backend may read (Formula#to_hash)."""
+        base = name.split('@')[0]
+        return {
+            'name': name, 'full_name': name, 'tap': 'homebrew/core',
+            'versions': {'stable': self.known[name], 'head': None, 'bottle': True},
+            'versioned_formulae': sorted((f for f in self.known if f.startswith(base + '@')), reverse=True)
+            if '@' not in name else [],
+            'keg_only': '@' in name,
+            'keg_only_reason': {'reason': ':versioned_formula', 'explanation': ''} if '@' in name else None,
+            'installed': [], 'linked_keg': None, 'deprecated': False, 'disabled': False,
+        }
+
+    def node_version(self):
+        """The version of the node on PATH (the linked one)."""
+        linked = [f for f in self.linked if f.split('@')[0] == 'node']
+        return self.installed_versions.get(linked[0], '23.3.0') if linked else '23.3.0'
+
     def installs(self):
         return [c for c in self.calls if BREW in c and 'install' in c]
+
+    def updates(self):
+        return [c for c in self.calls if BREW in c and c[-1] == 'update']
 
 
 class SimRunner(Runner):

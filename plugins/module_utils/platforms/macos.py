@@ -27,6 +27,7 @@ import tempfile
 from ansible_collections.factiii.infra.plugins.module_utils.fix import (
     MANUAL, PlatformError, failed, manual, needs_fix, ok,
 )
+from ansible_collections.factiii.infra.plugins.module_utils.fixes.node_missing import major as _major
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.base import Platform
 from ansible_collections.factiii.infra.plugins.module_utils.runner import as_user_argv
 
@@ -62,11 +63,18 @@ def _cmdline(argv):
 
 
 def _brew_error(res):
-    """brew ends stderr with hints; the line that matters starts with 'Error:'."""
-    for line in res.err.splitlines():
-        if line.startswith('Error:'):
-            return line.strip()
-    return res.reason()
+    """The line of brew's output that says what went wrong.
+
+    brew ends stderr with hints; the line that matters starts with 'Error:'. A name brew
+    does not know is only a 'Warning:' (cmd/install.rb: `opoo`, exit 1). Since Homebrew 5
+    downloads run in a queue and curl's own line ("curl: (6) ...") comes after the Error
+    line, if at all: it is the reason worth keeping."""
+    lines = [line.strip() for line in res.err.splitlines() if line.strip()]
+    error = next((line for line in lines if line.startswith('Error:')), None)
+    if error is None:
+        return next((line for line in lines if line.startswith('Warning:')), None) or res.reason()
+    curl = next((line for line in lines if line.startswith('curl: (')), None)
+    return '%s (%s)' % (error, curl) if curl else error
 
 
 def _colima_reason(res):
@@ -88,7 +96,9 @@ class MacOS(Platform):
     def __init__(self, runner, check_mode=False, options=None):
         super(MacOS, self).__init__(runner, check_mode, options)
         self._brew_ctx = None
-        self._candidates = {}
+        self._formulae = {}
+        self._refreshed = False     # `brew update` ran in this run (maybe failing)
+        self._refresh_error = None  # its FAILED Result, reported by the install
 
     # -- host access, overridden by tests ------------------------------
     def exists(self, path):
@@ -132,26 +142,36 @@ class MacOS(Platform):
 
     # -- Homebrew and its owner ----------------------------------------
     def _brew(self):
-        """(brew, prefix, owner), or PlatformError MANUAL when brew cannot be used."""
+        """(brew, prefix, owner), or PlatformError MANUAL when brew cannot be used
+        (asked once per run: the answer is kept, failures too)."""
+        if isinstance(self._brew_ctx, PlatformError):
+            raise self._brew_ctx
         if self._brew_ctx is None:
-            brew = self.runner.which('brew', any_owner=True)  # run as its owner only
-            if not brew:
-                raise PlatformError(manual('Homebrew is not installed', HOMEBREW_INSTALL))
-            # bin/brew -> prefix; no `brew --prefix`, which would run brew (maybe as root)
-            prefix = os.path.dirname(os.path.dirname(brew))
-            # On Intel the installer cannot chown /usr/local itself (it stays root's);
-            # it owns the repository /usr/local/Homebrew instead.
-            probe = prefix + '/Homebrew' if prefix == '/usr/local' else prefix
-            res = self.runner.run([STAT, '-f', '%Su', probe])
-            owner = res.out.strip()
-            if not res.ok or not owner:
-                raise PlatformError(failed('cannot tell who owns %s: %s' % (probe, res.reason())))
-            if owner == 'root':
-                raise PlatformError(manual(
-                    '%s is owned by root and brew refuses to run as root' % probe,
-                    ['sudo chown -R "$(whoami)" %s  # as the admin user who is to own Homebrew' % probe]))
-            self._brew_ctx = (brew, prefix, owner)
+            try:
+                self._brew_ctx = self._find_brew()
+            except PlatformError as exc:
+                self._brew_ctx = exc
+                raise
         return self._brew_ctx
+
+    def _find_brew(self):
+        brew = self.runner.which('brew', any_owner=True)  # run as its owner only
+        if not brew:
+            raise PlatformError(manual('Homebrew is not installed', HOMEBREW_INSTALL))
+        # bin/brew -> prefix; no `brew --prefix`, which would run brew (maybe as root)
+        prefix = os.path.dirname(os.path.dirname(brew))
+        # On Intel the installer cannot chown /usr/local itself (it stays root's);
+        # it owns the repository /usr/local/Homebrew instead.
+        probe = prefix + '/Homebrew' if prefix == '/usr/local' else prefix
+        res = self.runner.run([STAT, '-f', '%Su', probe])
+        owner = res.out.strip()
+        if not res.ok or not owner:
+            raise PlatformError(failed('cannot tell who owns %s: %s' % (probe, res.reason())))
+        if owner == 'root':
+            raise PlatformError(manual(
+                '%s is owned by root and brew refuses to run as root' % probe,
+                ['sudo chown -R "$(whoami)" %s  # as the admin user who is to own Homebrew' % probe]))
+        return brew, prefix, owner
 
     def _owner_path(self, prefix):
         return '%s/bin:%s/sbin:/usr/bin:/bin:/usr/sbin:/sbin' % (prefix, prefix)
@@ -190,45 +210,77 @@ class MacOS(Platform):
                        'Or connect as %s: set ansible_user: %s for this host in the inventory' % (owner, owner)])
 
     # -- packages ------------------------------------------------------
+    def refresh_formulae(self):
+        """`brew update` once per fix run, never in a scan.
+
+        Every brew call sets HOMEBREW_NO_AUTO_UPDATE (an install must not update the
+        whole prefix behind the operator's back), which also stops brew from ever
+        refreshing its formula data (api.rb fetch_api_files! skips the download):
+        without this, `brew info` would answer from the day Homebrew was installed.
+        A failure is kept and reported by the install, which would otherwise choose
+        from stale data."""
+        if self._refreshed or self.check_mode or self.admin_problem() is not None:
+            return  # (brew cannot run here: the install says so, with its own command)
+        self._refreshed = True
+        res = self._run_brew(['update'])
+        if not res.ok:
+            self._refresh_error = failed('brew update failed: %s' % _brew_error(res))
+
     def package_names(self, tool):
         if tool == 'docker' and self.exists(DOCKER_APP):
             return []  # Docker Desktop brings its own CLI and engine
         if tool in ('node', 'npm'):
             want = self.options.get('node_min_major')
-            have = (self.candidate_version('node') or '').split('.')[0] if want else ''
-            if have.isdigit() and int(have) < int(want):
+            have = _major(self.candidate_version('node')) if want else None
+            # node@N exists only below the stable node's major (homebrew-core keeps the
+            # older LTS lines): ask for it only when brew has it and it is new enough
+            if have is not None and have < int(want) and self._offers('node@%d' % int(want), int(want)):
                 return ['node@%d' % int(want)]
         return super(MacOS, self).package_names(tool)
 
-    def candidate_version(self, package):
-        # `brew info` costs about a second: ask once per package and run
-        if package not in self._candidates:
-            self._candidates[package] = self._brew_candidate(package)
-        return self._candidates[package]
+    def _offers(self, formula, major):
+        """brew can install ``formula`` at ``major`` or later (it exists and is not disabled)."""
+        info = self._formula(formula)
+        stable = _major((info or {}).get('versions', {}).get('stable'))
+        return bool(info) and not info.get('disabled') and stable is not None and stable >= major
 
-    def _brew_candidate(self, package):
-        # never raises: fixes call this while scanning, outside any error handling
-        try:
-            res = self._run_brew(['info', '--json=v2', package])
-        except PlatformError:
-            return None
-        if not res.ok:
-            return None
-        try:
-            return json.loads(res.out)['formulae'][0]['versions']['stable']
-        except (ValueError, KeyError, IndexError, TypeError):
-            return None
+    def candidate_version(self, package):
+        return ((self._formula(package) or {}).get('versions') or {}).get('stable')
+
+    def _formula(self, name):
+        """`brew info --json=v2` of one formula, or None (unknown to brew, or brew unusable).
+        Asked once per formula and run: it costs about a second. Never raises: fixes
+        call this while scanning, outside any error handling."""
+        if name not in self._formulae:
+            self._formulae[name] = None
+            try:
+                self.refresh_formulae()
+                res = self._run_brew(['info', '--json=v2', name])
+            except PlatformError:
+                return None
+            if res.ok:
+                try:
+                    self._formulae[name] = json.loads(res.out)['formulae'][0]
+                except (ValueError, KeyError, IndexError, TypeError):
+                    pass
+        return self._formulae[name]
 
     def install_packages(self, packages):
         packages = list(packages)
         if not packages:
             return
+        self.refresh_formulae()
+        if self._refresh_error is not None:
+            raise PlatformError(self._refresh_error)
         res = self._run_brew(['install'] + packages)
         if not res.ok:
             raise PlatformError(failed('brew install %s failed: %s'
                                        % (' '.join(packages), _brew_error(res))))
         for pkg in packages:
-            if pkg.startswith('node@'):  # versioned formulae are keg-only: link to put node on PATH
+            # node@N is keg-only (its bin stays under opt/node@N): link it to put node on
+            # PATH; cmd/link.rb links a versioned keg-only formula, --overwrite replaces
+            # the links of an older node
+            if pkg.startswith('node@'):
                 res = self._run_brew(['link', '--overwrite', '--force', pkg])
                 if not res.ok:
                     raise PlatformError(failed('brew link %s failed: %s' % (pkg, _brew_error(res))))
@@ -251,13 +303,26 @@ class MacOS(Platform):
         self.runner.forget(name.split('/')[-1])
 
     def node_upgrade_steps(self, major):
-        formula = 'node@%d' % int(major)
-        cmds = [['install', formula], ['link', '--overwrite', '--force', formula]]
+        """Homebrew offers no node >= major: no node@major either (it exists only below
+        the stable node's major). What works is fresher formula data, a lower
+        node_min_major, or waiting for Homebrew."""
+        major = int(major)
         try:
             brew = self._brew()[0]
         except PlatformError as exc:
-            return exc.result.steps + ['brew %s' % ' '.join(c) for c in cmds]
-        return [_cmdline(self._as_owner_argv([brew] + c, BREW_ENV)) for c in cmds]
+            return exc.result.steps + ['brew install node', 'node --version  # must print v%d or later' % major]
+        steps = []
+        if not self._refreshed or self._refresh_error is not None:
+            # a scan reads the formula data as it is, maybe months old
+            steps.append('%s  # Homebrew\'s formula data may be old; then re-run the stage'
+                         % _cmdline(self._as_owner_argv([brew, 'update'], BREW_ENV)))
+        have = _major(self.candidate_version('node'))
+        lower = self.setting('node_min_major', have) if have else None
+        if lower:
+            steps.append('%s (node %d is the newest Homebrew offers)' % (lower, have))
+        steps.append('wait until `brew info node` shows a stable %d.x or later, then re-run the stage'
+                     % major)
+        return [step if i == 0 else 'Or ' + step for i, step in enumerate(steps)]
 
     # -- docker --------------------------------------------------------
     def which(self, tool):

@@ -68,12 +68,6 @@ def test_fix_of_a_bare_mac_runs_one_brew_install_as_the_owner_and_boots_colima(m
     assert not sim.installs()
 
 
-def test_brew_node_older_than_asked_installs_the_versioned_formula(mac):
-    sim = SimMac(['git'], node_stable='18.20.5')
-    rows = run(mac(sim, check_mode=True), ['node-missing'], check_mode=True)
-    assert rows['node-missing']['msg'] == 'would install node (node@20 20.0.0)'
-
-
 def test_docker_desktop_only_is_manual_naming_what_is_missing(mac):
     sim = SimMac(['git'])
     sim_answer = sim.run_command

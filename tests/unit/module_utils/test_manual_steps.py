@@ -260,6 +260,19 @@ def test_every_manual_step_on_macos_is_exact(tmp_path, stage):
     assert '%s-docker-autostart' % stage in seen_manual and '%s-git-missing' % stage in seen_manual
 
 
+@pytest.mark.parametrize('stage', HOST_STAGES)
+def test_homebrew_without_the_node_asked_gives_exact_steps(tmp_path, stage):
+    # Homebrew's node is 23.3.0 and it has no node@24 (issue 16 point 4)
+    for check_mode in (True, False):
+        platform = mac_platform(SimMac(['git']), SimRunner, check_mode, stage, tmp_path)
+        platform.options['node_min_major'] = 24
+        params = dict(PARAMS, stage=stage, node_min_major=24)
+        rows = run_fixes([FIXES[n](platform, params) for n in ('node-missing', 'pnpm-missing')], stage, check_mode)
+        assert rows[0]['status'] == 'manual' and rows[0]['steps'], rows
+        assert not [step for step in rows[0]['steps'] if 'node@' in step]  # brew has none
+        assert problems(stage, rows) == []
+
+
 def test_a_launch_daemon_as_the_brew_owner_names_the_stages_become(tmp_path):
     sim = SimMac(['git', 'node', 'colima', 'docker'], colima_running=True)
     platform = mac_platform(sim, JonRunner, False, 'staging', tmp_path)

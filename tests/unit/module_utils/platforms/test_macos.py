@@ -19,7 +19,10 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import (
 )
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.macos import MacOS
 from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
+from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
+from ansible_collections.factiii.infra.plugins.module_utils.stage import run_fixes
 from ansible_collections.factiii.infra.tests.unit.fake import FakeModule
+from sim_macos import APR_2023, BREW as SIM_BREW, NOV_2024, SimMac, SimRunner, unavailable
 
 ROOT, JON, ALICE = 0, 501, 502
 USERS = {ROOT: 'root', JON: 'jon', ALICE: 'alice'}
@@ -43,6 +46,10 @@ DEFAULTS = ['/usr/bin/defaults', 'read', '/Library/Preferences/com.apple.loginwi
 SW_VERS = ['/usr/bin/sw_vers', '-productVersion']
 SETTINGS = '/Users/jon/Library/Group Containers/group.com.docker/'
 
+# `brew info --json=v2 node` while homebrew-core's node was 23.3.0 (Node.js release of 2024-11-20):
+# the fields of Formula#to_hash (Homebrew/brew formula.rb); the versioned formulae were the
+# LTS lines below it, node@22/20/18 (a node@N appears only once node N+1 is stable). The
+# alias list is not verified against that day's tap.
 NODE_INFO = json.dumps({
     'formulae': [{
         'name': 'node', 'full_name': 'node', 'tap': 'homebrew/core', 'oldnames': [],
@@ -56,10 +63,22 @@ NODE_INFO = json.dumps({
     'casks': [],
 })
 
+# Homebrew 5.1 (downloads in a queue, the default since 5.0: Homebrew/brew PR #20975), as
+# recorded in Homebrew/brew PR #21818 for `brew fetch -s hello`; `brew install` downloads
+# through the same DownloadQueue (download_queue.rb, exceptions.rb DownloadError).
 BREW_DOWNLOAD_FAILED = (
-    'curl: (6) Could not resolve host: ghcr.io\n'
-    'Error: colima: Failed to download resource "colima_bottle_manifest"\n'
-    'Download failed: https://ghcr.io/v2/homebrew/core/colima/manifests/0.8.1\n')
+    '\u2718 Formula hello (2.12.2)\n'
+    'Error: Failed to download resource "hello (2.12.2)"\n'
+    'Download failed: https://example.com/nonexistent\n'
+    'curl: (56) The requested URL returned error: 404 \n')
+
+UPDATE = (SUDO_BREW + ['update'], 0, 'Already up-to-date.\n')  # cmd/update.sh, nothing new
+# `brew update` offline: Homebrew/brew issue #13504 (3.5) and msitarzewski/brew-browser
+# issue #39 (Homebrew 5.1.14) print these lines, exit 1 (cmd/update.sh, update-report.rb)
+UPDATE_FAILED = (SUDO_BREW + ['update'], 1, '',
+                 'Error: Fetching /opt/homebrew failed!\n'
+                 'Fetching /opt/homebrew/Library/Taps/homebrew/homebrew-core failed!\n')
+
 
 LAUNCHCTL_PRINT = """system/com.factiii.colima = {
 \tactive count = 1
@@ -119,8 +138,8 @@ class FakeRunner(Runner):
 class FakeMac(MacOS):
     """Fakes the filesystem and the user database; commands go to FakeModule."""
 
-    def __init__(self, runner, options=None, files=(), texts=None):
-        super(FakeMac, self).__init__(runner, options=options)
+    def __init__(self, runner, options=None, files=(), texts=None, check_mode=False):
+        super(FakeMac, self).__init__(runner, check_mode=check_mode, options=options)
         self.files = set(files)
         self.texts = dict(texts or {})
         self.now = 0.0
@@ -167,14 +186,14 @@ def assert_no_load_unload(module):
 # -- brew runs as the prefix's owner ---------------------------------------
 
 def test_install_as_root_runs_one_brew_install_as_owner():
-    mac, module = make([STAT_JON, (SUDO_BREW + ['install', 'git', 'colima', 'docker'], 0, '')])
+    mac, module = make([STAT_JON, UPDATE, (SUDO_BREW + ['install', 'git', 'colima', 'docker'], 0, '')])
     mac.install_packages(['git', 'colima', 'docker'])
     module.assert_done()
     assert sum(1 for argv in module.calls if 'install' in argv) == 1
 
 
 def test_install_as_owner_runs_brew_directly_with_env():
-    mac, module = make([STAT_JON, ([BREW, 'install', 'git'], 0, '')], euid=JON)
+    mac, module = make([STAT_JON, ([BREW, 'update'], 0, ''), ([BREW, 'install', 'git'], 0, '')], euid=JON)
     mac.install_packages(['git'])
     module.assert_done()
     env = module.envs[-1]
@@ -195,12 +214,12 @@ def test_install_as_other_user_is_manual_with_exact_command():
 
 
 def test_install_failure_reports_brews_error_line():
-    mac, module = make([STAT_JON, (SUDO_BREW + ['install', 'colima'], 1, '==> Fetching colima\n',
-                                   BREW_DOWNLOAD_FAILED)])
-    res = raised(mac.install_packages, ['colima'])
+    mac, module = make([STAT_JON, UPDATE, (SUDO_BREW + ['install', 'hello'], 1, '==> Fetching downloads for: hello\n',
+                                           BREW_DOWNLOAD_FAILED)])
+    res = raised(mac.install_packages, ['hello'])
     assert res.status == FAILED
-    assert res.msg == ('brew install colima failed: '
-                       'Error: colima: Failed to download resource "colima_bottle_manifest"')
+    assert res.msg == ('brew install hello failed: Error: Failed to download resource "hello (2.12.2)" '
+                       '(curl: (56) The requested URL returned error: 404)')
 
 
 def test_install_nothing_runs_nothing():
@@ -212,6 +231,7 @@ def test_install_nothing_runs_nothing():
 def test_intel_prefix_owner_is_read_from_the_homebrew_repository():
     brew = '/usr/local/bin/brew'
     mac, module = make([(['/usr/bin/stat', '-f', '%Su', '/usr/local/Homebrew'], 0, 'jon\n'),
+                        (AS_JON + BREW_ENV + [brew, 'update'], 0, ''),
                         (AS_JON + BREW_ENV + [brew, 'install', 'git'], 0, '')], bins={'brew': brew})
     mac.install_packages(['git'])
     module.assert_done()
@@ -253,16 +273,49 @@ def test_admin_problem(euid, problem):
 # -- packages and versions -------------------------------------------------
 
 def test_candidate_version_reads_brew_info_json():
-    mac, module = make([STAT_JON, (SUDO_BREW + ['info', '--json=v2', 'node'], 0, NODE_INFO)])
+    mac, module = make([STAT_JON, (SUDO_BREW + ['info', '--json=v2', 'node'], 0, NODE_INFO)], check_mode=True)
     assert mac.candidate_version('node') == '23.3.0'
+    assert mac.candidate_version('node') == '23.3.0'
+    module.assert_done()  # asked once
 
 
 def test_candidate_version_unknown_is_none_never_raises():
-    mac, module = make([STAT_JON, (SUDO_BREW + ['info', '--json=v2', 'nod'], 1, '',
-                                   'Error: No available formula with the name "nod".\n')])
+    mac, module = make([STAT_JON, (SUDO_BREW + ['info', '--json=v2', 'nod'], 1, '', unavailable('nod'))],
+                       check_mode=True)
     assert mac.candidate_version('nod') is None
     other = make([STAT_JON], euid=ALICE)[0]
     assert other.candidate_version('node') is None
+
+
+def test_a_fix_run_refreshes_the_formula_data_once_before_asking_brew():
+    mac, module = make([STAT_JON, UPDATE, (SUDO_BREW + ['info', '--json=v2', 'node'], 0, NODE_INFO),
+                        (SUDO_BREW + ['install', 'node'], 0, '')])
+    assert mac.candidate_version('node') == '23.3.0'
+    mac.install_packages(['node'])
+    module.assert_done()
+
+
+def test_a_scan_never_refreshes_the_formula_data():
+    mac, module = make([STAT_JON, (SUDO_BREW + ['info', '--json=v2', 'node'], 0, NODE_INFO)], check_mode=True)
+    assert mac.candidate_version('node') == '23.3.0'
+    module.assert_done()
+    assert [c for c in module.calls if 'update' in c] == []
+
+
+def test_a_failed_refresh_fails_the_install_with_brews_reason():
+    mac, module = make([STAT_JON, UPDATE_FAILED, (SUDO_BREW + ['info', '--json=v2', 'node'], 0, NODE_INFO)])
+    assert mac.candidate_version('node') == '23.3.0'  # a scan row still gets an answer
+    res = raised(mac.install_packages, ['node'])
+    module.assert_done()  # tried once, and no install from stale data
+    assert res.status == FAILED and res.msg == 'brew update failed: Error: Fetching /opt/homebrew failed!'
+
+
+def test_an_unknown_formula_is_brews_warning_line():
+    mac, module = make([STAT_JON, UPDATE, (SUDO_BREW + ['install', 'node@24'], 1,
+                                           '==> Searching for similarly named formulae and casks...\n',
+                                           unavailable('node@24', 'Warning'))])
+    res = raised(mac.install_packages, ['node@24'])
+    assert res.msg == 'brew install node@24 failed: Warning: No available formula or cask with the name "node@24".'
 
 
 def test_package_names_without_node_min_major_run_nothing():
@@ -274,10 +327,39 @@ def test_package_names_without_node_min_major_run_nothing():
     assert module.calls == []
 
 
-@pytest.mark.parametrize('want, names', [(24, ['node@24']), (20, ['node'])])
-def test_node_min_major_picks_versioned_formula(want, names):
+def test_node_min_major_at_or_below_stable_is_node():
     mac, module = make([STAT_JON, (SUDO_BREW + ['info', '--json=v2', 'node'], 0, NODE_INFO)],
-                       options={'node_min_major': want})
+                       options={'node_min_major': 22}, check_mode=True)
+    assert mac.package_names('node') == ['node']
+    module.assert_done()
+
+
+def test_node_min_major_above_stable_is_never_a_formula_brew_lacks():
+    # Homebrew never offers node@24 while its node is 23.3.0: node@N exists only below node's major
+    mac, module = make([STAT_JON, (SUDO_BREW + ['info', '--json=v2', 'node'], 0, NODE_INFO),
+                        (SUDO_BREW + ['info', '--json=v2', 'node@24'], 1, '', unavailable('node@24'))],
+                       options={'node_min_major': 24}, check_mode=True)
+    assert mac.package_names('node') == ['node']
+    module.assert_done()
+
+
+def node_at_info(name, stable, disabled=False):
+    """`brew info --json=v2` of a versioned node as a tap may carry it: keg-only (node@24.rb)."""
+    return json.dumps({'formulae': [{
+        'name': name, 'full_name': name, 'versions': {'stable': stable, 'head': None, 'bottle': True},
+        'keg_only': True, 'keg_only_reason': {'reason': ':versioned_formula', 'explanation': ''},
+        'deprecated': disabled, 'disabled': disabled}], 'casks': []})
+
+
+@pytest.mark.parametrize('info, names', [
+    (node_at_info('node@24', '24.11.1'), ['node@24']),
+    (node_at_info('node@24', '24.11.1', disabled=True), ['node']),  # brew install refuses it
+    (node_at_info('node@24', '23.0.0'), ['node']),  # not new enough either
+])
+def test_node_min_major_above_stable_takes_a_node_at_brew_has(info, names):
+    mac, module = make([STAT_JON, (SUDO_BREW + ['info', '--json=v2', 'node'], 0, NODE_INFO),
+                        (SUDO_BREW + ['info', '--json=v2', 'node@24'], 0, info)],
+                       options={'node_min_major': 24}, check_mode=True)
     assert mac.package_names('node') == names
 
 
@@ -287,27 +369,37 @@ def test_docker_desktop_needs_no_packages():
 
 
 def test_versioned_node_is_linked_after_the_one_install():
-    mac, module = make([STAT_JON, (SUDO_BREW + ['install', 'git', 'node@24'], 0, ''),
+    mac, module = make([STAT_JON, UPDATE, (SUDO_BREW + ['install', 'git', 'node@24'], 0, ''),
                         (SUDO_BREW + ['link', '--overwrite', '--force', 'node@24'], 0, '')])
     mac.install_packages(['git', 'node@24'])
     module.assert_done()
 
 
-def test_node_upgrade_steps_are_exact_brew_commands_as_owner():
-    mac, module = make([STAT_JON], euid=ALICE)
-    assert mac.node_upgrade_steps(22) == [
-        '/usr/bin/sudo -u jon -H /usr/bin/env HOMEBREW_NO_AUTO_UPDATE=1 HOMEBREW_NO_INSTALL_CLEANUP=1 '
-        '/opt/homebrew/bin/brew install node@22',
-        '/usr/bin/sudo -u jon -H /usr/bin/env HOMEBREW_NO_AUTO_UPDATE=1 HOMEBREW_NO_INSTALL_CLEANUP=1 '
-        '/opt/homebrew/bin/brew link --overwrite --force node@22',
+def test_node_upgrade_steps_of_a_scan_refresh_first_then_offer_what_works():
+    mac, module = make([STAT_JON, (SUDO_BREW + ['info', '--json=v2', 'node'], 0, NODE_INFO)],
+                       options={'stage': 'staging'}, check_mode=True)
+    assert mac.node_upgrade_steps(24) == [
+        "/usr/bin/sudo -u jon -H /usr/bin/env HOMEBREW_NO_AUTO_UPDATE=1 HOMEBREW_NO_INSTALL_CLEANUP=1 "
+        "/opt/homebrew/bin/brew update  # Homebrew's formula data may be old; then re-run the stage",
+        'Or set staging_node_min_major: 23 in the inventory (node 23 is the newest Homebrew offers)',
+        'Or wait until `brew info node` shows a stable 24.x or later, then re-run the stage',
     ]
+
+
+def test_node_upgrade_steps_after_a_refresh_never_offer_it_again():
+    mac, module = make([STAT_JON, UPDATE, (SUDO_BREW + ['info', '--json=v2', 'node'], 0, NODE_INFO)],
+                       options={'stage': 'staging'})
+    mac.candidate_version('node')
+    steps = mac.node_upgrade_steps(24)
+    assert steps[0] == 'set staging_node_min_major: 23 in the inventory (node 23 is the newest Homebrew offers)'
+    assert not [s for s in steps if 'node@' in s or 'update' in s]
 
 
 def test_node_upgrade_steps_without_homebrew_start_with_installing_it():
     mac, module = make([], bins={})
     steps = mac.node_upgrade_steps(22)
     assert 'install.sh' in steps[0]
-    assert steps[-2:] == ['brew install node@22', 'brew link --overwrite --force node@22']
+    assert steps[-2:] == ['brew install node', 'node --version  # must print v22 or later']
 
 
 # -- npm -------------------------------------------------------------------
@@ -629,3 +721,71 @@ def test_npm_install_global_keeps_brews_npm_over_a_root_owned_one():
     mac.runner.candidates = lambda name, dirs: [npm, '/usr/local/bin/npm']
     mac.npm_install_global('pnpm@10')
     module.assert_done()
+
+
+# -- Homebrew's node, through the stage, on the simulated Mac (issue 16 point 4) -------------
+
+def sim_rows(sim, check_mode, node_min_major, names=('node-missing', 'pnpm-missing')):
+    params = {'node_min_major': node_min_major, 'pnpm_version': '10', 'stage': 'staging'}
+    platform = MacOS(SimRunner(sim), check_mode=check_mode, options=params)
+    platform.user_name = lambda uid: 'root'
+    return dict((r['fix_id'], r) for r in run_fixes([FIXES[n](platform, dict(params)) for n in names],
+                                                      'staging', check_mode))
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_homebrew_without_the_node_asked_is_manual_never_a_node_at_it_lacks(check_mode):
+    sim = SimMac(['git'])  # Homebrew's node is 23.3.0: there is no node@24
+    rows = sim_rows(sim, check_mode, 24)
+    node = rows['staging-node-missing']
+    assert node['status'] == 'manual', node
+    assert node['msg'] == 'node 24 is required; the package manager offers 23.3.0'
+    lower = 'set staging_node_min_major: 23 in the inventory (node 23 is the newest Homebrew offers)'
+    assert node['steps'][1 if check_mode else 0] == ('Or ' if check_mode else '') + lower
+    assert not [s for s in node['steps'] if 'node@' in s]
+    assert rows['staging-pnpm-missing']['status'] == 'manual'
+    assert sim.installs() == []
+    # a scan reads brew's data as it is and offers the refresh; a fix run has refreshed once
+    assert len(sim.updates()) == (0 if check_mode else 1)
+    assert ('brew update  # ' in node['steps'][0]) == check_mode
+
+
+def test_stale_formula_data_is_refreshed_once_before_choosing_and_installing():
+    # brew's data is from April 2023 (node 20.0.0, no node@22); today's node is 23.3.0
+    sim = SimMac(['git'], known=APR_2023, updated=NOV_2024)
+    scan = sim_rows(sim, True, 22)['staging-node-missing']
+    assert scan['status'] == 'manual' and scan['msg'] == 'node 22 is required; the package manager offers 20.0.0'
+    assert scan['steps'][0].startswith('/usr/bin/sudo -u jon -H /usr/bin/env HOMEBREW_NO_AUTO_UPDATE=1 '
+                                       'HOMEBREW_NO_INSTALL_CLEANUP=1 /opt/homebrew/bin/brew update  # ')
+    assert sim.updates() == [] and sim.installs() == []
+    sim.calls = []
+    rows = sim_rows(sim, False, 22)
+    assert rows['staging-node-missing']['status'] == 'fixed', rows
+    assert rows['staging-pnpm-missing']['status'] == 'fixed', rows
+    brew_calls = [c[c.index(SIM_BREW) + 1:] for c in sim.calls if SIM_BREW in c]
+    assert brew_calls[0] == ['update'] and len(sim.updates()) == 1
+    assert ['install', 'node'] in brew_calls
+    assert sim.node_version() == '23.3.0'
+
+
+def test_a_node_at_brew_has_is_installed_and_linked_onto_path():
+    # a tap that carries node@24 while Homebrew's node is 23.3.0: keg-only until `brew link`
+    sim = SimMac(['git'], known=dict(NOV_2024, **{'node@24': '24.11.1'}))
+    rows = sim_rows(sim, False, 24)
+    assert rows['staging-node-missing']['status'] == 'fixed', rows
+    assert sim.node_version() == '24.11.1' and 'node@24' in sim.linked
+
+
+def test_a_failed_refresh_is_the_installs_reason_and_nothing_installs():
+    sim = SimMac()
+    answer = sim._brew
+
+    def offline(command, args):
+        if command == 'update':  # Homebrew/brew issue #13504, brew-browser issue #39 (Homebrew 5.1.14)
+            return 1, '', 'Error: Fetching /opt/homebrew failed!\n'
+        return answer(command, args)
+    sim._brew = offline
+    rows = sim_rows(sim, False, 20, names=('git-missing', 'node-missing'))
+    for row in rows.values():
+        assert row['status'] == 'failed' and row['msg'] == 'brew update failed: Error: Fetching /opt/homebrew failed!'
+    assert sim.installs() == [] and len(sim.updates()) == 1
