@@ -340,6 +340,10 @@ class MacOS(Platform):
             socket = None
         if not socket:
             return None, 'colima runs no docker engine (`colima status --json` names no docker_socket)'
+        # the owner's answer, and docker may run as root: a local socket only (ssh:// or tcp://
+        # would make docker connect elsewhere, or run ssh)
+        if not re.match(r'unix:///[^\s]+$', socket):
+            return None, 'colima names a docker socket that is not a local unix socket: %r' % socket[:200]
         return socket, None
 
     def _docker_host(self):
