@@ -71,11 +71,13 @@ COLIMA_CHECK_EVERY = 30  # seconds between the supervisor's `colima status` chec
 # exits 0 on "already running, ignoring", which a plain KeepAlive respawns every 10 s. This
 # starts colima (or adopts the one already running), exits 1 once two checks in a row find
 # the VM gone (KeepAlive SuccessfulExit=false: launchd starts it again), and on SIGTERM
-# (bootout, kickstart -k, shutdown) stops the VM and exits 0. Data comes only as arguments.
+# (bootout, kickstart -k, shutdown) stops the VM and exits 0. A start that fails is tried once
+# more after `colima stop --force`: vz can leave stale state after an unclean shutdown, which
+# only that clears (ikuwow/dotfiles#202). Data comes only as arguments.
 COLIMA_SUPERVISOR = (
     'colima=$1\n'
     'trap \'"$colima" stop; exit 0\' TERM INT\n'
-    '"$colima" start || exit 1\n'
+    '"$colima" start || { "$colima" stop --force; "$colima" start; } || exit 1\n'
     'misses=0\n'
     'while [ "$misses" -lt 2 ]; do\n'
     '    sleep "$2" & wait $!\n'

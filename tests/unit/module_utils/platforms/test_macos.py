@@ -797,10 +797,10 @@ def test_enable_with_docker_desktop_only_is_manual():
 
 FAKE_COLIMA = '''#!/bin/sh
 # A stand-in colima: logs each call; `status` answers from the file "vm" (up/down)
-echo "$1" >> "$0.calls"
+echo "$*" >> "$0.calls"
 case "$1" in
-start) [ -f "$0.start-fails" ] && exit 1; echo up > "$0.vm"; exit 0 ;;
-stop) echo down > "$0.vm"; exit 0 ;;
+start) [ -f "$0.start-fails" ] || [ -f "$0.stale" ] && exit 1; echo up > "$0.vm"; exit 0 ;;
+stop) [ "$2" = --force ] && rm -f "$0.stale"; echo down > "$0.vm"; exit 0 ;;
 status) [ "$(cat "$0.vm" 2>/dev/null)" = up ] ;;
 esac
 '''
@@ -823,7 +823,7 @@ def supervise(tmp_path, shell, vm=None, start_fails=False):
 
 
 def calls(path):
-    return path.read_text().split() if path.exists() else []
+    return path.read_text().splitlines() if path.exists() else []
 
 
 def wait_for(predicate, seconds=5.0):
@@ -868,7 +868,19 @@ def test_supervisor_stops_the_vm_on_sigterm_and_exits_0(tmp_path, shell):
 @pytest.mark.parametrize('shell', SHELLS)
 def test_supervisor_whose_start_fails_exits_1(tmp_path, shell):
     proc, log = supervise(tmp_path, shell, start_fails=True)
-    assert proc.wait(5) == 1 and calls(log) == ['start']
+    assert proc.wait(5) == 1 and calls(log) == ['start', 'stop --force', 'start']
+
+
+@pytest.mark.parametrize('shell', SHELLS)
+def test_supervisor_clears_stale_vz_state_with_a_forced_stop(tmp_path, shell):
+    (tmp_path / 'colima.stale').write_text('')
+    proc, log = supervise(tmp_path, shell)
+    try:
+        assert wait_for(lambda: 'status' in calls(log))
+        assert calls(log)[:3] == ['start', 'stop --force', 'start'] and proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(5)
 
 
 # -- programs of the brew owner (issue 12, finding 7) -------------------------------------
