@@ -152,7 +152,7 @@ def test_a_vm_that_died_under_the_daemon_is_seen_and_restarted(mac, tmp_path):
     assert statuses(rows) == {'docker-missing': 'ok', 'docker-not-running': 'fixed', 'docker-autostart': 'ok'}
     assert ['/bin/launchctl', 'kickstart', '-k', 'system/com.factiii.colima'] in sim.calls
     assert sim.colima_running and sim.job_running
-    assert not [c for c in sim.calls if c[-2:] == ['colima', 'start'] or c[-1:] == ['start']]
+    assert not [c for c in sim.calls if c[-2:] == ['/opt/homebrew/bin/colima', 'start']]  # launchd's job
 
 
 def test_a_disabled_label_is_enabled_before_bootstrap(mac, tmp_path):
