@@ -13,7 +13,9 @@ short_description: Make docker start at boot
 version_added: 1.0.0
 description:
   - Makes docker start at boot with C(systemctl enable docker), or the init script links without systemd.
-  - On macOS, colima runs from a system LaunchDaemon as the Homebrew owner (C(launchctl bootstrap)/C(kickstart)).
+  - On macOS, colima runs from a system LaunchDaemon as the Homebrew owner, under a small supervisor that starts
+    colima again when its VM stops (C(launchctl enable), C(bootstrap), C(kickstart -k)). The scan checks the daemon
+    is installed, enabled, loaded, and that docker answers through colima's socket.
   - Docker Desktop starts only at login, so without colima the result is C(manual), naming what is missing
     (automatic login, "start Docker Desktop when you sign in").
   - Reported as fix C(<stage>-docker-autostart). The same fix runs inside M(factiii.infra.stage) with the rest of its stage.

@@ -12,8 +12,12 @@ module: docker_not_running
 short_description: Start the docker engine
 version_added: 1.0.0
 description:
-  - Starts docker when C(docker info) does not answer (systemd, the C(service) command, or colima on macOS),
-    then polls until it answers or O(docker_start_timeout) passes.
+  - Starts docker when C(docker info) does not answer (systemd, the C(service) command, or colima
+    on macOS - C(launchctl kickstart -k) of factiii's LaunchDaemon when it is loaded, else C(colima start) as the
+    Homebrew owner), then polls until it answers or O(docker_start_timeout) passes.
+  - On macOS docker is asked through the owner's socket - colima's (named by C(colima status --json)) or Docker
+    Desktop's C(~/.docker/run/docker.sock) - as C(/var/run/docker.sock) exists only with Docker Desktop's
+    setting "Allow the default Docker socket".
   - Reported as fix C(<stage>-docker-not-running). The same fix runs inside M(factiii.infra.stage) with the rest of its stage.
 author:
   - factiii contributors (@factiii)

@@ -1,14 +1,26 @@
 """A simulated Mac answering run_command like brew, colima, docker and launchctl do.
 
 State changes only through the commands a fix runs (brew install, npm -g,
-colima start, launchctl bootstrap), so a test proves a fix by its effect.
+colima start, launchctl bootstrap/kickstart), so a test proves a fix by its effect.
 
 Everything under /opt/homebrew belongs to jon, the brew owner, as on a real Mac: SimRunner
 asks the sim who owns a program, and the sim fails a test that runs one of jon's programs
 as root (issue 12, finding 7).
+
+launchd here runs what the LaunchDaemon's plist says, nothing else (issue 16 point 2): a
+bootstrap of a disabled label fails, bootstrap of a loaded one fails with error 5, bootout
+takes a few `print`s to finish, a kickstart without -k does nothing to a running job, and
+colima runs only if the job started it (`colima start --foreground` of the old plist exits
+0 at once when colima already runs, and KeepAlive then respawns it: `respawning`). Our
+supervisor (macos.COLIMA_SUPERVISOR) is taken to behave as its own tests show
+(test_macos.py runs it in a real shell). A VM crash (`crash_vm`) is the moment after it:
+the job still runs. docker answers only through the socket colima made, and, like Docker
+CLI 23.0 to 28.0.x, exits 0 with an empty line when it cannot connect (docker/cli#5900).
 """
 import json
+import plistlib
 
+from ansible_collections.factiii.infra.plugins.module_utils.platforms.macos import COLIMA_SUPERVISOR
 from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
 
 BREW = '/opt/homebrew/bin/brew'
@@ -17,6 +29,8 @@ PREFIX = '/opt/homebrew/'
 FORMULA_BINS = {
     'git': ['git'], 'node': ['node', 'npm'], 'colima': ['colima'], 'docker': ['docker'],
 }
+LABEL = 'com.factiii.colima'
+NOT_FOUND = 'Could not find service "%s" in domain for system\n' % LABEL
 
 # What `brew info` knows: formula -> stable version. homebrew-core keeps node@N only for
 # the LTS lines below the stable node's major (Formula/n/node@24.rb: keg_only
@@ -40,18 +54,30 @@ def unavailable(name, level='Error'):
 
 class SimMac:
     def __init__(self, formulae=(), node_stable=None, colima_running=False, daemon_loaded=False,
-                 known=NOV_2024, updated=None):
+                 known=NOV_2024, updated=None, plist=None, disabled=False, colima_home='/Users/jon/.colima'):
         self.formulae = set(formulae)
         # formula data brew answers from; `brew update` replaces it with `updated`
         self.known = dict(known, **({'node': node_stable} if node_stable else {}))
         self.updated = updated
         self.linked = set(f for f in self.formulae if '@' not in f)  # keg-only ones wait for brew link
         self.colima_running = colima_running
+        self.colima_home = colima_home
+        self.plist = plist  # the path launchd loaded the job from
         self.daemon_loaded = daemon_loaded
         self.installed_versions = {}
+        self.job_running = daemon_loaded  # a loaded job runs (RunAtLoad)
+        self.disabled = disabled
+        self.enabled_once = False
+        self.bootout_left = 0  # `print`s that still find the job after a bootout
+        self.respawning = False
+        self.vm_broken = False  # `colima start` fails
+        self.docker_reached = []  # one bool per `docker info`: did it reach a daemon
         self.pnpm = None
         self.calls = []
         self.check_mode = False
+
+    def crash_vm(self):
+        self.colima_running = False
 
     def program_owner(self, path):
         return 'jon' if PREFIX in path else None  # also the sim's pnpm, at a path that does not exist
@@ -75,13 +101,20 @@ class SimMac:
                     binary_data=False):
         argv = list(argv)
         self.calls.append(argv)
+        env = dict(environ_update or {})
         if argv[:5] == OWNER_SUDO:  # brew, npm and colima must run as the prefix owner
-            argv = [a for a in argv[5:] if '=' not in a or a.startswith('-')]
-            return self._as_owner(argv)
+            rest = argv[5:]
+            while rest and '=' in rest[0] and not rest[0].startswith('-'):
+                key, value = rest.pop(0).split('=', 1)
+                env[key] = value
+            return self._as_owner(rest, env)
         assert PREFIX not in argv[0], 'ran a program of the brew owner as root: %r' % argv
-        return self._system(argv)
+        return self._system(argv, env)
 
-    def _system(self, argv):
+    def _docker_socket(self):
+        return 'unix://%s/default/docker.sock' % self.colima_home
+
+    def _system(self, argv, env=None):
         """Apple's tools as root, and any program run as jon that is not brew, npm or colima."""
         tool = argv[0].rsplit('/', 1)[-1]
         if tool == 'stat':
@@ -90,28 +123,107 @@ class SimMac:
             return 0, {'git': 'git version 2.47.1', 'node': 'v' + self.node_version(), 'pnpm': self.pnpm or '',
                        'docker': 'Docker version 27.4.0, build bde2b89'}[tool] + '\n', ''
         if tool == 'docker':
-            return (0, '27.4.0\n', '') if self.colima_running else (1, '', 'Cannot connect to the Docker daemon\n')
+            host = (env or {}).get('DOCKER_HOST', 'unix:///var/run/docker.sock')
+            reached = self.colima_running and host == self._docker_socket()
+            self.docker_reached.append(reached)
+            if reached:
+                return 0, '27.4.0\n', ''
+            return 0, '\n', 'Cannot connect to the Docker daemon at %s. Is the docker daemon running?\n' % host
         if tool == 'launchctl':
-            if argv[1] == 'print':
-                return (0, 'state = running\n', '') if self.daemon_loaded else (113, '', 'Could not find service\n')
-            if argv[1] == 'bootstrap':
-                self.daemon_loaded = self.colima_running = True
-                return 0, '', ''
-            if argv[1] == 'kickstart':
-                return 0, '', ''
+            return self._launchctl(argv[1:])
         raise AssertionError('unexpected command %r' % (argv,))
 
-    def _as_owner(self, argv):
+    def _launchctl(self, args):
+        target = 'system/' + LABEL
+        if args == ['print', target]:
+            if self.bootout_left:
+                self.bootout_left -= 1
+                return 0, 'state = running\n', ''
+            return (0, 'state = running\n', '') if self.daemon_loaded else (113, '', NOT_FOUND)
+        if args == ['print-disabled', 'system']:
+            line = ('\t"%s" => %s\n' % (LABEL, 'disabled' if self.disabled else 'enabled')
+                    if self.disabled or self.enabled_once else '')
+            return 0, 'disabled services = {\n%s}\n' % line, ''
+        if args == ['enable', target]:
+            self.disabled, self.enabled_once = False, True
+            return 0, '', ''
+        if args[:2] == ['bootstrap', 'system']:
+            if self.disabled:
+                return 119, '', '%s: Service is disabled\nBootstrap failed: 119: Service is disabled\n' % args[2]
+            if self.daemon_loaded or self.bootout_left:
+                return 5, '', 'Bootstrap failed: 5: Input/output error\n'
+            self.plist, self.daemon_loaded = args[2], True
+            self._start_job()  # RunAtLoad
+            return 0, '', ''
+        if args == ['bootout', target]:
+            if not self.daemon_loaded:
+                return 3, '', 'Boot-out failed: 3: No such process\n'
+            self._stop_job()
+            self.daemon_loaded, self.bootout_left = False, 2
+            return 0, '', ''
+        if args[0] == 'kickstart' and args[-1] == target:
+            if not self.daemon_loaded:
+                return 113, '', NOT_FOUND
+            if self.job_running and '-k' not in args:
+                return 0, '', ''  # launchctl(1): without -k a running job is left as it is
+            self._stop_job()
+            self._start_job()
+            return 0, '', ''
+        raise AssertionError('unexpected launchctl %r' % (args,))
+
+    def _job(self):
+        with open(self.plist, 'rb') as f:
+            job = plistlib.load(f)
+        assert job['UserName'] == 'jon' and job['Label'] == LABEL, job
+        return job
+
+    def _start_job(self):
+        job = self._job()
+        args = job['ProgramArguments']
+        if args[:3] == ['/bin/sh', '-c', COLIMA_SUPERVISOR]:
+            assert args[4] == '/opt/homebrew/bin/colima', args
+            # `colima start`, then supervising; a failed start exits 1 (launchd retries later)
+            self.job_running = self.colima_running or self._colima_start()[0] == 0
+        elif args[1:] == ['start', '--foreground']:
+            if self.colima_running:  # "already running, ignoring", exit 0: KeepAlive respawns it
+                self.job_running, self.respawning = False, job.get('KeepAlive') is True
+            else:
+                self.job_running = self._colima_start()[0] == 0
+        else:
+            raise AssertionError('launchd cannot tell what this job runs: %r' % (args,))
+
+    def _stop_job(self):
+        if self.job_running:  # SIGTERM: both the supervisor and --foreground stop the VM
+            self.colima_running = False
+        self.job_running = False
+
+    def _colima_start(self):
+        if self.colima_running:
+            return 0, '', 'time="2026-11-30T08:00:00Z" level=warning msg="already running, ignoring"\n'
+        if self.vm_broken:
+            return 1, '', ('time="2026-11-30T08:00:04Z" level=fatal msg="error starting vm: error at '
+                           '\'starting\': exit status 1"\n')
+        self.colima_running = True
+        return 0, '', ''
+
+    def _colima_status(self):
+        if not self.colima_running:
+            return 1, '', 'time="2026-11-30T08:00:00Z" level=fatal msg="colima is not running"\n'
+        return 0, json.dumps({'display_name': 'colima', 'runtime': 'docker',
+                              'docker_socket': self._docker_socket()}) + '\n', ''
+
+    def _as_owner(self, argv, env=None):
         tool = argv[0].rsplit('/', 1)[-1]
         if tool == 'brew':
             return self._brew(argv[1], argv[2:])
         if tool == 'npm':
             self.pnpm = argv[-1].split('@', 1)[1] + '.0.0'
             return 0, '', ''
-        if tool == 'colima' and argv[1] == 'start':
-            self.colima_running = True
-            return 0, '', ''
-        return self._system(argv)
+        if tool == 'colima' and argv[1:] == ['start']:
+            return self._colima_start()
+        if tool == 'colima' and argv[1:] == ['status', '--json']:
+            return self._colima_status()
+        return self._system(argv, env)
 
     def _brew(self, command, args):
         if command == 'update':

@@ -10,6 +10,12 @@ owner (runner.py), so the brew user, or an npm install script running as that
 user, never gets root by replacing one. Docker on a Mac starts at login, not at
 boot: colima can run as a system LaunchDaemon; Docker Desktop cannot, so for it
 we can only report what a human must set.
+
+Whose docker: colima's socket is its owner's (`colima status --json` names it:
+~/.colima/<profile>/docker.sock, or under ~/.config/colima when that is colima's
+home), Docker Desktop's is ~/.docker/run/docker.sock; /var/run/docker.sock, which
+root's docker uses by default, exists only with Docker Desktop's "Allow the
+default Docker socket". So every docker check names the socket (DOCKER_HOST).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -56,6 +62,32 @@ LOGINWINDOW = '/Library/Preferences/com.apple.loginwindow'
 
 LABEL = 'com.factiii.colima'
 COLIMA_LOG = '/Library/Logs/factiii-colima.log'
+# Seconds launchd waits after SIGTERM before SIGKILL (launchd.plist(5) ExitTimeOut): the
+# supervisor stops the VM first (`colima stop`); a VM killed mid-stop leaves stale state.
+COLIMA_EXIT_TIMEOUT = 120
+COLIMA_CHECK_EVERY = 30  # seconds between the supervisor's `colima status` checks
+# What the LaunchDaemon runs as the Homebrew owner: `sh -c SUPERVISOR label colima seconds`.
+# Not `colima start --foreground`: that only waits for a signal (colima cmd/start.go,
+# awaitForInterruption), so a VM that dies under it is never restarted; and `colima start`
+# exits 0 on "already running, ignoring", which a plain KeepAlive respawns every 10 s. This
+# starts colima (or adopts the one already running), exits 1 once two checks in a row find
+# the VM gone (KeepAlive SuccessfulExit=false: launchd starts it again), and on SIGTERM
+# (bootout, kickstart -k, shutdown) stops the VM and exits 0. A start that fails is tried once
+# more after `colima stop --force`: vz can leave stale state after an unclean shutdown, which
+# only that clears (ikuwow/dotfiles#202). Data comes only as arguments.
+COLIMA_SUPERVISOR = (
+    'colima=$1\n'
+    'trap \'"$colima" stop; exit 0\' TERM INT\n'
+    '"$colima" start || { "$colima" stop --force; "$colima" start; } || exit 1\n'
+    'misses=0\n'
+    'while [ "$misses" -lt 2 ]; do\n'
+    '    sleep "$2" & wait $!\n'
+    '    if "$colima" status >/dev/null 2>&1; then misses=0; else misses=$((misses + 1)); fi\n'
+    'done\n'
+    'echo "colima\'s VM is not running: exiting so that launchd starts colima again" >&2\n'
+    'exit 1\n'
+)
+DESKTOP_SOCKET = '.docker/run/docker.sock'  # in the Desktop user's home (docker/for-mac#6529)
 
 
 def _cmdline(argv):
@@ -84,6 +116,13 @@ def _colima_reason(res):
             m = re.search(r'msg="((?:[^"\\]|\\.)*)"', line)
             return m.group(1) if m else re.sub(r'^FATA\[\d+\]\s*', '', line).strip()
     return res.reason()
+
+
+def _open_reason(res):
+    """Since Big Sur `open` says "The application ... cannot be opened for an unexpected reason,
+    error=Error Domain=NSOSStatusErrorDomain Code=-108xx "kLS...: text" UserInfo={...}": keep
+    what comes before the UserInfo dump."""
+    return res.reason().split(' UserInfo=')[0]
 
 
 class MacOS(Platform):
@@ -342,37 +381,94 @@ class MacOS(Platform):
     def docker_installed(self):
         return self._runtime() is not None
 
-    def _docker_env(self):
-        # root has no docker context: point it at the owner's colima socket
-        if self.runner.euid != 0 or self._runtime() != 'colima':
-            return None
+    def _desktop_user(self):
+        """Whose Docker Desktop: ours, or as root the Homebrew owner, else the auto-login user."""
+        if self.runner.euid != 0:
+            return self.user_name(self.runner.euid)
         try:
-            owner = self._brew()[2]
+            return self._brew()[2]
         except PlatformError:
-            return None
-        return {'DOCKER_HOST': 'unix://%s/.colima/default/docker.sock' % self.user_home(owner)}
+            res = self.runner.run([DEFAULTS, 'read', LOGINWINDOW, 'autoLoginUser'])
+            return res.out.strip() if res.ok else None
 
-    def docker_running(self):
+    def _colima_socket(self):
+        """(DOCKER_HOST, None), or (None, why): colima names its socket, which lives in
+        colima's home (~/.colima or ~/.config/colima: colima config/files.go)."""
+        try:
+            prefix = self._brew()[1]
+            res = self._run_as_owner([self.which('colima'), 'status', '--json'],
+                                     [('PATH', self._owner_path(prefix))])
+        except PlatformError as exc:
+            return None, exc.result.msg
+        if not res.ok:
+            return None, _colima_reason(res)  # "colima is not running"
+        try:
+            socket = json.loads(res.out).get('docker_socket')
+        except (ValueError, AttributeError):
+            socket = None
+        if not socket:
+            return None, 'colima runs no docker engine (`colima status --json` names no docker_socket)'
+        # the owner's answer, and docker may run as root: a local socket only (ssh:// or tcp://
+        # would make docker connect elsewhere, or run ssh)
+        if not re.match(r'unix:///[^\s]+$', socket):
+            return None, 'colima names a docker socket that is not a local unix socket: %r' % socket[:200]
+        return socket, None
+
+    def _docker_host(self):
+        """(DOCKER_HOST or None for docker's default, None) or (None, why docker cannot answer)."""
+        if self._runtime() == 'colima':
+            return self._colima_socket()
+        user = self._desktop_user()
+        socket = os.path.join(self.user_home(user), DESKTOP_SOCKET) if user else None
+        if socket and self.exists(socket):
+            return 'unix://' + socket, None
+        return None, None  # /var/run/docker.sock: Docker Desktop's "Allow the default Docker socket"
+
+    def _docker_answer(self):
+        """(server version, None) when the docker engine answers, else (None, why not)."""
         docker = self.which('docker')
         if not docker:
-            return False
-        return self.runner.run([docker, 'info', '--format', '{{.ServerVersion}}'],
-                               env=self._docker_env()).ok
+            return None, 'docker is not installed'
+        host, why = self._docker_host()
+        if why:
+            return None, why
+        res = self.runner.run([docker, 'info', '--format', '{{.ServerVersion}}'],
+                              env={'DOCKER_HOST': host} if host else None)
+        version = res.out.strip()
+        # Docker CLI 23.0 to 28.0.x exit 0 when the daemon is down, printing an empty line
+        # (docker/cli#5900): only a server version means it answers
+        if res.ok and version:
+            return version, None
+        if res.ok and not res.err.strip():
+            return None, 'docker info printed no server version'
+        return None, res.reason()
+
+    def docker_running(self):
+        return self._docker_answer()[0] is not None
 
     def start_docker(self):
         runtime = self._runtime()
         timeout = self.options.get('docker_start_timeout', 60)
         if runtime == 'colima':
-            if self.runner.euid == 0 and self.exists(self._plist_path()):
-                # our LaunchDaemon owns colima: a second `colima start` would fight it
-                res = self.runner.run([LAUNCHCTL, 'kickstart', 'system/' + LABEL])
-            else:
-                prefix = self._brew()[1]
-                res = self._run_as_owner([self.which('colima'), 'start'],
-                                         [('PATH', self._owner_path(prefix))])
+            if self.runner.euid == 0 and self._loaded():
+                # our LaunchDaemon owns colima: restart it. Without -k kickstart does nothing
+                # to a running job (launchctl(1)), e.g. a supervisor whose VM just died; and a
+                # second `colima start` beside it would fight it.
+                argv = [LAUNCHCTL, 'kickstart', '-k', 'system/' + LABEL]
+                res = self.runner.run(argv)
+                if not res.ok:
+                    raise PlatformError(failed('launchctl kickstart -k failed: %s' % res.reason()))
+                if not self.wait_until(self.docker_running, timeout):
+                    raise PlatformError(failed(
+                        'docker did not answer within %ss of restarting LaunchDaemon %s: %s (colima logs to %s)'
+                        % (timeout, LABEL, self._docker_answer()[1], COLIMA_LOG)))
+                return
+            prefix = self._brew()[1]
+            res = self._run_as_owner([self.which('colima'), 'start'],
+                                     [('PATH', self._owner_path(prefix))])
             if not self.wait_until(self.docker_running, timeout if res.ok else 0):
-                raise PlatformError(failed('docker did not answer after starting colima: %s'
-                                           % _colima_reason(res)))
+                why = _colima_reason(res) if not res.ok else self._docker_answer()[1]
+                raise PlatformError(failed('docker did not answer after starting colima: %s' % why))
             return
         if runtime == 'desktop':
             steps = ["Log in to the Mac's desktop and start Docker Desktop"]
@@ -382,7 +478,7 @@ class MacOS(Platform):
                     steps))
             res = self.runner.run([OPEN, '-a', 'Docker'])
             if not res.ok:  # `open` needs the user's GUI session
-                raise PlatformError(manual('cannot start Docker Desktop: %s' % res.reason(), steps))
+                raise PlatformError(manual('cannot start Docker Desktop: %s' % _open_reason(res), steps))
             if not self.wait_until(self.docker_running, timeout):
                 raise PlatformError(failed('Docker Desktop did not answer within %ss' % timeout))
             return
@@ -397,10 +493,17 @@ class MacOS(Platform):
         home = self.user_home(owner)
         return {
             'Label': LABEL,
-            'ProgramArguments': [self.which('colima'), 'start', '--foreground'],
+            'ProgramArguments': ['/bin/sh', '-c', COLIMA_SUPERVISOR, LABEL, self.which('colima'),
+                                 str(COLIMA_CHECK_EVERY)],
             'UserName': owner,
             'RunAtLoad': True,
-            'KeepAlive': True,
+            # started again only when the supervisor fails (VM gone, start failed); a stop on
+            # purpose exits 0 (launchd.plist(5) KeepAlive SuccessfulExit)
+            'KeepAlive': {'SuccessfulExit': False},
+            'ExitTimeOut': COLIMA_EXIT_TIMEOUT,
+            # unset, launchd applies "light resource limits" (throttled CPU and I/O): the VM is
+            # what this server is for (launchd.plist(5) ProcessType; Homebrew's :interactive)
+            'ProcessType': 'Interactive',
             'EnvironmentVariables': {'PATH': self._owner_path(prefix), 'HOME': home},
             'StandardOutPath': COLIMA_LOG,
             'StandardErrorPath': COLIMA_LOG,
@@ -415,6 +518,18 @@ class MacOS(Platform):
 
     def _loaded(self):
         return self.runner.run([LAUNCHCTL, 'print', 'system/' + LABEL]).ok
+
+    def _disabled(self):
+        """launchd's disabled database (`launchctl disable`, `unload -w`) holds our label: it is
+        then never loaded, at boot nor by bootstrap ("Service is disabled"), until enabled."""
+        res = self.runner.run([LAUNCHCTL, 'print-disabled', 'system'])
+        key = '"%s" =>' % LABEL
+        for line in res.out.splitlines():
+            line = line.strip()
+            if line.startswith(key):
+                # "=> disabled" since Big Sur, "=> true" before (the values seen in print-disabled)
+                return line[len(key):].strip() in ('disabled', 'true')
+        return False
 
     def docker_boot(self):
         runtime = self._runtime()
@@ -431,14 +546,20 @@ class MacOS(Platform):
     def _colima_boot(self):
         want = self._colima_plist()
         path = self._plist_path()
-        what = 'LaunchDaemon %s running `colima start --foreground` as %s' % (LABEL, want['UserName'])
+        what = 'LaunchDaemon %s running colima as %s' % (LABEL, want['UserName'])
         if not self.exists(path):
             return needs_fix('would install ' + what)
         if self._read_plist(path) != want:
             return needs_fix('would update ' + what)
+        if self._disabled():
+            return needs_fix('would enable and load %s (launchd has it disabled: it never loads)' % what)
         if not self._loaded():
             return needs_fix('would load ' + what)
-        return ok('colima starts at boot: ' + what, plist=path)
+        version, why = self._docker_answer()
+        if version is None:
+            return needs_fix('would restart %s (launchctl kickstart -k): loaded, but docker does not '
+                             'answer through it: %s' % (what, why))
+        return ok('colima starts at boot: %s; docker %s answers' % (what, version), plist=path)
 
     def _desktop_boot(self):
         try:
@@ -494,15 +615,16 @@ class MacOS(Platform):
             raise PlatformError(manual('docker at boot needs colima', ['brew install colima docker']))
         want = self._colima_plist()
         path = self._plist_path()
+        target = 'system/' + LABEL
         loaded = self._loaded()
         if self.runner.euid != 0:
             data = plistlib.dumps(want).decode('utf-8')
             steps = ["sudo tee %s >/dev/null <<'EOF'\n%sEOF" % (path, data),
                      'sudo chown root:wheel %s' % path, 'sudo chmod 0644 %s' % path]
             if loaded:
-                steps.append('sudo launchctl bootout system/%s' % LABEL)
-            steps += ['sudo launchctl bootstrap system %s' % path,
-                      'sudo launchctl kickstart system/%s' % LABEL]
+                steps += ['sudo launchctl bootout %s' % target,
+                          'while sudo launchctl print %s >/dev/null 2>&1; do sleep 1; done' % target]
+            steps += ['sudo launchctl enable %s' % target, 'sudo launchctl bootstrap system %s' % path]
             raise PlatformError(manual('installing a LaunchDaemon needs root: %s, or run these commands'
                                        % self.setting('become', 'true'), steps))
         changed = self._read_plist(path) != want
@@ -512,12 +634,22 @@ class MacOS(Platform):
             except (IOError, OSError) as exc:
                 raise PlatformError(failed('cannot write %s: %s' % (path, exc)))
         if loaded and changed:
-            self.run_or_raise([LAUNCHCTL, 'bootout', 'system/' + LABEL], 'launchctl bootout')
-            # bootout returns before the job is gone; bootstrapping too early fails with error 5
-            self.wait_until(lambda: not self._loaded(), 10)
-        bootstrap = changed or not loaded
-        if bootstrap:
-            self.run_or_raise([LAUNCHCTL, 'bootstrap', 'system', path], 'launchctl bootstrap')
-        # RunAtLoad has just started a fresh job: -k would kill it mid-start; restart only an old one
-        kick = [LAUNCHCTL, 'kickstart'] + ([] if bootstrap else ['-k']) + ['system/' + LABEL]
-        self.run_or_raise(kick, 'launchctl kickstart')
+            self.run_or_raise([LAUNCHCTL, 'bootout', target], 'launchctl bootout')
+            # bootout returns before the job is gone (the supervisor stops the VM first, for up
+            # to ExitTimeOut); bootstrapping before then fails with "5: Input/output error"
+            if not self.wait_until(lambda: not self._loaded(), COLIMA_EXIT_TIMEOUT + 10):
+                raise PlatformError(failed('launchctl bootout: %s was still loaded after %ds'
+                                           % (target, COLIMA_EXIT_TIMEOUT + 10)))
+            loaded = False
+        # a label once disabled is never loaded again, at boot nor by bootstrap, until enabled
+        self.run_or_raise([LAUNCHCTL, 'enable', target], 'launchctl enable')
+        if not loaded:
+            self.run_or_raise([LAUNCHCTL, 'bootstrap', 'system', path], 'launchctl bootstrap')  # RunAtLoad starts it
+        elif not self.docker_running():
+            # loaded and running, docker not answering: only -k restarts a running job
+            self.run_or_raise([LAUNCHCTL, 'kickstart', '-k', target], 'launchctl kickstart -k')
+        timeout = self.options.get('docker_start_timeout', 60)
+        if not self.wait_until(self.docker_running, timeout):
+            raise PlatformError(failed('LaunchDaemon %s is loaded, but docker did not answer within %ss: %s '
+                                       '(colima logs to %s)' % (LABEL, timeout, self._docker_answer()[1],
+                                                                COLIMA_LOG)))

@@ -5,7 +5,7 @@ import plistlib
 
 import pytest
 
-from ansible_collections.factiii.infra.plugins.module_utils.platforms.macos import MacOS
+from ansible_collections.factiii.infra.plugins.module_utils.platforms.macos import COLIMA_SUPERVISOR, MacOS
 from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
 from ansible_collections.factiii.infra.plugins.module_utils.stage import DEFAULT_FIXES, run_fixes
 
@@ -20,7 +20,9 @@ def mac(tmp_path, monkeypatch):
     def make(sim, check_mode=False, desktop=False):
         platform = MacOS(SimRunner(sim), check_mode=check_mode, options=PARAMS)
         platform.launchd_dir = str(tmp_path)
-        platform.sleep = lambda s: None
+        now = [0.0]  # a clock that moves only when the platform sleeps
+        platform.clock = lambda: now[0]
+        platform.sleep = lambda s: now.__setitem__(0, now[0] + s)
         platform.user_home = lambda user: '/Users/' + user
         platform.user_name = lambda uid: 'root' if uid == 0 else 'jon'
         platform.write_root_file = lambda path, data, mode: open(path, 'wb').write(data)
@@ -59,9 +61,13 @@ def test_fix_of_a_bare_mac_runs_one_brew_install_as_the_owner_and_boots_colima(m
     assert sim.installs() == [OWNER_SUDO + ['HOMEBREW_NO_AUTO_UPDATE=1', 'HOMEBREW_NO_INSTALL_CLEANUP=1',
                                             BREW, 'install', 'git', 'node', 'colima', 'docker']]
     plist = plistlib.loads((tmp_path / 'com.factiii.colima.plist').read_bytes())
-    assert plist['UserName'] == 'jon' and plist['ProgramArguments'][1:] == ['start', '--foreground']
-    assert ['/bin/launchctl', 'bootstrap', 'system', str(tmp_path / 'com.factiii.colima.plist')] in sim.calls
+    assert plist['UserName'] == 'jon' and plist['ProgramArguments'][:3] == ['/bin/sh', '-c', COLIMA_SUPERVISOR]
+    launchd = [c[1:] for c in sim.calls if c[0] == '/bin/launchctl' and c[1] in ('enable', 'bootstrap')]
+    assert launchd == [['enable', 'system/com.factiii.colima'],
+                       ['bootstrap', 'system', str(tmp_path / 'com.factiii.colima.plist')]]
     assert not [c for c in sim.calls if 'load' in c or 'unload' in c]
+    # colima was started by docker-not-running; the daemon adopted it instead of respawning
+    assert sim.daemon_loaded and sim.job_running and not sim.respawning
     sim.calls = []
     again = run(mac(sim), HOST_FIXES)
     assert statuses(again) == dict.fromkeys(again, 'ok')
@@ -101,3 +107,76 @@ def test_no_program_of_the_brew_owner_runs_as_root(mac, check_mode):
     as_jon = [c[-2:] for c in sim.calls if c[:5] == OWNER_SUDO]
     for tool in ('git', 'node', 'docker'):
         assert ['/opt/homebrew/bin/' + tool, '--version'] in as_jon, sim.calls
+
+
+# -- issue 16: docker really answering, colima under launchd, whose docker -------------------
+
+ALL = ['git', 'node', 'colima', 'docker']
+DOCKER_FIXES = ['docker-missing', 'docker-not-running', 'docker-autostart']
+
+
+def installed_daemon(mac, tmp_path, **kw):
+    """A Mac where a previous fix run installed and loaded today's LaunchDaemon."""
+    sim = SimMac(ALL, **kw)
+    platform = mac(sim)
+    path = str(tmp_path / 'com.factiii.colima.plist')
+    with open(path, 'wb') as f:
+        f.write(plistlib.dumps(platform._colima_plist()))
+    sim.plist = path
+    sim.calls = []
+    return sim
+
+
+def test_scan_says_docker_is_down_when_docker_27_exits_0(mac):
+    # point 1 on a Mac: colima stopped, the CLI exits 0 with an empty line
+    sim = SimMac(ALL)
+    rows = run(mac(sim, check_mode=True), ['docker-not-running'], check_mode=True)
+    assert rows['docker-not-running']['msg'] == 'would start docker'
+
+
+def test_a_vm_that_died_under_the_daemon_is_seen_and_restarted(mac, tmp_path):
+    sim = installed_daemon(mac, tmp_path, colima_running=True, daemon_loaded=True)
+    assert statuses(run(mac(sim, check_mode=True), DOCKER_FIXES, check_mode=True)) == dict.fromkeys(DOCKER_FIXES, 'ok')
+    sim.crash_vm()
+    scan = run(mac(sim, check_mode=True), DOCKER_FIXES, check_mode=True)
+    assert scan['docker-autostart']['msg'] == (
+        'would restart LaunchDaemon com.factiii.colima running colima as jon (launchctl kickstart -k): '
+        'loaded, but docker does not answer through it: colima is not running')
+    rows = run(mac(sim), DOCKER_FIXES)
+    assert statuses(rows) == {'docker-missing': 'ok', 'docker-not-running': 'fixed', 'docker-autostart': 'ok'}
+    assert ['/bin/launchctl', 'kickstart', '-k', 'system/com.factiii.colima'] in sim.calls
+    assert sim.colima_running and sim.job_running
+    assert not [c for c in sim.calls if c[-2:] == ['/opt/homebrew/bin/colima', 'start']]  # launchd's job
+
+
+def test_a_disabled_label_is_enabled_before_bootstrap(mac, tmp_path):
+    sim = SimMac(ALL, colima_running=True, disabled=True)
+    rows = run(mac(sim), DOCKER_FIXES)
+    assert statuses(rows) == {'docker-missing': 'ok', 'docker-not-running': 'ok', 'docker-autostart': 'fixed'}
+    assert sim.daemon_loaded and not sim.disabled
+
+
+def test_the_daemon_adopts_a_colima_started_by_hand(mac, tmp_path):
+    # `colima start` exits 0 on "already running": the old --foreground job respawned every 10 s
+    sim = SimMac(ALL, colima_running=True)
+    rows = run(mac(sim), ['docker-autostart'])
+    assert rows['docker-autostart']['status'] == 'fixed'
+    assert sim.job_running and not sim.respawning
+
+
+def test_docker_is_reached_through_colimas_socket_under_dot_config(mac, tmp_path):
+    sim = installed_daemon(mac, tmp_path, colima_running=True, daemon_loaded=True,
+                           colima_home='/Users/jon/.config/colima')
+    rows = run(mac(sim, check_mode=True), DOCKER_FIXES, check_mode=True)
+    assert statuses(rows) == dict.fromkeys(DOCKER_FIXES, 'ok')
+    assert sim.docker_reached and all(sim.docker_reached)
+
+
+def test_a_vm_that_cannot_start_fails_naming_the_log(mac, tmp_path):
+    sim = installed_daemon(mac, tmp_path, colima_running=True, daemon_loaded=True)
+    sim.crash_vm()
+    sim.vm_broken = True
+    rows = run(mac(sim), ['docker-not-running'])
+    assert rows['docker-not-running']['status'] == 'failed'
+    assert rows['docker-not-running']['msg'].endswith(
+        'colima is not running (colima logs to /Library/Logs/factiii-colima.log)')

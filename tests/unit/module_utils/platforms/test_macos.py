@@ -10,14 +10,17 @@ __metaclass__ = type
 import json
 import os
 import plistlib
+import signal
 import stat
+import subprocess
+import time
 
 import pytest
 
 from ansible_collections.factiii.infra.plugins.module_utils.fix import (
     FAILED, MANUAL, NEEDS_FIX, OK, PlatformError,
 )
-from ansible_collections.factiii.infra.plugins.module_utils.platforms.macos import MacOS
+from ansible_collections.factiii.infra.plugins.module_utils.platforms.macos import COLIMA_SUPERVISOR, MacOS
 from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
 from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
 from ansible_collections.factiii.infra.plugins.module_utils.stage import run_fixes
@@ -37,10 +40,19 @@ SUDO_BREW = AS_JON + BREW_ENV + [BREW]
 PATH = 'PATH=/opt/homebrew/bin:/opt/homebrew/sbin:/usr/bin:/bin:/usr/sbin:/sbin'
 DOCKER_INFO = ['/opt/homebrew/bin/docker', 'info', '--format', '{{.ServerVersion}}']
 SOCKET = 'unix:///Users/jon/.colima/default/docker.sock'
-# root runs jon's docker as jon (runner.py), pointed at jon's colima socket
-ROOT_DOCKER_INFO = (AS_JON + ['DOCKER_HOST=' + SOCKET, 'LANG=C', 'LC_ALL=C', 'LC_MESSAGES=C',
-                              'PATH=/opt/homebrew/bin:/usr/bin:/bin:/usr/sbin:/sbin'] + DOCKER_INFO)
+COLIMA = '/opt/homebrew/bin/colima'
+COLIMA_STATUS = AS_JON + [PATH, COLIMA, 'status', '--json']
+
+
+def root_docker_info(socket=SOCKET):
+    # root runs jon's docker as jon (runner.py), pointed at the socket colima names
+    return (AS_JON + ['DOCKER_HOST=' + socket, 'LANG=C', 'LC_ALL=C', 'LC_MESSAGES=C',
+                      'PATH=/opt/homebrew/bin:/usr/bin:/bin:/usr/sbin:/sbin'] + DOCKER_INFO)
+
+
+ROOT_DOCKER_INFO = root_docker_info()
 PRINT = ['/bin/launchctl', 'print', 'system/com.factiii.colima']
+PRINT_DISABLED = ['/bin/launchctl', 'print-disabled', 'system']
 LABEL = 'com.factiii.colima'
 DEFAULTS = ['/usr/bin/defaults', 'read', '/Library/Preferences/com.apple.loginwindow', 'autoLoginUser']
 SW_VERS = ['/usr/bin/sw_vers', '-productVersion']
@@ -80,40 +92,71 @@ UPDATE_FAILED = (SUDO_BREW + ['update'], 1, '',
                  'Fetching /opt/homebrew/Library/Taps/homebrew/homebrew-core failed!\n')
 
 
+# Only launchctl print's exit status is used; the text is the shape of launchctl(1) print.
 LAUNCHCTL_PRINT = """system/com.factiii.colima = {
 \tactive count = 1
 \tpath = /Library/LaunchDaemons/com.factiii.colima.plist
 \ttype = LaunchDaemon
 \tstate = running
 
-\tprogram = /opt/homebrew/bin/colima
-\targuments = {
-\t\t/opt/homebrew/bin/colima
-\t\tstart
-\t\t--foreground
-\t}
-
+\tprogram = /bin/sh
 \tusername = jon
 \tpid = 812
-\timmediate reason = inefficient
 }
 """
+# launchctl print/kickstart of a label not loaded: the wording of NixOS/nix#9978 (exit 113)
 LAUNCHCTL_MISSING = 'Could not find service "com.factiii.colima" in domain for system\n'
+
+
+def print_disabled(value=None):
+    """`launchctl print-disabled system`: one `"label" => disabled|enabled` line per label that was
+    ever enabled or disabled (macOS 11+; `=> true|false` before), as parsed by nexu-io/nexu#836 and
+    openclaw/openclaw#849. Not verified on a real Mac by this project."""
+    lines = ['\t"com.apple.ftp-proxy" => disabled']
+    if value:
+        lines.append('\t"com.factiii.colima" => %s' % value)
+    return 'disabled services = {\n%s\n}\n' % '\n'.join(lines)
+
+
+# As root, bootstrap of a disabled label (DeterminateSystems/nix-installer#530, macOS 13)
+BOOTSTRAP_DISABLED = (119, '', '/Library/LaunchDaemons/com.factiii.colima.plist: Service is disabled\n'
+                               'Bootstrap failed: 119: Service is disabled\n')
 
 DEFAULTS_MISSING = (
     '\n2024-11-25 10:02:11.512 defaults[4242:56789] \n'
     'The domain/default pair of (/Library/Preferences/com.apple.loginwindow, autoLoginUser) '
     'does not exist\n')
 
+# colima logs through logrus, text format without a TTY (`level=fatal msg=...`): cmd/root/root.go
 COLIMA_FATAL = (
     'time="2024-11-25T10:00:00+01:00" level=info msg="starting colima"\n'
     'time="2024-11-25T10:00:00+01:00" level=info msg="runtime: docker"\n'
     'time="2024-11-25T10:00:01+01:00" level=info msg="starting ..." context=vm\n'
     'time="2024-11-25T10:00:04+01:00" level=fatal msg="error starting vm: error at \'starting\': '
     'exit status 1"\n')
+# `colima status` when the VM is down: exit 1, "colima is not running" (colima v0.10.3 app/app.go
+# getStatus; Homebrew's colima formula test asserts the text and the exit status 1)
+COLIMA_NOT_RUNNING = 'time="2026-11-30T08:00:00Z" level=fatal msg="colima is not running"\n'
+
+
+def colima_status(home='/Users/jon/.colima'):
+    """`colima status --json` of colima v0.10.3: app/app.go statusInfo through json.NewEncoder
+    (one line, fields in this order); the socket is <colima home>/<profile>/docker.sock
+    (environment/container/docker/context.go). Values are this test's Mac (vz on Apple Silicon)."""
+    return json.dumps({
+        'display_name': 'colima', 'driver': 'macOS Virtualization.Framework', 'arch': 'aarch64',
+        'runtime': 'docker', 'mount_type': 'virtiofs',
+        'docker_socket': 'unix://%s/default/docker.sock' % home,
+        'containerd_socket': 'unix://%s/default/containerd.sock' % home,
+        'kubernetes': False, 'cpu': 2, 'memory': 2147483648, 'disk': 107374182400,
+    }, separators=(',', ':')) + '\n'
+
 
 DOCKER_DOWN = ('Cannot connect to the Docker daemon at unix:///Users/jon/.colima/default/docker.sock. '
                'Is the docker daemon running?\n')
+# Docker CLI 23.0 to 28.0.x exit 0 when the daemon is down: an empty line on stdout, the error on
+# stderr (docker/cli#5900, 28.0.1); 28.1+ and 20.10 exit 1.
+DOCKER_DOWN_27 = (0, '\n', DOCKER_DOWN)
 
 
 class FakeRunner(Runner):
@@ -255,9 +298,11 @@ def test_prefix_owned_by_root_is_manual():
 
 
 def test_stat_failure_is_failed():
-    mac, module = make([(STAT_JON[0], 1, '', 'stat: /opt/homebrew: stat: Permission denied\n')])
+    # root is never refused by stat; what fails is a path gone (FreeBSD/Apple stat.c: warn("%s: stat"))
+    mac, module = make([(STAT_JON[0], 1, '', 'stat: /opt/homebrew: stat: No such file or directory\n')])
     res = raised(mac.install_packages, ['git'])
-    assert res.status == FAILED and 'Permission denied' in res.msg
+    assert res.status == FAILED and res.msg == ('cannot tell who owns /opt/homebrew: '
+                                                'stat: /opt/homebrew: stat: No such file or directory')
 
 
 @pytest.mark.parametrize('euid, problem', [(ROOT, False), (JON, False), (ALICE, True)])
@@ -435,6 +480,15 @@ def test_npm_install_global_failure():
 
 # -- docker ----------------------------------------------------------------
 
+def answers(version='27.3.1', socket=SOCKET, home='/Users/jon/.colima'):
+    """One docker_running() as root on a colima Mac: colima names its socket, docker answers."""
+    return [(COLIMA_STATUS, 0, colima_status(home)), (root_docker_info(socket), 0, version + '\n')]
+
+
+def vm_down():
+    return [(COLIMA_STATUS, 1, '', COLIMA_NOT_RUNNING)]
+
+
 def test_docker_installed():
     assert make(files=['/Applications/Docker.app'], bins={})[0].docker_installed()
     assert make(bins=COLIMA_BINS)[0].docker_installed()
@@ -447,23 +501,74 @@ def test_docker_found_in_docker_desktop_when_not_on_path():
     assert mac.which('docker') == cli
 
 
-def test_docker_running_as_root_uses_colima_socket():
-    mac, module = make([STAT_JON, (ROOT_DOCKER_INFO, 0, '27.3.1\n')], bins=COLIMA_BINS)
+def test_docker_running_as_root_uses_the_socket_colima_names():
+    mac, module = make([STAT_JON] + answers(), bins=COLIMA_BINS)
     assert mac.docker_running()
+    module.assert_done()
     assert module.envs[-1]['DOCKER_HOST'] == SOCKET
 
 
-def test_docker_running_as_owner_uses_own_context():
-    mac, module = make([(DOCKER_INFO, 1, '', DOCKER_DOWN)], bins=COLIMA_BINS, euid=JON)
-    assert not mac.docker_running()
-    assert 'DOCKER_HOST' not in module.envs[-1]
+def test_docker_running_finds_colima_under_dot_config():
+    # issue 16 point 3: without ~/.colima, colima's home is ~/.config/colima (config/files.go)
+    socket = 'unix:///Users/jon/.config/colima/default/docker.sock'
+    mac, module = make([STAT_JON] + answers(socket=socket, home='/Users/jon/.config/colima'),
+                       bins=COLIMA_BINS)
+    assert mac.docker_running()
+    module.assert_done()
+
+
+def test_docker_27_exits_0_when_the_daemon_is_down_and_that_is_not_running():
+    # issue 16 point 1 on a Mac: an empty server version is no answer
+    mac, module = make([STAT_JON, (COLIMA_STATUS, 0, colima_status()), (ROOT_DOCKER_INFO,) + DOCKER_DOWN_27],
+                       bins=COLIMA_BINS)
+    assert mac._docker_answer() == (None, DOCKER_DOWN.strip())
+    module.assert_done()
+
+
+def test_a_socket_colima_names_that_is_not_local_is_refused():
+    status = colima_status().replace('unix:///Users/jon/.colima/default/docker.sock', 'ssh://evil.example')
+    mac, module = make([STAT_JON, (COLIMA_STATUS, 0, status)], bins=COLIMA_BINS)
+    assert mac._docker_answer() == (
+        None, "colima names a docker socket that is not a local unix socket: 'ssh://evil.example'")
+    module.assert_done()
+
+
+def test_colima_not_running_is_not_running_without_asking_docker():
+    mac, module = make([STAT_JON] + vm_down(), bins=COLIMA_BINS)
+    assert mac._docker_answer() == (None, 'colima is not running')
+    module.assert_done()
+
+
+def test_docker_running_as_owner_asks_colima_for_the_socket_too():
+    mac, module = make([STAT_JON, ([COLIMA, 'status', '--json'], 0, colima_status()),
+                        (DOCKER_INFO, 0, '27.3.1\n')], bins=COLIMA_BINS, euid=JON)
+    assert mac.docker_running()
+    module.assert_done()
+    assert module.envs[-1]['DOCKER_HOST'] == SOCKET
+
+
+DESKTOP_CLI = '/usr/local/bin/docker'
+DESKTOP_INFO = [DESKTOP_CLI, 'info', '--format', '{{.ServerVersion}}']
+
+
+@pytest.mark.parametrize('has_socket', [True, False])
+def test_docker_desktop_as_root_uses_the_users_socket_when_there(has_socket):
+    # Docker Desktop's socket is ~/.docker/run/docker.sock; /var/run/docker.sock (docker's default)
+    # exists only with "Allow the default Docker socket" (docker/for-mac#6529, bcicen/ctop#337)
+    socket = '/Users/jon/.docker/run/docker.sock'
+    files = ['/Applications/Docker.app'] + ([socket] if has_socket else [])
+    mac, module = make([STAT_JON, (DESKTOP_INFO, 0, '27.3.1\n')],
+                       bins={'brew': BREW, 'docker': DESKTOP_CLI}, files=files)
+    assert mac.docker_running()
+    assert module.envs[-1].get('DOCKER_HOST') == ('unix://' + socket if has_socket else None)
 
 
 def test_start_colima_as_owner_then_polls():
-    mac, module = make([STAT_JON, (AS_JON + [PATH, '/opt/homebrew/bin/colima', 'start'], 0, '',
-                                   'time="2024-11-25T10:00:30+01:00" level=info msg="done"\n'),
-                        (ROOT_DOCKER_INFO, 1, '', DOCKER_DOWN), (ROOT_DOCKER_INFO, 1, '', DOCKER_DOWN),
-                        (ROOT_DOCKER_INFO, 0, '27.3.1\n')], bins=COLIMA_BINS)
+    mac, module = make([(PRINT, 113, '', LAUNCHCTL_MISSING), STAT_JON,
+                        (AS_JON + [PATH, COLIMA, 'start'], 0, '',
+                         'time="2024-11-25T10:00:30+01:00" level=info msg="done"\n')]
+                       + vm_down() + [(COLIMA_STATUS, 0, colima_status()), (ROOT_DOCKER_INFO,) + DOCKER_DOWN_27]
+                       + answers(), bins=COLIMA_BINS)
     mac.start_docker()
     module.assert_done()
     assert mac.slept == [1.0, 1.0]
@@ -471,8 +576,8 @@ def test_start_colima_as_owner_then_polls():
 
 
 def test_start_colima_failure_reports_colimas_reason_without_waiting():
-    mac, module = make([STAT_JON, (AS_JON + [PATH, '/opt/homebrew/bin/colima', 'start'], 1, '',
-                                   COLIMA_FATAL), (ROOT_DOCKER_INFO, 1, '', DOCKER_DOWN)],
+    mac, module = make([(PRINT, 113, '', LAUNCHCTL_MISSING), STAT_JON,
+                        (AS_JON + [PATH, COLIMA, 'start'], 1, '', COLIMA_FATAL)] + vm_down(),
                        bins=COLIMA_BINS)
     res = raised(mac.start_docker)
     module.assert_done()
@@ -483,20 +588,33 @@ def test_start_colima_failure_reports_colimas_reason_without_waiting():
 
 
 def test_start_colima_times_out_with_option():
-    down = (ROOT_DOCKER_INFO, 1, '', DOCKER_DOWN)
-    mac, module = make([STAT_JON, (AS_JON + [PATH, '/opt/homebrew/bin/colima', 'start'], 0, '')]
-                       + [down] * 4, bins=COLIMA_BINS, options={'docker_start_timeout': 3})
+    mac, module = make([(PRINT, 113, '', LAUNCHCTL_MISSING), STAT_JON,
+                        (AS_JON + [PATH, COLIMA, 'start'], 0, '')] + vm_down() * 5,
+                       bins=COLIMA_BINS, options={'docker_start_timeout': 3})
     res = raised(mac.start_docker)
     module.assert_done()
     assert res.status == FAILED and sum(mac.slept) == 3
+    assert res.msg == 'docker did not answer after starting colima: colima is not running'
 
 
-def test_start_colima_through_our_launchdaemon(tmp_path):
-    (tmp_path / (LABEL + '.plist')).write_bytes(b'')
-    mac, module = make([(['/bin/launchctl', 'kickstart', 'system/' + LABEL], 0, ''), STAT_JON,
-                        (ROOT_DOCKER_INFO, 0, '27.3.1\n')], bins=COLIMA_BINS, tmp_path=tmp_path)
+KICKSTART_K = ['/bin/launchctl', 'kickstart', '-k', 'system/' + LABEL]
+
+
+def test_start_colima_through_our_launchdaemon_restarts_it():
+    # issue 16 point 2: a plain kickstart does nothing to a running job (launchctl(1)), so a
+    # supervisor whose VM died would stay as it is; -k restarts it
+    mac, module = make([(PRINT, 0, LAUNCHCTL_PRINT), (KICKSTART_K, 0, ''), STAT_JON] + vm_down() + answers(),
+                       bins=COLIMA_BINS)
     mac.start_docker()
     module.assert_done()
+
+
+def test_start_colima_through_our_launchdaemon_that_does_not_come_back(tmp_path):
+    mac, module = make([(PRINT, 0, LAUNCHCTL_PRINT), (KICKSTART_K, 0, ''), STAT_JON] + vm_down() * 3,
+                       bins=COLIMA_BINS, options={'docker_start_timeout': 1})
+    res = raised(mac.start_docker)
+    assert res.msg == ('docker did not answer within 1s of restarting LaunchDaemon com.factiii.colima: '
+                       'colima is not running (colima logs to /Library/Logs/factiii-colima.log)')
 
 
 def test_start_docker_desktop_as_root_is_manual():
@@ -508,61 +626,110 @@ def test_start_docker_desktop_as_root_is_manual():
 
 
 def test_start_docker_desktop_in_gui_session():
-    cli = '/usr/local/bin/docker'
-    mac, module = make([(['/usr/bin/open', '-a', 'Docker'], 0, ''),
-                        ([cli, 'info', '--format', '{{.ServerVersion}}'], 0, '27.3.1\n')],
-                       bins={'docker': cli}, files=['/Applications/Docker.app'], euid=JON)
+    mac, module = make([(['/usr/bin/open', '-a', 'Docker'], 0, ''), (DESKTOP_INFO, 0, '27.3.1\n')],
+                       bins={'docker': DESKTOP_CLI}, files=['/Applications/Docker.app'], euid=JON)
     mac.start_docker()
     module.assert_done()
 
 
+# `open` since Big Sur, with no window server session to talk to (sallar/mac-local-rtmp-server#34,
+# comment of 2021-05-22, macOS 11); before Big Sur it said "LSOpenURLsWithRole() failed with error -10810"
+OPEN_NO_SESSION = ('The application cannot be opened for an unexpected reason, error=Error '
+                   'Domain=NSOSStatusErrorDomain Code=-10822 "kLSServerCommunicationErr: The server process '
+                   '(registration and recent items) is not available" UserInfo={_LSLine=3665, '
+                   '_LSFunction=_LSOpenStuffCallLocal}\n')
+
+
 def test_start_docker_desktop_without_gui_session_is_manual():
-    mac, module = make([(['/usr/bin/open', '-a', 'Docker'], 1, '',
-                         'LSOpenURLsWithRole() failed with error -10810 for the file '
-                         '/Applications/Docker.app.\n')],
+    mac, module = make([(['/usr/bin/open', '-a', 'Docker'], 1, '', OPEN_NO_SESSION)],
                        bins={}, files=['/Applications/Docker.app'], euid=JON)
     res = raised(mac.start_docker)
-    assert res.status == MANUAL and '-10810' in res.msg
+    assert res.status == MANUAL
+    assert res.msg == ('cannot start Docker Desktop: The application cannot be opened for an unexpected '
+                       'reason, error=Error Domain=NSOSStatusErrorDomain Code=-10822 "kLSServerCommunicationErr: '
+                       'The server process (registration and recent items) is not available"')
 
 
 # -- docker at boot ----------------------------------------------------------
 
-def want_plist(colima='/opt/homebrew/bin/colima'):
+def want_plist(colima=COLIMA):
     return {
         'Label': LABEL,
-        'ProgramArguments': [colima, 'start', '--foreground'],
+        'ProgramArguments': ['/bin/sh', '-c', COLIMA_SUPERVISOR, LABEL, colima, '30'],
         'UserName': 'jon',
         'RunAtLoad': True,
-        'KeepAlive': True,
+        'KeepAlive': {'SuccessfulExit': False},
+        'ExitTimeOut': 120,
+        'ProcessType': 'Interactive',
         'EnvironmentVariables': {'PATH': PATH[len('PATH='):], 'HOME': '/Users/jon'},
         'StandardOutPath': '/Library/Logs/factiii-colima.log',
         'StandardErrorPath': '/Library/Logs/factiii-colima.log',
     }
 
 
+def write_plist(tmp_path, plist):
+    (tmp_path / (LABEL + '.plist')).write_bytes(plistlib.dumps(plist))
+    return str(tmp_path / (LABEL + '.plist'))
+
+
 def test_colima_boot_without_plist_needs_fix(tmp_path):
     mac, module = make([STAT_JON], bins=COLIMA_BINS, tmp_path=tmp_path)
     res = mac.docker_boot()
     assert res.status == NEEDS_FIX
-    assert res.msg == ('would install LaunchDaemon com.factiii.colima running '
-                       '`colima start --foreground` as jon')
+    assert res.msg == 'would install LaunchDaemon com.factiii.colima running colima as jon'
 
 
-def test_colima_boot_ok_when_plist_matches_and_loaded(tmp_path):
-    (tmp_path / (LABEL + '.plist')).write_bytes(plistlib.dumps(want_plist()))
-    mac, module = make([STAT_JON, (PRINT, 0, LAUNCHCTL_PRINT)], bins=COLIMA_BINS, tmp_path=tmp_path)
-    assert mac.docker_boot().status == OK
+def test_colima_boot_ok_when_loaded_enabled_and_docker_answers(tmp_path):
+    write_plist(tmp_path, want_plist())
+    mac, module = make([STAT_JON, (PRINT_DISABLED, 0, print_disabled('enabled')), (PRINT, 0, LAUNCHCTL_PRINT)]
+                       + answers(), bins=COLIMA_BINS, tmp_path=tmp_path)
+    res = mac.docker_boot()
     module.assert_done()
+    assert res.status == OK
+    assert res.msg == ('colima starts at boot: LaunchDaemon com.factiii.colima running colima as jon; '
+                       'docker 27.3.1 answers')
+
+
+def test_colima_boot_loaded_but_docker_not_answering_needs_a_restart(tmp_path):
+    # issue 16 point 2: `launchctl print` exiting 0 says nothing about the VM
+    write_plist(tmp_path, want_plist())
+    mac, module = make([STAT_JON, (PRINT_DISABLED, 0, print_disabled()), (PRINT, 0, LAUNCHCTL_PRINT)]
+                       + vm_down(), bins=COLIMA_BINS, tmp_path=tmp_path)
+    res = mac.docker_boot()
+    module.assert_done()
+    assert res.status == NEEDS_FIX
+    assert res.msg == ('would restart LaunchDaemon com.factiii.colima running colima as jon (launchctl '
+                       'kickstart -k): loaded, but docker does not answer through it: colima is not running')
+
+
+@pytest.mark.parametrize('value', ['disabled', 'true'])
+def test_colima_boot_disabled_label_needs_enabling(tmp_path, value):
+    write_plist(tmp_path, want_plist())
+    mac, module = make([STAT_JON, (PRINT_DISABLED, 0, print_disabled(value))], bins=COLIMA_BINS,
+                       tmp_path=tmp_path)
+    res = mac.docker_boot()
+    module.assert_done()
+    assert res.msg == ('would enable and load LaunchDaemon com.factiii.colima running colima as jon '
+                       '(launchd has it disabled: it never loads)')
 
 
 def test_colima_boot_stale_or_unloaded_plist_needs_fix(tmp_path):
-    (tmp_path / (LABEL + '.plist')).write_bytes(plistlib.dumps(want_plist('/usr/local/bin/colima')))
+    write_plist(tmp_path, want_plist('/usr/local/bin/colima'))
     mac, module = make([STAT_JON], bins=COLIMA_BINS, tmp_path=tmp_path)
     assert mac.docker_boot().msg.startswith('would update LaunchDaemon')
-    (tmp_path / (LABEL + '.plist')).write_bytes(plistlib.dumps(want_plist()))
-    mac, module = make([STAT_JON, (PRINT, 113, '', LAUNCHCTL_MISSING)], bins=COLIMA_BINS,
-                       tmp_path=tmp_path)
+    write_plist(tmp_path, want_plist())
+    mac, module = make([STAT_JON, (PRINT_DISABLED, 0, print_disabled()), (PRINT, 113, '', LAUNCHCTL_MISSING)],
+                       bins=COLIMA_BINS, tmp_path=tmp_path)
     assert mac.docker_boot().msg.startswith('would load LaunchDaemon')
+
+
+def test_the_old_foreground_plist_is_replaced(tmp_path):
+    old = dict(want_plist(), ProgramArguments=[COLIMA, 'start', '--foreground'], KeepAlive=True)
+    for key in ('ExitTimeOut', 'ProcessType'):
+        del old[key]
+    write_plist(tmp_path, old)
+    mac, module = make([STAT_JON], bins=COLIMA_BINS, tmp_path=tmp_path)
+    assert mac.docker_boot().msg == 'would update LaunchDaemon com.factiii.colima running colima as jon'
 
 
 def test_no_docker_yet_would_boot_the_colima_it_installs():
@@ -614,13 +781,16 @@ def test_desktop_boot_ok_after_autologin():
 # -- installing the LaunchDaemon ----------------------------------------------
 
 BOOTSTRAP = ['/bin/launchctl', 'bootstrap', 'system']
-KICKSTART = ['/bin/launchctl', 'kickstart', 'system/' + LABEL]
+BOOTOUT = ['/bin/launchctl', 'bootout', 'system/' + LABEL]
+ENABLE = ['/bin/launchctl', 'enable', 'system/' + LABEL]
+LOADED = (PRINT, 0, LAUNCHCTL_PRINT)
+NOT_LOADED = (PRINT, 113, '', LAUNCHCTL_MISSING)
 
 
-def test_enable_writes_plist_and_bootstraps(tmp_path):
+def test_enable_writes_plist_enables_bootstraps_and_waits_for_docker(tmp_path):
     path = str(tmp_path / (LABEL + '.plist'))
-    mac, module = make([STAT_JON, (PRINT, 113, '', LAUNCHCTL_MISSING), (BOOTSTRAP + [path], 0, ''),
-                        (KICKSTART, 0, '')], bins=COLIMA_BINS, tmp_path=tmp_path)
+    mac, module = make([STAT_JON, NOT_LOADED, (ENABLE, 0, ''), (BOOTSTRAP + [path], 0, '')]
+                       + vm_down() + answers(), bins=COLIMA_BINS, tmp_path=tmp_path)
     mac.enable_docker_at_boot()
     module.assert_done()
     assert_no_load_unload(module)
@@ -628,15 +798,13 @@ def test_enable_writes_plist_and_bootstraps(tmp_path):
         assert plistlib.load(f) == want_plist()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
     assert os.listdir(str(tmp_path)) == [LABEL + '.plist']  # no temp file left behind
+    assert mac.slept == [1.0]
 
 
-def test_enable_changed_plist_boots_out_first(tmp_path):
-    path = str(tmp_path / (LABEL + '.plist'))
-    (tmp_path / (LABEL + '.plist')).write_bytes(plistlib.dumps(want_plist('/usr/local/bin/colima')))
-    mac, module = make([STAT_JON, (PRINT, 0, LAUNCHCTL_PRINT),
-                        (['/bin/launchctl', 'bootout', 'system/' + LABEL], 0, ''),
-                        (PRINT, 0, LAUNCHCTL_PRINT), (PRINT, 113, '', LAUNCHCTL_MISSING),
-                        (BOOTSTRAP + [path], 0, ''), (KICKSTART, 0, '')],
+def test_enable_changed_plist_boots_out_and_waits_until_it_is_gone(tmp_path):
+    path = write_plist(tmp_path, want_plist('/usr/local/bin/colima'))
+    mac, module = make([STAT_JON, LOADED, (BOOTOUT, 0, ''), LOADED, LOADED, NOT_LOADED,
+                        (ENABLE, 0, ''), (BOOTSTRAP + [path], 0, '')] + answers(),
                        bins=COLIMA_BINS, tmp_path=tmp_path)
     mac.enable_docker_at_boot()
     module.assert_done()
@@ -645,33 +813,65 @@ def test_enable_changed_plist_boots_out_first(tmp_path):
         assert plistlib.load(f) == want_plist()
 
 
-def test_enable_unchanged_plist_not_loaded_bootstraps_without_bootout(tmp_path):
-    path = str(tmp_path / (LABEL + '.plist'))
-    (tmp_path / (LABEL + '.plist')).write_bytes(plistlib.dumps(want_plist()))
-    mac, module = make([STAT_JON, (PRINT, 113, '', LAUNCHCTL_MISSING), (BOOTSTRAP + [path], 0, ''),
-                        (KICKSTART, 0, '')], bins=COLIMA_BINS, tmp_path=tmp_path)
+def test_enable_bootout_that_never_finishes_is_failed(tmp_path):
+    write_plist(tmp_path, want_plist('/usr/local/bin/colima'))
+    mac, module = make([STAT_JON, LOADED, (BOOTOUT, 0, '')] + [LOADED] * 131,
+                       bins=COLIMA_BINS, tmp_path=tmp_path)
+    res = raised(mac.enable_docker_at_boot)
+    module.assert_done()
+    assert res.msg == 'launchctl bootout: system/com.factiii.colima was still loaded after 130s'
+
+
+def test_enable_loaded_job_whose_docker_is_down_is_restarted_with_k(tmp_path):
+    write_plist(tmp_path, want_plist())
+    mac, module = make([STAT_JON, LOADED, (ENABLE, 0, '')] + vm_down() + [(KICKSTART_K, 0, '')]
+                       + vm_down() + answers(), bins=COLIMA_BINS, tmp_path=tmp_path)
     mac.enable_docker_at_boot()
     module.assert_done()
 
 
-def test_enable_bootstrap_failure_is_failed(tmp_path):
+def test_enable_loaded_job_whose_docker_answers_is_left_running(tmp_path):
+    write_plist(tmp_path, want_plist())
+    mac, module = make([STAT_JON, LOADED, (ENABLE, 0, '')] + answers() + answers(),
+                       bins=COLIMA_BINS, tmp_path=tmp_path)
+    mac.enable_docker_at_boot()
+    module.assert_done()
+    assert not [c for c in module.calls if 'kickstart' in c]
+
+
+@pytest.mark.parametrize('answer, msg', [
+    ((5, '', 'Bootstrap failed: 5: Input/output error\n'), 'Bootstrap failed: 5: Input/output error'),
+    (BOOTSTRAP_DISABLED, 'Bootstrap failed: 119: Service is disabled'),
+])
+def test_enable_bootstrap_failure_is_failed(tmp_path, answer, msg):
     path = str(tmp_path / (LABEL + '.plist'))
-    mac, module = make([STAT_JON, (PRINT, 113, '', LAUNCHCTL_MISSING),
-                        (BOOTSTRAP + [path], 5, '', 'Bootstrap failed: 5: Input/output error\n')],
+    mac, module = make([STAT_JON, NOT_LOADED, (ENABLE, 0, ''), (BOOTSTRAP + [path],) + answer],
                        bins=COLIMA_BINS, tmp_path=tmp_path)
     res = raised(mac.enable_docker_at_boot)
-    assert res.msg == 'launchctl bootstrap failed: Bootstrap failed: 5: Input/output error'
+    assert res.msg == 'launchctl bootstrap failed: ' + msg
+
+
+def test_enable_docker_that_never_answers_is_failed_naming_the_log(tmp_path):
+    path = str(tmp_path / (LABEL + '.plist'))
+    mac, module = make([STAT_JON, NOT_LOADED, (ENABLE, 0, ''), (BOOTSTRAP + [path], 0, '')] + vm_down() * 4,
+                       bins=COLIMA_BINS, tmp_path=tmp_path, options={'docker_start_timeout': 2})
+    res = raised(mac.enable_docker_at_boot)
+    module.assert_done()
+    assert res.status == FAILED
+    assert res.msg == ('LaunchDaemon com.factiii.colima is loaded, but docker did not answer within 2s: '
+                       'colima is not running (colima logs to /Library/Logs/factiii-colima.log)')
 
 
 def test_enable_not_root_is_manual_with_sudo_commands(tmp_path):
     path = str(tmp_path / (LABEL + '.plist'))
-    mac, module = make([STAT_JON, (PRINT, 113, '', LAUNCHCTL_MISSING)], bins=COLIMA_BINS,
-                       euid=JON, tmp_path=tmp_path)
+    mac, module = make([STAT_JON, LOADED], bins=COLIMA_BINS, euid=JON, tmp_path=tmp_path)
     res = raised(mac.enable_docker_at_boot)
     assert res.status == MANUAL
     assert res.steps[1:] == ['sudo chown root:wheel ' + path, 'sudo chmod 0644 ' + path,
-                             'sudo launchctl bootstrap system ' + path,
-                             'sudo launchctl kickstart system/' + LABEL]
+                             'sudo launchctl bootout system/' + LABEL,
+                             'while sudo launchctl print system/%s >/dev/null 2>&1; do sleep 1; done' % LABEL,
+                             'sudo launchctl enable system/' + LABEL,
+                             'sudo launchctl bootstrap system ' + path]
     head, body = res.steps[0].split('\n', 1)
     assert head == "sudo tee %s >/dev/null <<'EOF'" % path
     assert body.endswith('EOF') and plistlib.loads(body[:-3].encode()) == want_plist()
@@ -683,6 +883,96 @@ def test_enable_with_docker_desktop_only_is_manual():
                        files=DESKTOP)
     res = raised(mac.enable_docker_at_boot)
     assert res.status == MANUAL and res.steps[-1] == COLIMA_STEP
+
+
+# -- the supervisor the LaunchDaemon runs, run for real with a stand-in colima -------------
+
+FAKE_COLIMA = '''#!/bin/sh
+# A stand-in colima: logs each call; `status` answers from the file "vm" (up/down)
+echo "$*" >> "$0.calls"
+case "$1" in
+start) [ -f "$0.start-fails" ] || [ -f "$0.stale" ] && exit 1; echo up > "$0.vm"; exit 0 ;;
+stop) [ "$2" = --force ] && rm -f "$0.stale"; echo down > "$0.vm"; exit 0 ;;
+status) [ "$(cat "$0.vm" 2>/dev/null)" = up ] ;;
+esac
+'''
+
+
+# macOS's /bin/sh is bash in POSIX mode; this machine's may be dash: run it under both
+SHELLS = [argv for argv in (['/bin/sh'], ['/bin/bash', '--posix']) if os.path.exists(argv[0])]
+
+
+def supervise(tmp_path, shell, vm=None, start_fails=False):
+    colima = tmp_path / 'colima'
+    colima.write_text(FAKE_COLIMA)
+    colima.chmod(0o755)
+    if vm:
+        (tmp_path / 'colima.vm').write_text(vm + '\n')
+    if start_fails:
+        (tmp_path / 'colima.start-fails').write_text('')
+    argv = shell + ['-c', COLIMA_SUPERVISOR, LABEL, str(colima), '0.05']
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE), tmp_path / 'colima.calls'
+
+
+def calls(path):
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def wait_for(predicate, seconds=5.0):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.parametrize('shell', SHELLS)
+def test_supervisor_adopts_a_colima_already_running_and_stays(tmp_path, shell):
+    # `colima start` exits 0 on "already running": KeepAlive must not respawn it every 10 s
+    proc, log = supervise(tmp_path, shell, vm='up')
+    try:
+        assert wait_for(lambda: calls(log).count('status') >= 3)
+        assert proc.poll() is None and calls(log)[0] == 'start'
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+@pytest.mark.parametrize('shell', SHELLS)
+def test_supervisor_exits_1_when_the_vm_dies(tmp_path, shell):
+    proc, log = supervise(tmp_path, shell)
+    assert wait_for(lambda: 'status' in calls(log))
+    (tmp_path / 'colima.vm').write_text('down\n')
+    assert proc.wait(5) == 1  # KeepAlive SuccessfulExit=false: launchd starts it again
+    assert b"colima's VM is not running" in proc.stderr.read()
+
+
+@pytest.mark.parametrize('shell', SHELLS)
+def test_supervisor_stops_the_vm_on_sigterm_and_exits_0(tmp_path, shell):
+    proc, log = supervise(tmp_path, shell)
+    assert wait_for(lambda: 'status' in calls(log))
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(5) == 0
+    assert calls(log)[-1] == 'stop' and (tmp_path / 'colima.vm').read_text() == 'down\n'
+
+
+@pytest.mark.parametrize('shell', SHELLS)
+def test_supervisor_whose_start_fails_exits_1(tmp_path, shell):
+    proc, log = supervise(tmp_path, shell, start_fails=True)
+    assert proc.wait(5) == 1 and calls(log) == ['start', 'stop --force', 'start']
+
+
+@pytest.mark.parametrize('shell', SHELLS)
+def test_supervisor_clears_stale_vz_state_with_a_forced_stop(tmp_path, shell):
+    (tmp_path / 'colima.stale').write_text('')
+    proc, log = supervise(tmp_path, shell)
+    try:
+        assert wait_for(lambda: 'status' in calls(log))
+        assert calls(log)[:3] == ['start', 'stop --force', 'start'] and proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(5)
 
 
 # -- programs of the brew owner (issue 12, finding 7) -------------------------------------
