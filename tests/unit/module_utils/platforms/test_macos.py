@@ -1019,8 +1019,8 @@ def sim_rows(sim, check_mode, node_min_major, names=('node-missing', 'pnpm-missi
     params = {'node_min_major': node_min_major, 'pnpm_version': '10', 'stage': 'staging'}
     platform = MacOS(SimRunner(sim), check_mode=check_mode, options=params)
     platform.user_name = lambda uid: 'root'
-    return dict((r['fix_id'], r) for r in run_fixes([FIXES[n](platform, dict(params)) for n in names],
-                                                      'staging', check_mode))
+    fixes = [FIXES[n](platform, dict(params)) for n in names]
+    return dict((r['fix_id'], r) for r in run_fixes(fixes, 'staging', check_mode))
 
 
 @pytest.mark.parametrize('check_mode', [True, False])
