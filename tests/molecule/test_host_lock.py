@@ -57,10 +57,10 @@ def holders(host):
             for name in names if name.startswith('holder.') and name.endswith('.json')]
 
 
-def pythons(host):
-    """How many python3 processes run on the host: with pipelining a module run is a bare
-    `python3.X` reading its module from stdin, so this is how a waiting run shows."""
-    return int(host.exec('pgrep -c "^python3" || true').stdout.strip() or 0)
+def stage_modules(host):
+    """How many stage modules run on the host: a fix is an async job whose module process runs
+    AnsiballZ_stage.py (its async_wrapper parents name the same file, followed by more arguments)."""
+    return int(host.exec('pgrep -fc "/AnsiballZ_stage\\.py$" || true').stdout.strip() or 0)
 
 
 def release_apt(host, pid):
@@ -121,9 +121,9 @@ def test_two_fixes_at_once_the_second_is_one_busy_row_a_third_waits_scans_share(
         assert holders(host) == [record]
 
         # a third fix that may wait long enough: it waits (alive on the host, not holding), then runs
-        before = pythons(host)
+        before = stage_modules(host)
         third = start('third', lock_timeout=300)
-        wait_for('the third fix to wait on the host', lambda: pythons(host) == before + 1)
+        wait_for('the third fix to wait on the host', lambda: stage_modules(host) == before + 1)
         time.sleep(2)
         assert holders(host) == [record] and not third.done()
         release_apt(host, pid)
