@@ -297,7 +297,18 @@ class ActionModule(ActionBase):
             self._low_level_execute_command(self._connection._shell.remove(tmpdir, recurse=True), sudoable=False)
         except AnsibleError as exc:  # the result is in hand; what async_wrapper removes anyway
             display.vvv('factiii.infra.stage: cleanup of job %s: %s' % (jid, exc))
+        if status.get('failed') and 'results' not in status and 'stage' not in status:
+            return self._lost_job(status, lines)
         return dict((key, value) for key, value in status.items() if key not in JOB_KEYS)
+
+    def _lost_job(self, status, lines):
+        """async_wrapper's own report of a module that printed no result (killed by SIGKILL or
+        the OOM killer, or crashed): its traceback says nothing to an operator; one line does."""
+        stderr = [line for line in (status.get('stderr') or '').splitlines() if line.strip()]
+        why = scrub(one_line(stderr[-1]), lines.secrets)[:300] if stderr else 'killed, or it crashed'
+        return {'failed': True, 'changed': False,
+                'msg': 'the stage module on the host ended without a result (%s) during: %s; a fix may be '
+                       'half done: run the fix again' % (why, lines.msg)}
 
     def _poll(self, jid, async_dir, progress_file, lines, task_vars):
         """async_status of the job until it finished; a progress line when there is one."""

@@ -28,8 +28,9 @@ class FakeHost:
     """The host side of a fix's job: steps at given times (seconds after the start), the
     job's end, and the calls the action made."""
 
-    def __init__(self, steps, ends, fail_polls=()):
+    def __init__(self, steps, ends, fail_polls=(), final=None):
         self.now = 0.0
+        self.final = final  # what the finished job's file holds, when not the module's result
         self.steps = steps
         self.ends = ends
         self.fail_polls = fail_polls  # (from, to): polls in this window lose the connection
@@ -55,6 +56,8 @@ class FakeHost:
         self.now += POLL_COST / 2
         if self.fail_polls and self.fail_polls[0] <= self.now < self.fail_polls[1]:
             raise AnsibleConnectionFailure('Failed to connect to the host via ssh: Connection refused')
+        if self.now >= self.ends and self.final is not None:
+            return dict(self.final, finished=True, ansible_job_id=JOB)
         if self.now >= self.ends:
             return dict(MODULE_RESULT, finished=True, ansible_job_id=JOB, stderr='', stderr_lines=[])
         return {'started': True, 'finished': False, 'ansible_job_id': JOB, 'results_file': RESULTS_FILE}
@@ -120,6 +123,25 @@ def test_a_long_fix_prints_each_step_and_a_line_at_least_every_10_s():
     assert len(still) >= 9, lines
     assert 'staging1: staging-git-missing: install git (git)' in lines
     assert max(gaps(fake)) <= 10.0, fake.printed
+
+
+# async_wrapper's result when the module it ran printed nothing (ansible-core 2.19 async_wrapper
+# _run_module: _filter_non_json_lines raises on the empty output, the traceback becomes msg)
+KILLED = {'failed': 1, 'cmd': ['/root/.ansible/tmp/x/AnsiballZ_stage.py'], 'data': '', 'stderr': '',
+          'msg': 'Traceback (most recent call last):\n  File "async_wrapper.py", line 94, in '
+                 '_filter_non_json_lines\nValueError: No start of json char found\n'}
+
+
+@pytest.mark.parametrize('stderr, why', [
+    ('', 'killed, or it crashed'),
+    ('Traceback (most recent call last):\n  File "x"\nMemoryError: KEY-line-0123456789\n', 'MemoryError: ********'),
+])
+def test_a_job_killed_on_the_host_is_one_line_with_its_last_step(stderr, why):
+    fake = FakeHost([(0.5, 'installing git (one apt transaction)')], ends=5.0, final=dict(KILLED, stderr=stderr))
+    dummy, result = run(fake)
+    assert result == {'failed': True, 'changed': False, 'msg': (
+        'the stage module on the host ended without a result (%s) during: installing git (one apt '
+        'transaction); a fix may be half done: run the fix again' % why)}
 
 
 def test_a_short_fix_prints_only_its_steps():
