@@ -11,7 +11,9 @@ Faults, with the output apt 2.6 / dpkg 1.21 print on Debian 12 (seen on a test h
   when it ends (without, it is killed and leaves the journal as it is);
 - ``updates_dir``: dpkg's journal directory; digit-named entries mean "dpkg was
   interrupted", ``dpkg --configure -a`` clears them (or fails with ``configure_error``);
-- ``source_down``: the package source refuses connections (update only warns).
+- ``source_down``: the package source refuses connections (update only warns);
+- ``docker_cli``: the Docker CLI's version, which decides what ``docker info`` answers while
+  dockerd is down (DOCKER_INFO): '20.10' (Debian 12) exits 1, '26.1' (Debian 13) exits 0.
 """
 import os
 import re
@@ -28,13 +30,26 @@ VERSIONS = {
     'git': 'git version 2.39.5',
     'docker': 'Docker version 20.10.24+dfsg1, build 297e128',
 }
+# `docker info --format '{{.ServerVersion}}'` by Docker CLI version: (the answer while dockerd runs,
+# the answer while it is down).
+DOCKER_INFO = {
+    # Debian 12, docker.io 20.10.24+dfsg1-1+deb12u1, recorded on this project's machine with
+    # DOCKER_HOST=unix:///nonexistent.sock: the nil server Info fails the template, exit 1.
+    '20.10': ((0, '20.10.24+dfsg1\n', ''), (1, '\n', 'template: :1:2: executing "" at <.ServerVersion>: '
+                                          'reflect: indirection through nil pointer to embedded struct field Info\n')),
+    # Debian 13, docker.io 26.1.5: Docker CLI 23.0 to 28.0.x print the connection error on stderr, an
+    # empty version, and exit 0 (docker/cli#5900; cli/command/system/info.go runInfo in v26.1.5).
+    '26.1': ((0, '26.1.5+dfsg1\n', ''), (0, '\n', 'Cannot connect to the Docker daemon at '
+                                        'unix:///var/run/docker.sock. Is the docker daemon running?\n')),
+}
 
 
 class SimDebian:
     def __init__(self, packages=(), node='20.19.2', candidate_node='20.19.2-1nodesource1',
                  docker_running=False, docker_enabled=False, pnpm=None, euid=0, sudo=False,
                  apt_error=None, start_error=None, check_mode=False, lock=None, updates_dir=None,
-                 configure_error=None, source_down=False):
+                 configure_error=None, source_down=False, docker_cli='20.10'):
+        self.docker_cli = docker_cli
         self.packages = set(packages)
         self.node = node
         self.candidate_node = candidate_node
@@ -129,8 +144,8 @@ class SimDebian:
             self.pnpm = argv[-1].split('@', 1)[1].replace('10', '10.2.1') if argv[-1] != 'pnpm@9.12.0' else '9.12.0'
             return 0, 'added 1 package in 2s\n', ''
         if tool == 'docker' and argv[1] == 'info':
-            return (0, '20.10.24\n', '') if self.docker_running else (
-                1, '', 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock.\n')
+            running, down = DOCKER_INFO[self.docker_cli]
+            return running if self.docker_running else down
         if argv[:2] in (['systemctl', 'start'], ['service', 'docker']):
             if self.start_error:
                 return 1, '', self.start_error

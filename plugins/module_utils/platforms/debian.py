@@ -430,15 +430,16 @@ class Debian(Platform):
             raise PlatformError(failed('%s failed: %s' % (what, res.reason())))
         timeout = self.options.get('docker_start_timeout', 60)
         if not self.wait_until(self.docker_running, timeout):
-            raise PlatformError(failed('%s: docker info did not answer within %ds' % (what, timeout)))
+            raise PlatformError(failed('%s: docker info did not answer within %ds: %s'
+                                       % (what, timeout, self.docker_state()[1])))
 
-    def docker_running(self):
-        if super(Debian, self).docker_running():
-            return True
+    def docker_state(self):
+        version, reason = self.docker_info()
         # A user outside the docker group cannot reach the socket even when dockerd runs.
-        prefix = self._prefix() if self.runner.euid != 0 else None
-        return bool(prefix) and bool(self.which('docker')) and self.runner.run(
-            prefix + [self.which('docker'), 'info', '--format', '{{.ServerVersion}}']).ok
+        prefix = self._prefix() if version is None and self.runner.euid != 0 else None
+        if prefix:
+            version, reason = self.docker_info(prefix)
+        return version, reason
 
     def docker_boot(self):
         if self._systemd():

@@ -286,12 +286,8 @@ class MacOS(Platform):
             return None
         return {'DOCKER_HOST': 'unix://%s/.colima/default/docker.sock' % self.user_home(owner)}
 
-    def docker_running(self):
-        docker = self.which('docker')
-        if not docker:
-            return False
-        return self.runner.run([docker, 'info', '--format', '{{.ServerVersion}}'],
-                               env=self._docker_env()).ok
+    def docker_state(self):
+        return self.docker_info(env=self._docker_env())
 
     def start_docker(self):
         runtime = self._runtime()
