@@ -66,7 +66,12 @@ class SimMac:
             return 0, {'git': 'git version 2.47.1', 'node': 'v23.3.0', 'pnpm': self.pnpm or '',
                        'docker': 'Docker version 27.4.0, build bde2b89'}[tool] + '\n', ''
         if tool == 'docker':
-            return (0, '27.4.0\n', '') if self.colima_running else (1, '', 'Cannot connect to the Docker daemon\n')
+            # Docker CLI 27.4.0 with the daemon down: the error on stderr, an empty line, exit 0
+            # (docker/cli#5900; cli/command/system/info.go runInfo at v27.4.0 prints the error and
+            # goes on formatting an empty server part; fixed in 28.1.0 by docker/cli#5918)
+            return (0, '27.4.0\n', '') if self.colima_running else (
+                0, '\n', 'Cannot connect to the Docker daemon at unix:///Users/jon/.colima/default/docker.sock. '
+                'Is the docker daemon running?\n')
         if tool == 'launchctl':
             if argv[1] == 'print':
                 return (0, 'state = running\n', '') if self.daemon_loaded else (113, '', 'Could not find service\n')

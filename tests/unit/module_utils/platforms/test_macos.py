@@ -95,6 +95,9 @@ COLIMA_FATAL = (
 
 DOCKER_DOWN = ('Cannot connect to the Docker daemon at unix:///Users/jon/.colima/default/docker.sock. '
                'Is the docker daemon running?\n')
+# Docker CLI 27.x with the daemon down exits 0 with an empty line (docker/cli#5900;
+# cli/command/system/info.go runInfo at v27.4.0); 28.1.0 and later exit 1 (docker/cli#5918)
+DOCKER_DOWN_27 = (0, '\n', DOCKER_DOWN)
 
 
 class FakeRunner(Runner):
@@ -359,6 +362,14 @@ def test_docker_running_as_root_uses_colima_socket():
     mac, module = make([STAT_JON, (ROOT_DOCKER_INFO, 0, '27.3.1\n')], bins=COLIMA_BINS)
     assert mac.docker_running()
     assert module.envs[-1]['DOCKER_HOST'] == SOCKET
+
+
+def test_docker_27_down_exits_0_and_is_not_running():
+    mac, module = make([STAT_JON, (ROOT_DOCKER_INFO,) + DOCKER_DOWN_27], bins=COLIMA_BINS)
+    assert not mac.docker_running()
+    module.assert_done()
+    mac, module = make([STAT_JON, (ROOT_DOCKER_INFO,) + DOCKER_DOWN_27], bins=COLIMA_BINS)
+    assert mac.docker_state() == (None, DOCKER_DOWN.strip())
 
 
 def test_docker_running_as_owner_uses_own_context():
