@@ -44,8 +44,9 @@ def test_docker_stopped_on_debian_13_is_found_and_started(trixie_image, ansible_
     with TestHosts('t16dk', 1, tmp_path, base_port=PORT, image=trixie_image) as hosts:
         host = hosts[0]
         assert host.exec('cat /etc/debian_version').stdout.startswith('13.')
+        # trixie's docker.io has no CLI: that is docker-cli, which docker.io only recommends
         host.exec('export DEBIAN_FRONTEND=noninteractive; apt-get -q update >/dev/null && '
-                  'apt-get -q -y install --no-install-recommends docker.io >/dev/null')
+                  'apt-get -q -y install --no-install-recommends docker.io docker-cli >/dev/null')
         version = host.exec('docker --version').stdout.strip()
         assert host.exec('systemctl is-active docker').stdout.strip() == 'active'
         assert host.exec('systemctl is-enabled docker').stdout.strip() == 'enabled'
