@@ -120,6 +120,19 @@ def test_docker_26_stopped_is_not_running_though_docker_info_exits_0(systemd):
     assert not [c for c in host.calls if c[0] == 'systemctl']
 
 
+def test_docker_26_as_a_user_outside_the_docker_group_asks_again_with_sudo(systemd):
+    # the user's own docker info exits 0 with "permission denied" and no version: not an answer
+    host = SimDebian(CONVERGED, docker_cli='26.1', docker_running=False, docker_enabled=True, euid=1000,
+                     sudo=True)
+    rows = run(host, ['docker-missing', 'docker-not-running'], check_mode=True)
+    assert rows['docker-not-running'] == dict(rows['docker-not-running'], status='fixed',
+                                              msg='would start docker (%s)' % DOCKER_26_DOWN)
+    assert ['sudo', '-n', '/usr/bin/docker', 'info', '--format', '{{.ServerVersion}}'] in host.calls
+    host.docker_running = True
+    rows = run(host, ['docker-missing', 'docker-not-running'], check_mode=True)
+    assert rows['docker-not-running']['msg'] == 'docker is running (server 26.1.5+dfsg1)'
+
+
 def test_without_systemd_docker_is_started_with_the_service_command(monkeypatch):
     monkeypatch.setattr(Debian, '_systemd', lambda self: False)
     host = SimDebian(CONVERGED, docker_running=False)
