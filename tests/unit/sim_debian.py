@@ -110,6 +110,10 @@ class SimDebian:
         bins = {}
         for pkg in self.packages:
             bins.update(PACKAGE_BINS.get(pkg, {}))
+        if self.docker_cli != '20.10':  # trixie's docker.io has no CLI: docker-cli has it
+            bins.pop('docker', None)
+            if 'docker-cli' in self.packages:
+                bins['docker'] = '/usr/bin/docker'
         if self.pnpm:
             # Not a path on this machine: the fix would read the package.json beside a real
             # pnpm (test_pnpm_version.py); here `pnpm --version` answers for it.
@@ -145,6 +149,12 @@ class SimDebian:
             if tool == 'pnpm':
                 return 0, '%s\n' % self.pnpm, ''
             return 0, VERSIONS[tool] + '\n', ''
+        if tool == 'apt-cache' and argv[-1] == 'docker-cli':
+            # bookworm has no such package: apt-cache policy prints nothing and exits 0
+            if self.docker_cli == '20.10':
+                return 0, '', ''
+            installed = '26.1.5+dfsg1-9+deb13u1+b1' if 'docker-cli' in self.packages else '(none)'
+            return 0, 'docker-cli:\n  Installed: %s\n  Candidate: 26.1.5+dfsg1-9+deb13u1+b1\n' % installed, ''
         if tool == 'apt-cache':
             return 0, 'nodejs:\n  Installed: (none)\n  Candidate: %s\n' % (self.candidate_node or '(none)'), ''
         if tool == 'apt-get':

@@ -420,6 +420,14 @@ class Debian(Platform):
     def docker_installed(self):
         return bool(self.which('docker')) and bool(self.which('dockerd'))
 
+    def docker_packages(self):
+        # Debian 13 moved the CLI out of docker.io into docker-cli, which docker.io only
+        # recommends: without recommends there would be a dockerd and no `docker`
+        packages = self.package_names('docker')
+        if self.candidate_version('docker-cli'):
+            packages.append('docker-cli')
+        return packages
+
     def start_docker(self):
         if self._systemd():
             argv, what = ['systemctl', 'start', 'docker'], 'systemctl start docker'
