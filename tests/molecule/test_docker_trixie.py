@@ -80,3 +80,24 @@ def test_docker_stopped_on_debian_13_is_found_and_started(trixie_image, ansible_
         # and it left docker alone: not restarted
         assert host.exec('systemctl show -p ActiveEnterTimestampMonotonic docker').stdout == started
     print('%s; scan %.1fs, fix %.1fs, second fix %.1fs' % (version, seconds_scan, seconds_fix, seconds_again))
+
+
+def test_docker_io_without_its_cli_on_debian_13_gets_docker_cli(trixie_image, ansible_env, tmp_path):
+    with TestHosts('t16dk', 1, tmp_path, base_port=PORT + 2, image=trixie_image) as hosts:
+        host = hosts[0]
+        # docker.io installed without its recommends: dockerd runs, there is no `docker`
+        host.exec('export DEBIAN_FRONTEND=noninteractive; apt-get -q update >/dev/null && '
+                  'apt-get -q -y install --no-install-recommends docker.io >/dev/null')
+        assert host.exec('command -v docker', check=False).returncode != 0
+        assert host.exec('systemctl is-active docker').stdout.strip() == 'active'
+
+        proc, scan, seconds_scan = run_fix(ansible_env, hosts, tmp_path, 'scan', SETTINGS,
+                                           playbook='playbooks/scan.yml')
+        assert row(scan, host, 'docker-missing')['msg'] == 'would install docker (docker.io docker-cli)', proc.report
+
+        proc, fix, seconds_fix = run_fix(ansible_env, hosts, tmp_path, 'fix', SETTINGS)
+        assert proc.returncode == 0, proc.report
+        assert statuses(fix, host) == {'docker-missing': 'fixed', 'docker-not-running': 'ok',
+                                       'docker-autostart': 'ok'}, proc.report
+        assert host.exec('docker --version').stdout.startswith('Docker version 26.1.')
+    print('scan %.1fs, fix %.1fs' % (seconds_scan, seconds_fix))
