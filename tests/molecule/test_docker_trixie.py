@@ -7,6 +7,8 @@ Debian 13's docker.io (26.1.x) has a Docker CLI that exits 0 from
 loopback port 23970) with docker.io installed, running and enabled, then stopped
 (docker.service and docker.socket): the scan says docker-not-running would start it, with
 docker's own reason; the fix starts it; a second fix finds it running and changes nothing.
+Also on Debian 13: docker.io has no CLI (that is docker-cli, which docker.io only recommends);
+installed without recommends, docker-missing installs docker-cli.
 """
 import os
 import subprocess
