@@ -109,13 +109,14 @@ def ssh_logins(container):
     return int(proc.stdout.strip() or 0)
 
 
-def run_fix(ansible_env, hosts, tmp_path, name, group_vars, *extra):
-    """`ansible-playbook playbooks/fix.yml -l staging` over ``hosts``; (proc, results JSON, seconds)."""
+def run_fix(ansible_env, hosts, tmp_path, name, group_vars, *extra, playbook='playbooks/fix.yml'):
+    """`ansible-playbook playbooks/fix.yml -l staging` (or ``playbook``: scan.yml) over ``hosts``;
+    (proc, results JSON, seconds)."""
     inventory = hosts.inventory({'staging': hosts.names}, {'staging': group_vars}, name='%s.yml' % name)
     results = tmp_path / ('%s.json' % name)
     env = dict(ansible_env, FACTIII_RESULTS_JSON=str(results),
                ANSIBLE_SSH_CONTROL_PATH_DIR=str(tmp_path / ('cp-%s' % name)))
-    argv = [tool('ansible-playbook'), '-i', inventory, 'playbooks/fix.yml', '-l', 'staging'] + list(extra)
+    argv = [tool('ansible-playbook'), '-i', inventory, playbook, '-l', 'staging'] + list(extra)
     proc = run_reported(argv, env, 900)
     for stream in (proc.stdout, proc.stderr):
         assert 'Traceback (most recent call last)' not in stream, proc.report

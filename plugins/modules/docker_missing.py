@@ -12,7 +12,8 @@ module: docker_missing
 short_description: Install a docker engine and CLI
 version_added: 1.0.0
 description:
-  - Installs docker when it is missing - C(docker.io) on Debian/Ubuntu; on macOS, C(colima) and the C(docker)
+  - Installs docker when it is missing - C(docker.io) on Debian/Ubuntu, with C(docker-cli) where that package
+    exists (Debian 13 moved the CLI there); on macOS, C(colima) and the C(docker)
     CLI with Homebrew unless Docker Desktop is installed.
   - Reported as fix C(<stage>-docker-missing). The same fix runs inside M(factiii.infra.stage) with the rest of its stage.
 author:

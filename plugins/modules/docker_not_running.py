@@ -50,7 +50,7 @@ msg:
   description: One line saying what was found or done.
   returned: always
   type: str
-  sample: "docker is running"
+  sample: "docker is running (server 26.1.5+dfsg1)"
 steps:
   description: For C(manual), the exact steps a human must take; empty otherwise.
   returned: always

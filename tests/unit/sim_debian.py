@@ -11,7 +11,10 @@ Faults, with the output apt 2.6 / dpkg 1.21 print on Debian 12 (seen on a test h
   when it ends (without, it is killed and leaves the journal as it is);
 - ``updates_dir``: dpkg's journal directory; digit-named entries mean "dpkg was
   interrupted", ``dpkg --configure -a`` clears them (or fails with ``configure_error``);
-- ``source_down``: the package source refuses connections (update only warns).
+- ``source_down``: the package source refuses connections (update only warns);
+- ``docker_cli``: the Docker CLI's version, which decides what ``docker info`` answers while
+  dockerd is down (DOCKER_INFO): '20.10' (Debian 12) exits 1, '26.1' (Debian 13) exits 0;
+  a user other than root reaches dockerd only through sudo, or with ``docker_group``.
 """
 import os
 import re
@@ -28,13 +31,32 @@ VERSIONS = {
     'git': 'git version 2.39.5',
     'docker': 'Docker version 20.10.24+dfsg1, build 297e128',
 }
+# `docker info --format '{{.ServerVersion}}'` by Docker CLI version: (the answer while dockerd runs,
+# the answer while it is down, the answer to a user outside the docker group).
+DOCKER_INFO = {
+    # Debian 12, docker.io 20.10.24+dfsg1-1+deb12u1, recorded on this project's machine (down:
+    # DOCKER_HOST=unix:///nonexistent.sock; no access: as nobody): the nil server Info fails the
+    # template, exit 1, whatever the error was.
+    '20.10': ((0, '20.10.24+dfsg1\n', ''),) + ((1, '\n', 'template: :1:2: executing "" at <.ServerVersion>: '
+                                             'reflect: indirection through nil pointer to embedded struct field Info\n'),) * 2,
+    # Debian 13, docker.io and docker-cli 26.1.5+dfsg1-9+deb13u1+b1, recorded on a trixie test host
+    # (tests/hosts/build-image): Docker CLI 23.0 to 28.0.x print the error on stderr, an empty
+    # version, and exit 0 (docker/cli#5900; cli/command/system/info.go runInfo in v26.1.5).
+    '26.1': ((0, '26.1.5+dfsg1\n', ''),
+             (0, '\n', 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n'),
+             (0, '\n', 'permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: '
+                       'Get "http://%2Fvar%2Frun%2Fdocker.sock/v1.45/info": dial unix /var/run/docker.sock: '
+                       'connect: permission denied\n')),
+}
 
 
 class SimDebian:
     def __init__(self, packages=(), node='20.19.2', candidate_node='20.19.2-1nodesource1',
                  docker_running=False, docker_enabled=False, pnpm=None, euid=0, sudo=False,
                  apt_error=None, start_error=None, check_mode=False, lock=None, updates_dir=None,
-                 configure_error=None, source_down=False):
+                 configure_error=None, source_down=False, docker_cli='20.10', docker_group=False):
+        self.docker_cli = docker_cli
+        self.docker_group = docker_group
         self.packages = set(packages)
         self.node = node
         self.candidate_node = candidate_node
@@ -88,6 +110,10 @@ class SimDebian:
         bins = {}
         for pkg in self.packages:
             bins.update(PACKAGE_BINS.get(pkg, {}))
+        if self.docker_cli != '20.10':  # trixie's docker.io has no CLI: docker-cli has it
+            bins.pop('docker', None)
+            if 'docker-cli' in self.packages:
+                bins['docker'] = '/usr/bin/docker'
         if self.pnpm:
             # Not a path on this machine: the fix would read the package.json beside a real
             # pnpm (test_pnpm_version.py); here `pnpm --version` answers for it.
@@ -101,14 +127,18 @@ class SimDebian:
         argv = list(argv)
         self.calls.append(argv)
         assert environ_update['LANG'] == 'C'
+        as_root = self.euid == 0
         if argv[:2] == ['sudo', '-n']:
             if not self.sudo:
                 return 1, '', 'sudo: a password is required\n'
             argv = argv[2:]
+            as_root = True
             if argv == ['true']:
                 return 0, '', ''
         elif argv[0] == '/usr/bin/sudo':
             return (0, '', '') if self.sudo else (1, '', 'sudo: a password is required\n')
+        if argv[0].endswith('/docker') and argv[1] == 'info' and not (as_root or self.docker_group):
+            return DOCKER_INFO[self.docker_cli][2]
         return self._answer(argv)
 
     def _answer(self, argv):
@@ -119,6 +149,12 @@ class SimDebian:
             if tool == 'pnpm':
                 return 0, '%s\n' % self.pnpm, ''
             return 0, VERSIONS[tool] + '\n', ''
+        if tool == 'apt-cache' and argv[-1] == 'docker-cli':
+            # bookworm has no such package: apt-cache policy prints nothing and exits 0
+            if self.docker_cli == '20.10':
+                return 0, '', ''
+            installed = '26.1.5+dfsg1-9+deb13u1+b1' if 'docker-cli' in self.packages else '(none)'
+            return 0, 'docker-cli:\n  Installed: %s\n  Candidate: 26.1.5+dfsg1-9+deb13u1+b1\n' % installed, ''
         if tool == 'apt-cache':
             return 0, 'nodejs:\n  Installed: (none)\n  Candidate: %s\n' % (self.candidate_node or '(none)'), ''
         if tool == 'apt-get':
@@ -129,8 +165,8 @@ class SimDebian:
             self.pnpm = argv[-1].split('@', 1)[1].replace('10', '10.2.1') if argv[-1] != 'pnpm@9.12.0' else '9.12.0'
             return 0, 'added 1 package in 2s\n', ''
         if tool == 'docker' and argv[1] == 'info':
-            return (0, '20.10.24\n', '') if self.docker_running else (
-                1, '', 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock.\n')
+            running, down = DOCKER_INFO[self.docker_cli][:2]
+            return running if self.docker_running else down
         if argv[:2] in (['systemctl', 'start'], ['service', 'docker']):
             if self.start_error:
                 return 1, '', self.start_error

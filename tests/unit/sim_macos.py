@@ -128,6 +128,8 @@ class SimMac:
             self.docker_reached.append(reached)
             if reached:
                 return 0, '27.4.0\n', ''
+            # Docker CLI 27.4.0 with the daemon down: the error on stderr, an empty line, exit 0
+            # (docker/cli#5900; cli/command/system/info.go runInfo at v27.4.0; fixed in 28.1.0 by #5918)
             return 0, '\n', 'Cannot connect to the Docker daemon at %s. Is the docker daemon running?\n' % host
         if tool == 'launchctl':
             return self._launchctl(argv[1:])

@@ -17,9 +17,11 @@ class DockerNotRunning(Fix):
     option_groups = (DOCKER,)
 
     def scan(self):
-        if self.platform.docker_running():
-            return ok('docker is running')
-        return self.privileged(needs_fix('would start docker'), 'docker is not running')
+        version, reason = self.platform.docker_state()
+        if version is not None:
+            return ok('docker is running (server %s)' % version)
+        return self.privileged(needs_fix('would start docker (%s)' % reason),
+                               'docker is not running (%s)' % reason)
 
     def apply(self):
         self.platform.start_docker()

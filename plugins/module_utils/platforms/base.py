@@ -99,11 +99,33 @@ class Platform:
     def docker_packages(self):
         return self.package_names('docker')
 
-    def docker_running(self):
+    def docker_info(self, prefix=(), env=None):
+        """(the engine's version, None) when ``docker info`` reaches it, else (None, why not).
+        Only a version proves it: Docker CLI 23.0 to 28.0.x exit 0 from ``docker info --format``
+        when they cannot reach the daemon, with an empty line on stdout and the error on stderr
+        (docker/cli#3594 brought it in 23.0; docker/cli#5900, fixed by #5918 in 28.1.0)."""
         docker = self.which('docker')
         if not docker:
-            return False
-        return self.runner.run([docker, 'info', '--format', '{{.ServerVersion}}']).ok
+            return None, 'docker is not installed'
+        res = self.runner.run(list(prefix) + [docker, 'info', '--format', '{{.ServerVersion}}'], env=env)
+        version = res.out.strip()
+        if res.ok and version:
+            return version, None
+        if res.ok and not res.err.strip():
+            return None, 'docker info printed no server version'
+        reason = res.reason()
+        if reason.startswith('template:'):
+            # Docker CLI 20.10 leaves the server part empty when the engine did not answer, and
+            # the format then fails on it, hiding the connection error (cli/command/system/info.go)
+            return None, 'docker info could not reach the engine'
+        return None, reason
+
+    def docker_state(self):
+        """docker_info() the way this platform reaches its engine."""
+        return self.docker_info()
+
+    def docker_running(self):
+        return self.docker_state()[0] is not None
 
     def start_docker(self):
         raise NotImplementedError

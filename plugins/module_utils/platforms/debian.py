@@ -421,6 +421,14 @@ class Debian(Platform):
     def docker_installed(self):
         return bool(self.which('docker')) and bool(self.which('dockerd'))
 
+    def docker_packages(self):
+        # Debian 13 moved the CLI out of docker.io into docker-cli, which docker.io only
+        # recommends: without recommends there would be a dockerd and no `docker`
+        packages = self.package_names('docker')
+        if self.candidate_version('docker-cli'):
+            packages.append('docker-cli')
+        return packages
+
     def start_docker(self):
         if self._systemd():
             argv, what = ['systemctl', 'start', 'docker'], 'systemctl start docker'
@@ -431,15 +439,16 @@ class Debian(Platform):
             raise PlatformError(failed('%s failed: %s' % (what, res.reason())))
         timeout = self.options.get('docker_start_timeout', 60)
         if not self.wait_until(self.docker_running, timeout):
-            raise PlatformError(failed('%s: docker info did not answer within %ds' % (what, timeout)))
+            raise PlatformError(failed('%s: docker info did not answer within %ds: %s'
+                                       % (what, timeout, self.docker_state()[1])))
 
-    def docker_running(self):
-        if super(Debian, self).docker_running():
-            return True
+    def docker_state(self):
+        version, reason = self.docker_info()
         # A user outside the docker group cannot reach the socket even when dockerd runs.
-        prefix = self._prefix() if self.runner.euid != 0 else None
-        return bool(prefix) and bool(self.which('docker')) and self.runner.run(
-            prefix + [self.which('docker'), 'info', '--format', '{{.ServerVersion}}']).ok
+        prefix = self._prefix() if version is None and self.runner.euid != 0 else None
+        if prefix:
+            version, reason = self.docker_info(prefix)
+        return version, reason
 
     def docker_boot(self):
         if self._systemd():

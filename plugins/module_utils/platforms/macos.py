@@ -424,27 +424,12 @@ class MacOS(Platform):
             return 'unix://' + socket, None
         return None, None  # /var/run/docker.sock: Docker Desktop's "Allow the default Docker socket"
 
-    def _docker_answer(self):
-        """(server version, None) when the docker engine answers, else (None, why not)."""
-        docker = self.which('docker')
-        if not docker:
-            return None, 'docker is not installed'
+    def docker_state(self):
+        """docker_info() through the owner's socket: (server version, None), else (None, why not)."""
         host, why = self._docker_host()
         if why:
             return None, why
-        res = self.runner.run([docker, 'info', '--format', '{{.ServerVersion}}'],
-                              env={'DOCKER_HOST': host} if host else None)
-        version = res.out.strip()
-        # Docker CLI 23.0 to 28.0.x exit 0 when the daemon is down, printing an empty line
-        # (docker/cli#5900): only a server version means it answers
-        if res.ok and version:
-            return version, None
-        if res.ok and not res.err.strip():
-            return None, 'docker info printed no server version'
-        return None, res.reason()
-
-    def docker_running(self):
-        return self._docker_answer()[0] is not None
+        return self.docker_info(env={'DOCKER_HOST': host} if host else None)
 
     def start_docker(self):
         runtime = self._runtime()
@@ -461,13 +446,13 @@ class MacOS(Platform):
                 if not self.wait_until(self.docker_running, timeout):
                     raise PlatformError(failed(
                         'docker did not answer within %ss of restarting LaunchDaemon %s: %s (colima logs to %s)'
-                        % (timeout, LABEL, self._docker_answer()[1], COLIMA_LOG)))
+                        % (timeout, LABEL, self.docker_state()[1], COLIMA_LOG)))
                 return
             prefix = self._brew()[1]
             res = self._run_as_owner([self.which('colima'), 'start'],
                                      [('PATH', self._owner_path(prefix))])
             if not self.wait_until(self.docker_running, timeout if res.ok else 0):
-                why = _colima_reason(res) if not res.ok else self._docker_answer()[1]
+                why = _colima_reason(res) if not res.ok else self.docker_state()[1]
                 raise PlatformError(failed('docker did not answer after starting colima: %s' % why))
             return
         if runtime == 'desktop':
@@ -555,7 +540,7 @@ class MacOS(Platform):
             return needs_fix('would enable and load %s (launchd has it disabled: it never loads)' % what)
         if not self._loaded():
             return needs_fix('would load ' + what)
-        version, why = self._docker_answer()
+        version, why = self.docker_state()
         if version is None:
             return needs_fix('would restart %s (launchctl kickstart -k): loaded, but docker does not '
                              'answer through it: %s' % (what, why))
@@ -651,5 +636,5 @@ class MacOS(Platform):
         timeout = self.options.get('docker_start_timeout', 60)
         if not self.wait_until(self.docker_running, timeout):
             raise PlatformError(failed('LaunchDaemon %s is loaded, but docker did not answer within %ss: %s '
-                                       '(colima logs to %s)' % (LABEL, timeout, self._docker_answer()[1],
+                                       '(colima logs to %s)' % (LABEL, timeout, self.docker_state()[1],
                                                                 COLIMA_LOG)))

@@ -64,7 +64,7 @@ def test_scan_of_bare_host_reports_every_fix_as_would_fix_and_changes_nothing(sy
     assert rows['git-missing']['msg'] == 'would install git (git)'
     assert rows['node-missing']['msg'] == 'would install node (nodejs npm 20.19.2-1nodesource1)'
     assert rows['pnpm-missing']['msg'] == 'would install pnpm@10 with npm'
-    assert rows['docker-not-running']['msg'] == 'would start docker'
+    assert rows['docker-not-running']['msg'] == 'would start docker (docker is not installed)'
     assert rows['docker-autostart']['msg'].startswith('would enable docker.service at boot')
     assert host.packages == set() and not host.docker_running and host.pnpm is None
     assert not [c for c in host.calls if c[0] in ('apt-get', 'npm', 'systemctl') and c[1] != 'is-enabled']
@@ -96,6 +96,54 @@ def test_stopped_and_disabled_docker_is_started_and_enabled(systemd):
     assert ['systemctl', 'start', 'docker'] in host.calls
     assert ['systemctl', 'enable', 'docker'] in host.calls
     assert host.docker_running and host.docker_enabled
+
+
+TRIXIE = CONVERGED + ('docker-cli',)
+DOCKER_26_DOWN = 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?'
+
+
+def test_docker_26_stopped_is_not_running_though_docker_info_exits_0(systemd):
+    # Debian 13's docker.io 26.1.5: docker info exits 0 with an empty version when dockerd is down
+    scan_host = SimDebian(TRIXIE, docker_cli='26.1', docker_running=False, docker_enabled=True)
+    scan = run(scan_host, ['docker-missing', 'docker-not-running'], check_mode=True)
+    assert scan['docker-not-running'] == dict(scan['docker-not-running'], status='fixed',
+                                              msg='would start docker (%s)' % DOCKER_26_DOWN)
+    assert not scan_host.docker_running
+
+    host = SimDebian(TRIXIE, docker_cli='26.1', docker_running=False, docker_enabled=True)
+    rows = run(host, ['docker-missing', 'docker-not-running'])
+    assert rows['docker-not-running']['status'] == 'fixed'
+    assert ['systemctl', 'start', 'docker'] in host.calls and host.docker_running
+    host.calls = []
+    again = run(host, ['docker-missing', 'docker-not-running'])
+    assert again['docker-not-running'] == dict(again['docker-not-running'], status='ok',
+                                               msg='docker is running (server 26.1.5+dfsg1)')
+    assert not [c for c in host.calls if c[0] == 'systemctl']
+
+
+def test_docker_26_as_a_user_outside_the_docker_group_asks_again_with_sudo(systemd):
+    # the user's own docker info exits 0 with "permission denied" and no version: not an answer
+    host = SimDebian(TRIXIE, docker_cli='26.1', docker_running=False, docker_enabled=True, euid=1000,
+                     sudo=True)
+    rows = run(host, ['docker-missing', 'docker-not-running'], check_mode=True)
+    assert rows['docker-not-running'] == dict(rows['docker-not-running'], status='fixed',
+                                              msg='would start docker (%s)' % DOCKER_26_DOWN)
+    assert ['sudo', '-n', '/usr/bin/docker', 'info', '--format', '{{.ServerVersion}}'] in host.calls
+    host.docker_running = True
+    rows = run(host, ['docker-missing', 'docker-not-running'], check_mode=True)
+    assert rows['docker-not-running']['msg'] == 'docker is running (server 26.1.5+dfsg1)'
+
+
+def test_docker_io_without_its_cli_on_debian_13_gets_docker_cli(systemd):
+    # trixie's docker.io only recommends docker-cli, which has the `docker` command
+    host = SimDebian(CONVERGED, docker_cli='26.1', docker_running=True, docker_enabled=True)
+    scan = run(host, ['docker-missing'], check_mode=True)
+    assert scan['docker-missing']['msg'] == 'would install docker (docker.io docker-cli)'
+    rows = run(host, ['docker-missing', 'docker-not-running'])
+    assert rows['docker-missing']['status'] == 'fixed', rows
+    assert host.installs() == [['apt-get', '-o', 'DPkg::Lock::Timeout=30', '-q', '-y', 'install',
+                                'docker.io', 'docker-cli']]
+    assert rows['docker-not-running']['msg'] == 'docker is running (server 26.1.5+dfsg1)'
 
 
 def test_without_systemd_docker_is_started_with_the_service_command(monkeypatch):
@@ -264,7 +312,7 @@ def test_scan_reports_the_interrupted_dpkg_as_the_fix_would(systemd, journal):
     assert statuses(scan) == statuses(fix) == {
         'git-missing': 'manual', 'repo-not-cloned': 'manual', 'docker-missing': 'ok', 'docker-not-running': 'fixed'}
     assert scan['git-missing']['steps'] == fix['git-missing']['steps']
-    assert scan['docker-not-running']['msg'] == 'would start docker'
+    assert scan['docker-not-running']['msg'] == 'would start docker (docker info could not reach the engine)'
     assert not host.installs() and not host.docker_running
 
 

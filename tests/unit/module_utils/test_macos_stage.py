@@ -131,7 +131,7 @@ def test_scan_says_docker_is_down_when_docker_27_exits_0(mac):
     # point 1 on a Mac: colima stopped, the CLI exits 0 with an empty line
     sim = SimMac(ALL)
     rows = run(mac(sim, check_mode=True), ['docker-not-running'], check_mode=True)
-    assert rows['docker-not-running']['msg'] == 'would start docker'
+    assert rows['docker-not-running']['msg'] == 'would start docker (colima is not running)'
 
 
 def test_a_vm_that_died_under_the_daemon_is_seen_and_restarted(mac, tmp_path):

@@ -521,21 +521,21 @@ def test_docker_27_exits_0_when_the_daemon_is_down_and_that_is_not_running():
     # issue 16 point 1 on a Mac: an empty server version is no answer
     mac, module = make([STAT_JON, (COLIMA_STATUS, 0, colima_status()), (ROOT_DOCKER_INFO,) + DOCKER_DOWN_27],
                        bins=COLIMA_BINS)
-    assert mac._docker_answer() == (None, DOCKER_DOWN.strip())
+    assert mac.docker_state() == (None, DOCKER_DOWN.strip())
     module.assert_done()
 
 
 def test_a_socket_colima_names_that_is_not_local_is_refused():
     status = colima_status().replace('unix:///Users/jon/.colima/default/docker.sock', 'ssh://evil.example')
     mac, module = make([STAT_JON, (COLIMA_STATUS, 0, status)], bins=COLIMA_BINS)
-    assert mac._docker_answer() == (
+    assert mac.docker_state() == (
         None, "colima names a docker socket that is not a local unix socket: 'ssh://evil.example'")
     module.assert_done()
 
 
 def test_colima_not_running_is_not_running_without_asking_docker():
     mac, module = make([STAT_JON] + vm_down(), bins=COLIMA_BINS)
-    assert mac._docker_answer() == (None, 'colima is not running')
+    assert mac.docker_state() == (None, 'colima is not running')
     module.assert_done()
 
 
