@@ -33,12 +33,13 @@ VERSIONS = {
 }
 # `docker info --format '{{.ServerVersion}}'` by Docker CLI version: (the answer while dockerd runs,
 # the answer while it is down, the answer to a user outside the docker group).
+TEMPLATE_NIL = ('template: :1:2: executing "" at <.ServerVersion>: reflect: indirection through nil pointer to '
+                'embedded struct field Info\n')
 DOCKER_INFO = {
     # Debian 12, docker.io 20.10.24+dfsg1-1+deb12u1, recorded on this project's machine (down:
     # DOCKER_HOST=unix:///nonexistent.sock; no access: as nobody): the nil server Info fails the
     # template, exit 1, whatever the error was.
-    '20.10': ((0, '20.10.24+dfsg1\n', ''),) + ((1, '\n', 'template: :1:2: executing "" at <.ServerVersion>: '
-                                             'reflect: indirection through nil pointer to embedded struct field Info\n'),) * 2,
+    '20.10': ((0, '20.10.24+dfsg1\n', ''),) + ((1, '\n', TEMPLATE_NIL),) * 2,
     # Debian 13, docker.io and docker-cli 26.1.5+dfsg1-9+deb13u1+b1, recorded on a trixie test host
     # (tests/hosts/build-image): Docker CLI 23.0 to 28.0.x print the error on stderr, an empty
     # version, and exit 0 (docker/cli#5900; cli/command/system/info.go runInfo in v26.1.5).
