@@ -54,10 +54,10 @@ def unavailable(name, level='Error'):
 
 class SimMac:
     def __init__(self, formulae=(), node_stable=None, colima_running=False, daemon_loaded=False,
-                 known=NOV_2024, updated=None, plist=None, disabled=False, colima_home='/Users/jon/.colima'):
+                 known=None, updated=None, plist=None, disabled=False, colima_home='/Users/jon/.colima'):
         self.formulae = set(formulae)
         # formula data brew answers from; `brew update` replaces it with `updated`
-        self.known = dict(known, **({'node': node_stable} if node_stable else {}))
+        self.known = dict(known or NOV_2024, **({'node': node_stable} if node_stable else {}))
         self.updated = updated
         self.linked = set(f for f in self.formulae if '@' not in f)  # keg-only ones wait for brew link
         self.colima_running = colima_running
