@@ -1,4 +1,5 @@
 """Helpers shared by the integration and molecule tests."""
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -34,3 +35,13 @@ def run_reported(argv, env, timeout, cwd=ROOT, text=True):
     proc.report = '%s\nrc=%s (%.0fs)\n--- stdout\n%s\n--- stderr\n%s' % (
         ' '.join(str(a) for a in argv), proc.returncode, proc.seconds, tail(proc.stdout), tail(proc.stderr))
     return proc
+
+
+def molecule_helpers(name):
+    """tests/molecule/<name>.py as a module, for the helpers of another test file (pytest's
+    importlib mode puts no test directory on sys.path); a fresh module each call."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'molecule', name + '.py')
+    spec = importlib.util.spec_from_file_location('factiii_%s_helpers' % name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -16,12 +16,11 @@ built from this tree runs `ansible-playbook playbooks/fix.yml -l staging` (git-m
 The interrupted dpkg with no holder (Manual, and the opted-in repair) stays in
 test_faults_host.py, whose helpers this file uses.
 """
-import importlib.util
-import os
 import subprocess
 import time
 
 from scenario import row, run_fix
+from support import molecule_helpers
 from testhost import TestHosts
 
 PORT = 23900  # this file's loopback ports: 23900-23909
@@ -30,17 +29,7 @@ DEB = '/root/factiii-slow.deb'
 APT = 'apt-get -q -y install %s' % DEB
 
 
-def _faults_host():
-    """tests/molecule/test_faults_host.py as a module (pytest's importlib mode puts no test
-    directory on sys.path): its stage settings and report helpers."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'test_faults_host.py')
-    spec = importlib.util.spec_from_file_location('factiii_faults_host_helpers', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-FAULTS = _faults_host()
+FAULTS = molecule_helpers('test_faults_host')
 
 # A package whose configure waits until RELEASE exists: the apt-get installing it stays live,
 # holding the locks, with dpkg's journal on disk.

@@ -15,7 +15,6 @@ FACTIII_RESULTS_JSON set, then the text report and the JSON are read.
 5. a host nothing listens for: its staging-host-unreachable row (with and without the callback),
    never a clean deploy.
 """
-import importlib.util
 import json
 import os
 import re
@@ -25,21 +24,11 @@ import sys
 import pytest
 import yaml
 
-from support import ROOT
+from support import ROOT, molecule_helpers
 from testhost import TestHosts
 
 
-def _test_deploy():
-    """tests/molecule/test_deploy.py as a module (pytest's importlib mode puts no test directory
-    on sys.path): its tiny app, inventory and Deploy runner."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'test_deploy.py')
-    spec = importlib.util.spec_from_file_location('factiii_deploy_helpers', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-DEPLOY = _test_deploy()
+DEPLOY = molecule_helpers('test_deploy')
 DEST, HEALTH, ORIGIN = DEPLOY.DEST, DEPLOY.HEALTH, DEPLOY.ORIGIN
 
 PREFIX = 't14dp'

@@ -13,30 +13,19 @@ test wants, holding the host lock meanwhile. The collection built from this tree
    with its own rows, undisturbed;
 3. a fix killed mid-run (SIGKILL) leaves no lock: the next fix runs at once.
 """
-import importlib.util
 import json
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from scenario import row, rows, run_fix
+from support import molecule_helpers
 from testhost import TestHosts
 
 PORT = 23930  # this file's loopback ports: 23930-23939
 LOCK_DIR = '/run/factiii'
 
 
-def _apt_busy():
-    """tests/molecule/test_apt_busy.py as a module: its held apt-get, and through it
-    test_faults_host.py's stage settings and report helpers."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'test_apt_busy.py')
-    spec = importlib.util.spec_from_file_location('factiii_apt_busy_helpers', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-APT_BUSY = _apt_busy()
+APT_BUSY = molecule_helpers('test_apt_busy')
 FAULTS = APT_BUSY.FAULTS
 
 

@@ -9,7 +9,6 @@ what to run next; ansible-playbook's exit status stays non-zero (99 after SIGINT
 Also: a scan says nothing was changed; with two hosts, the one whose fix finished keeps its rows;
 the CLI (`factiii fix --dev`, dev on the test host) prints the report and exits 130 after SIGTERM.
 """
-import importlib.util
 import json
 import os
 import signal
@@ -19,22 +18,13 @@ import time
 
 import pytest
 
-from support import ROOT, tool
+from support import ROOT, molecule_helpers, tool
 from testhost import TestHosts
 
 PORT = 23950  # this file's loopback ports: 23950-23959
 
 
-def _helpers(name):
-    """tests/molecule/<name>.py as a module (pytest's importlib mode puts no test directory on sys.path)."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + '.py')
-    spec = importlib.util.spec_from_file_location('factiii_%s_helpers' % name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-APT_BUSY = _helpers('test_apt_busy')
+APT_BUSY = molecule_helpers('test_apt_busy')
 FAULTS = APT_BUSY.FAULTS
 STAGE_TASK = 'TASK [factiii.infra.server : Scan and fix stage staging]'
 
