@@ -1,12 +1,14 @@
-# -*- coding: utf-8 -*-
-# Copyright (c) factiii contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The platform interface: the only place that knows apt vs brew, systemd vs launchd.
 
-Fixes are written against this interface alone. Operations that change the host
-raise PlatformError carrying a FAILED or MANUAL Result; the fix/stage code turns
-that into the reported row. Nothing here exits the module or checks check mode
-itself: callers only call changing operations outside check mode.
+Fixes and the batch are written against this interface alone: every operation they call
+on a platform that a backend must answer for itself is an abstract method here, with its
+contract; a backend that misses one is refused when its class is defined (TypeError naming
+what is missing), not at the first run that calls it. The few operations defined here
+(tool_version, docker_running) are built on the abstract ones and need no backend code.
+
+Operations that change the host raise PlatformError carrying a FAILED or MANUAL Result;
+the fix/batch code turns that into the reported row. Nothing here exits the module or
+checks check mode itself: callers only call changing operations outside check mode.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import time
+from abc import ABC, abstractmethod
 
 from ansible_collections.factiii.infra.plugins.module_utils.fix import (
     PlatformError, failed, manual,
@@ -21,10 +24,13 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import (
 from ansible_collections.factiii.infra.plugins.module_utils.options import setting
 
 
-class Platform:
+class Platform(ABC):
+    """A platform backend. Subclasses set ``name`` and ``package_manager``, and implement
+    every abstract method: a class statement that misses one raises TypeError."""
+
     name = None
     package_manager = 'the package manager'  # for progress lines: 'installing git (one apt transaction)'
-    # logical tool -> packages of this platform's package manager
+    # logical tool -> packages of this platform's package manager (see packages_of)
     PACKAGES = {}
 
     def __init__(self, runner, check_mode=False, options=None):
@@ -34,9 +40,22 @@ class Platform:
         self.clock = time.monotonic
         self.sleep = time.sleep
 
+    def __init_subclass__(cls, **kwargs):
+        # abc alone refuses an incomplete backend only when it is instantiated, i.e. on a
+        # host, in the middle of a run: refuse it where it is written instead.
+        super(Platform, cls).__init_subclass__(**kwargs)
+        missing = sorted(name for name in Platform.__abstractmethods__
+                         if getattr(getattr(cls, name), '__isabstractmethod__', False))
+        if missing:
+            raise TypeError('platform backend %s does not implement %s'
+                            % (cls.__name__, ', '.join(missing)))
+
     # -- tools ---------------------------------------------------------
+    @abstractmethod
     def which(self, tool):
-        return self.runner.which(tool)
+        """Absolute path of the program ``tool`` ('git', 'node', 'npm', 'docker', ...) this
+        platform runs, or None when it is not installed. Answers may be cached per run:
+        install_packages and npm_install_global make the next call look again."""
 
     def tool_version(self, tool, args=('--version',)):
         """First line printed by ``tool --version``, or None when absent/broken."""
@@ -50,10 +69,10 @@ class Platform:
         return lines[0].strip() if lines else None
 
     # -- privileges ----------------------------------------------------
+    @abstractmethod
     def admin_problem(self):
         """None when this process may install packages and manage services,
-        else a MANUAL Result saying what the user must grant."""
-        raise NotImplementedError
+        else a MANUAL Result saying what the user must grant. Read-only: a scan asks it."""
 
     def setting(self, option, value):
         """The step that sets ``option`` for this run's stage, by its real variable name
@@ -61,26 +80,37 @@ class Platform:
         return setting(self.options.get('stage'), option, value)
 
     # -- packages ------------------------------------------------------
-    def package_names(self, tool):
+    def packages_of(self, tool):
+        """PACKAGES' packages for ``tool`` (the tool's own name when it has no entry)."""
         return list(self.PACKAGES.get(tool, [tool]))
 
+    @abstractmethod
+    def package_names(self, tool):
+        """The packages install_packages() needs so that ``tool`` is installed (a new
+        list; empty when the platform has it by other means). May ask the package manager
+        read-only (a scan calls it)."""
+
+    @abstractmethod
     def candidate_version(self, package):
-        """Version the package manager would install, or None if unknown."""
-        raise NotImplementedError
+        """Version of ``package`` the package manager would install, or None if unknown.
+        Never raises: fixes call it while scanning."""
 
-    def install_packages(self, packages):
-        """Install every package in ONE package-manager transaction."""
-        raise NotImplementedError
-
+    @abstractmethod
     def install_blocker(self):
-        """The Result that install_packages() would end with before installing
-        anything (a package database needing repair), else None. A scan asks
-        this so that it reports what the fix would really do."""
-        return None
+        """The Result that install_packages() would end with before installing anything
+        (e.g. a package database needing repair, a lock held past the timeout), else None.
+        A scan asks this, read-only, so that it reports what the fix would really do."""
 
+    @abstractmethod
+    def install_packages(self, packages):
+        """Install every package of ``packages`` in ONE package-manager transaction, or
+        raise PlatformError (FAILED or MANUAL). Afterwards which() finds the new programs."""
+
+    @abstractmethod
     def npm_install_global(self, spec, ca_bundle=None):
-        """``npm install -g spec`` as the user allowed to write npm's prefix (npm_install_argv)."""
-        raise NotImplementedError
+        """``npm install -g spec`` (spec: a checked ``name@version``) as the user allowed to
+        write npm's prefix, with npm_install_argv() (install scripts off); ``ca_bundle``: a
+        CA file for npm and node. Raises PlatformError when it fails."""
 
     @staticmethod
     def npm_install_argv(npm, spec):
@@ -88,16 +118,19 @@ class Platform:
         as root (or the Homebrew owner) and the version may come from the app's repository."""
         return [npm, 'install', '-g', '--ignore-scripts', '--no-fund', '--no-audit', spec]
 
+    @abstractmethod
     def node_upgrade_steps(self, major):
-        """Exact steps a human takes to get Node >= major on this platform."""
-        raise NotImplementedError
+        """Exact steps (list of str) a human takes to get Node >= ``major`` on this platform,
+        when its package manager offers none. Read-only."""
 
     # -- docker --------------------------------------------------------
+    @abstractmethod
     def docker_installed(self):
-        raise NotImplementedError
+        """True when this platform has a docker engine and CLI installed (running or not)."""
 
+    @abstractmethod
     def docker_packages(self):
-        return self.package_names('docker')
+        """The packages install_packages() needs for a docker engine and CLI (a new list)."""
 
     def docker_info(self, prefix=(), env=None):
         """(the engine's version, None) when ``docker info`` reaches it, else (None, why not).
@@ -120,22 +153,28 @@ class Platform:
             return None, 'docker info could not reach the engine'
         return None, reason
 
+    @abstractmethod
     def docker_state(self):
-        """docker_info() the way this platform reaches its engine."""
-        return self.docker_info()
+        """(server version, None) when the engine answers the way this platform reaches it
+        (its socket, its user: usually through docker_info()), else (None, why not). Read-only."""
 
     def docker_running(self):
         return self.docker_state()[0] is not None
 
+    @abstractmethod
     def start_docker(self):
-        raise NotImplementedError
+        """Start the docker engine and wait (docker_start_timeout) until docker_state()
+        answers; raise PlatformError (FAILED or MANUAL) otherwise."""
 
+    @abstractmethod
     def docker_boot(self):
-        """OK / NEEDS_FIX / MANUAL Result about docker starting at boot."""
-        raise NotImplementedError
+        """OK / NEEDS_FIX / MANUAL Result about docker starting at boot, without anyone
+        logging in. Read-only: a scan calls it."""
 
+    @abstractmethod
     def enable_docker_at_boot(self):
-        raise NotImplementedError
+        """Make docker start at boot (what docker_boot() said NEEDS_FIX), or raise
+        PlatformError (FAILED or MANUAL)."""
 
     # -- helpers for backends -----------------------------------------
     def wait_until(self, predicate, timeout, interval=1.0):
@@ -168,11 +207,20 @@ class UnsupportedPlatform(Platform):
         return manual('factiii has no backend for %s' % self.description,
                       ['Fix this by hand, or run factiii on macOS or Debian/Ubuntu.'])
 
+    def which(self, tool):
+        return self.runner.which(tool)
+
     def admin_problem(self):
         return self._manual()
 
+    def package_names(self, tool):
+        return self.packages_of(tool)
+
     def candidate_version(self, package):
         return None
+
+    def install_blocker(self):
+        return None  # admin_problem() already makes every fix MANUAL
 
     def install_packages(self, packages):
         raise PlatformError(self._manual())
@@ -185,6 +233,12 @@ class UnsupportedPlatform(Platform):
 
     def docker_installed(self):
         return bool(self.which('docker'))
+
+    def docker_packages(self):
+        return self.package_names('docker')
+
+    def docker_state(self):
+        return self.docker_info()
 
     def start_docker(self):
         raise PlatformError(self._manual())

@@ -191,6 +191,9 @@ class Debian(Platform):
         self._lists_error = None   # Result of a failed `apt-get update`, reported once per run
         self._fetch_problem = None  # apt-get update's first "Failed to fetch" line
 
+    def which(self, tool):
+        return self.runner.which(tool)
+
     # -- privileges ----------------------------------------------------
     def _prefix(self):
         """[] as root, ['sudo', '-n'] when passwordless sudo works, None otherwise."""
@@ -304,6 +307,9 @@ class Debian(Platform):
             fetch = FETCH_FAILED.search(res.err + '\n' + res.out)
             self._fetch_problem = fetch.group(0).strip() if fetch else None
         self._lists_fresh = True
+
+    def package_names(self, tool):
+        return self.packages_of(tool)
 
     def candidate_version(self, package):
         self.refresh_lists()
@@ -424,7 +430,7 @@ class Debian(Platform):
     def docker_packages(self):
         # Debian 13 moved the CLI out of docker.io into docker-cli, which docker.io only
         # recommends: without recommends there would be a dockerd and no `docker`
-        packages = self.package_names('docker')
+        packages = self.packages_of('docker')
         if self.candidate_version('docker-cli'):
             packages.append('docker-cli')
         return packages

@@ -275,7 +275,7 @@ class MacOS(Platform):
             # older LTS lines): ask for it only when brew has it and it is new enough
             if have is not None and have < int(want) and self._offers('node@%d' % int(want), int(want)):
                 return ['node@%d' % int(want)]
-        return super(MacOS, self).package_names(tool)
+        return self.packages_of(tool)
 
     def _offers(self, formula, major):
         """brew can install ``formula`` at ``major`` or later (it exists and is not disabled)."""
@@ -303,6 +303,12 @@ class MacOS(Platform):
                 except (ValueError, KeyError, IndexError, TypeError):
                     pass
         return self._formulae[name]
+
+    def install_blocker(self):
+        # nothing a scan can see ends brew's install before it starts: without brew, or as
+        # another user, admin_problem() has made the fix MANUAL already; a failing
+        # `brew update` (reported by the install) runs only in a fix
+        return None
 
     def install_packages(self, packages):
         packages = list(packages)
@@ -380,6 +386,9 @@ class MacOS(Platform):
 
     def docker_installed(self):
         return self._runtime() is not None
+
+    def docker_packages(self):
+        return self.package_names('docker')
 
     def _desktop_user(self):
         """Whose Docker Desktop: ours, or as root the Homebrew owner, else the auto-login user."""
