@@ -9,42 +9,33 @@ __metaclass__ = type
 
 import platform as _platform
 
+# ansible-core's own reading of os-release (the one its distribution facts use, already
+# loaded by every module): shell quoting and escapes, and /usr/lib/os-release when
+# /etc/os-release is missing (os-release(5)).
+from ansible.module_utils import distro
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.base import UnsupportedPlatform
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.debian import Debian
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.macos import MacOS
 
-OS_RELEASE = '/etc/os-release'
+# Debian, Ubuntu and their derivatives (ID_LIKE names one of them: Raspberry Pi OS,
+# Linux Mint, Pop!_OS, ...) share apt, dpkg and systemd
+DEBIAN_FAMILY = ('debian', 'ubuntu')
 
 
-def read_os_release(path=OS_RELEASE):
-    info = {}
-    try:
-        with open(path) as handle:
-            for line in handle:
-                key, sep, value = line.strip().partition('=')
-                if sep:
-                    info[key] = value.strip('"\'')
-    except (IOError, OSError):
-        pass
-    return info
-
-
-def detect(system=None, os_release=None):
+def detect():
     """'macos', 'debian' or a description of an unsupported system."""
-    system = system or _platform.system()
+    system = _platform.system()
     if system == 'Darwin':
         return 'macos'
     if system == 'Linux':
-        info = read_os_release() if os_release is None else os_release
-        family = [info.get('ID', '')] + info.get('ID_LIKE', '').split()
-        if 'debian' in family or 'ubuntu' in family:
+        if set([distro.id()] + distro.like().split()) & set(DEBIAN_FAMILY):
             return 'debian'
-        return 'Linux (%s)' % (info.get('PRETTY_NAME') or info.get('ID') or 'unknown distribution')
+        return 'Linux (%s)' % (distro.name(pretty=True) or distro.id() or 'unknown distribution')
     return system or 'unknown OS'
 
 
-def select_platform(runner, check_mode=False, options=None, system=None, os_release=None):
-    kind = detect(system, os_release)
+def select_platform(runner, check_mode=False, options=None):
+    kind = detect()
     if kind == 'macos':
         return MacOS(runner, check_mode, options)
     if kind == 'debian':
