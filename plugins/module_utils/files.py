@@ -69,10 +69,10 @@ def read_regular_file(path, limit=MAX_BYTES):
         os.close(fd)
 
 
-def read_json_file(path, limit=MAX_BYTES):
+def read_json_file(path):
     """``path`` read as read_regular_file does, parsed as JSON. Raises RefusedFile also
     when it is not JSON (or nested too deep for the parser); OSError as above."""
-    data = read_regular_file(path, limit)
+    data = read_regular_file(path)
     try:
         return json.loads(data)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError

@@ -99,7 +99,7 @@ def split_credentials(url):
 
 def secret_values(url):
     """What of ``url`` must never be printed (for AnsibleModule.no_log_values)."""
-    clean, header = split_credentials(url)
+    header = split_credentials(url)[1]
     if not header:
         return []
     userinfo = urlsplit(url).netloc.rsplit('@', 1)[0]

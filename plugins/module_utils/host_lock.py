@@ -67,8 +67,8 @@ def _user():
         return str(os.getuid())
 
 
-def _utc(seconds=None):
-    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(seconds))
+def _utc():
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
 
 
 def _clean(value):
@@ -105,9 +105,9 @@ def _safe_dir(path):
             path, stat.S_IMODE(info.st_mode)))
 
 
-def _open_nofollow(path, flags, mode=0o600):
+def _open_nofollow(path, flags):
     try:
-        return os.open(path, flags | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0), mode)
+        return os.open(path, flags | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0), 0o600)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise LockError('refusing %s: it is a symlink' % path)

@@ -53,7 +53,7 @@ def first_line(msg, default):
     return lines[0] if lines else default
 
 
-def unreachable_reason(msg, default='host unreachable'):
+def unreachable_reason(msg):
     """One line for a host Ansible could not reach (or lost), from its 'unreachable' message."""
     text = _strip_task_failed(msg)
     body = text[len(SSH_PREFIX):] if text.startswith(SSH_PREFIX) else text
@@ -84,7 +84,7 @@ def unreachable_reason(msg, default='host unreachable'):
         return lost_reason((lost or closed).group(1) if (lost or closed) else 'the host', said)
     if lines:
         return (SSH_PREFIX + lines[0]) if text.startswith(SSH_PREFIX) else lines[0]
-    return default
+    return 'host unreachable'
 
 
 def lost_reason(where, said):

@@ -23,12 +23,13 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import (
 )
 from ansible_collections.factiii.infra.plugins.module_utils.options import setting
 
+POLL_INTERVAL = 1.0  # seconds between two looks at something a backend waits for
+
 
 class Platform(ABC):
-    """A platform backend. Subclasses set ``name`` and ``package_manager``, and implement
+    """A platform backend. Subclasses set ``package_manager`` and PACKAGES, and implement
     every abstract method: a class statement that misses one raises TypeError."""
 
-    name = None
     package_manager = 'the package manager'  # for progress lines: 'installing git (one apt transaction)'
     # logical tool -> packages of this platform's package manager (see packages_of)
     PACKAGES = {}
@@ -57,12 +58,12 @@ class Platform(ABC):
         platform runs, or None when it is not installed. Answers may be cached per run:
         install_packages and npm_install_global make the next call look again."""
 
-    def tool_version(self, tool, args=('--version',)):
+    def tool_version(self, tool):
         """First line printed by ``tool --version``, or None when absent/broken."""
         path = self.which(tool)
         if not path:
             return None
-        res = self.runner.run([path] + list(args))
+        res = self.runner.run([path, '--version'])
         if not res.ok:
             return None
         lines = (res.out or res.err).strip().splitlines()
@@ -177,18 +178,19 @@ class Platform(ABC):
         PlatformError (FAILED or MANUAL)."""
 
     # -- helpers for backends -----------------------------------------
-    def wait_until(self, predicate, timeout, interval=1.0):
-        """Poll ``predicate`` until true or ``timeout`` seconds: no fixed sleeps."""
+    def wait_until(self, predicate, timeout):
+        """Poll ``predicate`` every POLL_INTERVAL seconds until true or ``timeout`` seconds:
+        no fixed sleeps."""
         deadline = self.clock() + timeout
         while True:
             if predicate():
                 return True
             if self.clock() >= deadline:
                 return False
-            self.sleep(interval)
+            self.sleep(POLL_INTERVAL)
 
-    def run_or_raise(self, argv, what, env=None, cwd=None):
-        res = self.runner.run(argv, env=env, cwd=cwd)
+    def run_or_raise(self, argv, what):
+        res = self.runner.run(argv)
         if not res.ok:
             raise PlatformError(failed('%s failed: %s' % (what, res.reason())))
         return res
@@ -197,7 +199,6 @@ class Platform(ABC):
 class UnsupportedPlatform(Platform):
     """Any OS we have no backend for: every operation is a MANUAL row, never a traceback."""
 
-    name = 'unsupported'
 
     def __init__(self, runner, check_mode=False, options=None, description='unknown'):
         super(UnsupportedPlatform, self).__init__(runner, check_mode, options)

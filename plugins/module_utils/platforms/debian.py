@@ -175,7 +175,6 @@ def dpkg_error(text):
 
 
 class Debian(Platform):
-    name = 'debian'
     package_manager = 'apt'
     PACKAGES = {
         'git': ['git'],

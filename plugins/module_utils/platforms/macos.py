@@ -126,7 +126,6 @@ def _open_reason(res):
 
 
 class MacOS(Platform):
-    name = 'macos'
     package_manager = 'brew'
     PACKAGES = {'git': ['git'], 'node': ['node'], 'npm': ['node'], 'docker': ['colima', 'docker']}
     # where the LaunchDaemon goes; tests point it at a temporary directory
@@ -238,7 +237,7 @@ class MacOS(Platform):
 
     def admin_problem(self):
         try:
-            brew, prefix, owner = self._brew()
+            prefix, owner = self._brew()[1:]
         except PlatformError as exc:
             return exc.result
         me = self.user_name(self.runner.euid)
@@ -333,7 +332,7 @@ class MacOS(Platform):
             self.runner.forget(tool)  # the next which() must see the new binaries
 
     def npm_install_global(self, spec, ca_bundle=None):
-        brew, prefix, owner = self._brew()
+        prefix = self._brew()[1]
         # brew's npm installs globals into the Homebrew prefix: only its owner may write there
         npm = self.runner.which('npm', extra_dirs=[prefix + '/bin'], any_owner=True)
         if not npm:
@@ -483,7 +482,7 @@ class MacOS(Platform):
         return os.path.join(self.launchd_dir, LABEL + '.plist')
 
     def _colima_plist(self):
-        brew, prefix, owner = self._brew()
+        prefix, owner = self._brew()[1:]
         home = self.user_home(owner)
         return {
             'Label': LABEL,
