@@ -67,15 +67,16 @@ def test_check_mode_passes_on_the_tree():
 
 
 def test_run_order_is_todays_whatever_the_input_order():
-    assert batch.fix_names() == ORDER
+    names = batch.fix_names()
+    assert [name for name in names if name in ORDER] == ORDER  # new fixes may come in between
     classes = list(FIXES.values())
     for seed in range(5):
         random.Random(seed).shuffle(classes)
-        assert [fix.name for fix in batch.ordered(classes)] == ORDER
+        assert [fix.name for fix in batch.ordered(classes)] == names
     # each fix after those it requires or runs after
     for fix in FIXES.values():
         for dep in tuple(fix.requires) + tuple(fix.after):
-            assert ORDER.index(dep) < ORDER.index(fix.name), (dep, fix.name)
+            assert names.index(dep) < names.index(fix.name), (dep, fix.name)
 
 
 def _fix(name, requires=(), after=(), rank=Fix.rank):
