@@ -23,6 +23,10 @@ from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXE
 
 STAGES = tuple(STAGE_CHOICES)
 
+# Options of the stage module and of every stage role that are no fix's own, by doc fragment
+# (scripts/generate writes plugins/doc_fragments/<name>.py): declared like a fix's options.
+STAGE_OPTION_GROUPS = {'common': COMMON}
+
 
 class OrderError(ValueError):
     """The fixes cannot be ordered: a cycle of requires/after, or two fixes of one name."""
@@ -83,10 +87,9 @@ def fix_argument_spec(fix_class):
 
 def stage_argument_spec():
     """Options of the factiii.infra.stage module and action plugin: every fix's, and the secrets stage's."""
-    spec = argument_spec(COMMON)
-    for fix in ordered(FIXES.values()):
-        spec.update(argument_spec(fix.options))
-    spec.update(argument_spec(SECRETS))
+    spec = {}
+    for declared in list(STAGE_OPTION_GROUPS.values()) + [fix.options for fix in ordered(FIXES.values())] + [SECRETS]:
+        spec.update(argument_spec(declared))
     spec['stage'] = {'type': 'str', 'required': True, 'choices': list(STAGE_CHOICES)}
     spec['fixes'] = {'type': 'list', 'elements': 'str', 'choices': fix_names()}
     return spec

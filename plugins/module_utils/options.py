@@ -115,7 +115,7 @@ SECRETS = {
 # The stage roles scripts/generate writes (defaults/main.yml, meta/argument_specs.yml,
 # tasks/main.yml). A role's variables are <role>_<option>: its own (``variables``, over
 # ROLE_VARIABLES), then the options of the fixes it offers (every fix but those in ``without``)
-# and of COMMON (but ``without``). The server role runs the stage module; staging and prod
+# and of batch.STAGE_OPTION_GROUPS (COMMON, ...; but ``without``). The server role runs the stage module; staging and prod
 # (``runs: server``) have the server's variables but its stage, and pass them on.
 ROLE_VARIABLES = {
     'fixes': {
@@ -187,7 +187,7 @@ def role_variables(role):
     """{option: declaration} of a stage role's variables (each <role>_<option>), in the order its
     files list them: its own, its fixes' options in run order, the common ones."""
     # Imported here: the fixes import this module for variable() and setting().
-    from ansible_collections.factiii.infra.plugins.module_utils.batch import default_fixes, ordered
+    from ansible_collections.factiii.infra.plugins.module_utils.batch import STAGE_OPTION_GROUPS, default_fixes, ordered
     from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
 
     table = ROLES[role]
@@ -206,7 +206,7 @@ def role_variables(role):
         found['stage'] = own['stage']
     found['fixes'] = dict(ROLE_VARIABLES['fixes'], choices=[fix.name for fix in fixes],
                           default=[fix.name for fix in fixes if fix.name in defaults])
-    for source in [fix.options for fix in fixes] + [COMMON]:
+    for source in [fix.options for fix in fixes] + list(STAGE_OPTION_GROUPS.values()):
         for name, option in source.items():
             if name not in without:
                 found[name] = dict(option, required=True) if name in body.get('required', ()) else dict(option)

@@ -133,7 +133,7 @@ def test_choices_are_the_declared_names():
 
 
 def test_each_option_is_declared_once_and_documented():
-    groups = [('COMMON', options.COMMON), ('FIX', options.FIX), ('SECRETS', options.SECRETS)]
+    groups = list(batch.STAGE_OPTION_GROUPS.items()) + [('FIX', options.FIX), ('SECRETS', options.SECRETS)]
     groups += [(fix.name, fix.options) for fix in FIXES.values()]
     seen = {}
     for owner, declared in groups:
