@@ -17,7 +17,7 @@ from ansible.errors import AnsibleError
 
 from ansible_collections.factiii.infra.plugins.action.stage import scrub, secret_strings
 from ansible_collections.factiii.infra.plugins.module_utils.fix import failed
-from ansible_collections.factiii.infra.plugins.module_utils.stage import stage_return
+from ansible_collections.factiii.infra.plugins.module_utils.batch import stage_return
 from ansible_collections.factiii.infra.plugins.plugin_utils import stage_vars
 from ansible_collections.factiii.infra.plugins.plugin_utils.controller_action import ControllerAction
 

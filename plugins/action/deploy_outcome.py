@@ -14,7 +14,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.factiii.infra.plugins.module_utils.fix import FAILED
-from ansible_collections.factiii.infra.plugins.module_utils.stage import stage_return
+from ansible_collections.factiii.infra.plugins.module_utils.batch import stage_return
 from ansible_collections.factiii.infra.plugins.modules.deploy_outcome import ARGUMENT_SPEC
 from ansible_collections.factiii.infra.plugins.plugin_utils import deploy_rows
 from ansible_collections.factiii.infra.plugins.plugin_utils.controller_action import ControllerAction

@@ -29,13 +29,13 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.factiii.infra.plugins.module_utils.options import (
-    REPO_MUTUALLY_EXCLUSIVE, stage_argument_spec,
+from ansible_collections.factiii.infra.plugins.module_utils.batch import (
+    default_fixes, fix_names, mutually_exclusive, stage_argument_spec, stage_return,
 )
 from ansible_collections.factiii.infra.plugins.module_utils.fix import failed
 from ansible_collections.factiii.infra.plugins.module_utils.fixes.pnpm_missing import pnpm_version_problem
 from ansible_collections.factiii.infra.plugins.module_utils.progress import OPTION as PROGRESS_FILE, one_line, read_progress
-from ansible_collections.factiii.infra.plugins.module_utils.stage import DEFAULT_FIXES, FIX_ORDER, stage_return
+from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
 from ansible_collections.factiii.infra.plugins.plugin_utils import reasons
 from ansible_collections.factiii.infra.plugins.plugin_utils.host_keys import host_key_problem
 
@@ -170,7 +170,7 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail('the arguments of factiii.infra.stage must be a mapping of option: value')
         try:
             dummy, args = self.validate_argument_spec(
-                argument_spec=spec, mutually_exclusive=REPO_MUTUALLY_EXCLUSIVE)
+                argument_spec=spec, mutually_exclusive=mutually_exclusive(FIXES.values()))
         except AnsibleActionFail:
             raise
         except Exception as exc:  # pylint: disable=broad-exception-caught
@@ -186,11 +186,11 @@ class ActionModule(ActionBase):
         if flags:
             raise AnsibleActionFail('argument %s is %s, not a whole number' % (
                 flags[0], str(self._task.args[flags[0]]).lower()))
-        unknown = [name for name in args.get('fixes') or [] if name not in FIX_ORDER]
+        unknown = [name for name in args.get('fixes') or [] if name not in FIXES]
         if unknown:
             raise AnsibleActionFail('unknown fix%s %s for stage %s (known: %s)' % (
                 'es' if len(unknown) > 1 else '', ', '.join("'%s'" % name for name in unknown),
-                args['stage'], ', '.join(FIX_ORDER)))
+                args['stage'], ', '.join(fix_names())))
         self._check_repo_args(args)
         self._check_pnpm_version(args)
         return args
@@ -200,7 +200,7 @@ class ActionModule(ActionBase):
         """The fixes the stage runs on its host: none for secrets (see _run_secrets)."""
         if args['stage'] == 'secrets':
             return []
-        return args.get('fixes') if args.get('fixes') is not None else DEFAULT_FIXES.get(args['stage'], [])
+        return args.get('fixes') if args.get('fixes') is not None else default_fixes(args['stage'])
 
     def _check_pnpm_version(self, args):
         """pnpm_version reaches `npm install -g` as root: an exact version, a major or latest."""

@@ -78,7 +78,7 @@ from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.factiii.infra.plugins.module_utils.fix import FAILED, FIXED, MANUAL, OK
 from ansible_collections.factiii.infra.plugins.module_utils.git import redact_url
-from ansible_collections.factiii.infra.plugins.module_utils.stage import STAGES
+from ansible_collections.factiii.infra.plugins.module_utils.batch import STAGES
 from ansible_collections.factiii.infra.plugins.plugin_utils import reasons
 
 # ansible-core's exit code for bad or incomplete options (ExitCode.INVALID_CLI_OPTION)

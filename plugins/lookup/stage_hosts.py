@@ -58,7 +58,7 @@ from ansible.plugins.loader import inventory_loader
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.factiii.infra.plugins.callback import results_by_stage as results
-from ansible_collections.factiii.infra.plugins.module_utils.stage import STAGES
+from ansible_collections.factiii.infra.plugins.module_utils.batch import STAGES
 from ansible_collections.factiii.infra.plugins.plugin_utils import reasons
 
 # Ansible's plugins for inventory files that are data: parsing them again runs nothing.

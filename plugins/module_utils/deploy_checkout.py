@@ -12,7 +12,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import shutil
 import tempfile
 
@@ -23,12 +22,13 @@ from ansible_collections.factiii.infra.plugins.module_utils.git import (
     split_credentials, transfer_env, untracked_in_the_way,
 )
 from ansible_collections.factiii.infra.plugins.module_utils.module import mask_url_credentials
-from ansible_collections.factiii.infra.plugins.module_utils.options import REPO
+from ansible_collections.factiii.infra.plugins.module_utils.fixes.repo_not_cloned import RepoNotCloned
+from ansible_collections.factiii.infra.plugins.module_utils.options import argument_spec
 from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
 
 _REPO_OPTIONS = ('repo_url', 'repo_key', 'repo_key_file', 'repo_known_hosts', 'repo_timeout')
 ARGUMENT_SPEC = dict(
-    [(key, copy.deepcopy(REPO[key])) for key in _REPO_OPTIONS],
+    [(key, spec) for key, spec in argument_spec(RepoNotCloned.options).items() if key in _REPO_OPTIONS],
     repo_dest={'type': 'path', 'required': True},
     ref={'type': 'str'},
     restore={'type': 'str'},

@@ -79,11 +79,21 @@ class PlatformError(Exception):
 
 
 class Fix:
-    """Base class of every fix. Subclasses set ``name`` and implement scan()."""
+    """Base class of every fix. A subclass declares itself (the attributes below) and
+    implements scan(); the run order, each stage's defaults, the ``fixes`` choices, the
+    modules' argument specs and the generated docs and role files come from these
+    declarations (plugins/module_utils/batch.py, scripts/generate, CONTRIBUTING.md)."""
 
     name = None          # seed naming without the stage: 'docker-missing'
-    requires = ()        # names of fixes that must end OK/FIXED before this one
-    options = {}         # argument spec of this fix's own options
+    requires = ()        # fixes that must end OK/FIXED before this one (also orders)
+    after = ()           # fixes that run before this one when they are in the batch (orders only)
+    rank = 1000          # ties of the dependency order: lowest first (today's order kept)
+    stages = ()          # stages whose default batch has this fix
+    # This fix's own options, in the format of a role's meta/argument_specs.yml (with
+    # ``description``); each option is declared by one fix, common ones in options.py.
+    options = {}
+    mutually_exclusive = ()  # groups of this fix's options that cannot be set together (modules only)
+    uses = ()            # the Platform methods it calls (checked by tests/unit/test_generated.py)
 
     def __init__(self, platform, params):
         self.platform = platform
@@ -120,6 +130,7 @@ class PackageFix(Fix):
     one package-manager transaction, then verifies with a fresh scan()."""
 
     tool = None  # logical tool name, mapped to packages by the platform
+    uses = ('tool_version', 'package_names', 'admin_problem')
 
     def found(self):
         """A description of the installed tool, or None when it is missing."""

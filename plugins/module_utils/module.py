@@ -10,19 +10,16 @@ __metaclass__ = type
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.parameters import remove_values
 
+from ansible_collections.factiii.infra.plugins.module_utils.batch import (
+    default_fixes, fix_argument_spec, mutually_exclusive, run_fixes, stage_argument_spec, stage_return,
+)
 from ansible_collections.factiii.infra.plugins.module_utils.fix import failed
 from ansible_collections.factiii.infra.plugins.module_utils.git import secret_values
 from ansible_collections.factiii.infra.plugins.module_utils.host_lock import HostBusy, LockError, host_lock
-from ansible_collections.factiii.infra.plugins.module_utils.options import (
-    FIX, REPO_MUTUALLY_EXCLUSIVE, spec, stage_argument_spec,
-)
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.select import select_platform
 from ansible_collections.factiii.infra.plugins.module_utils.progress import OPTION as PROGRESS_FILE, Progress
 from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
 from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
-from ansible_collections.factiii.infra.plugins.module_utils.stage import (
-    DEFAULT_FIXES, run_fixes, stage_return,
-)
 
 
 def _platform(module):
@@ -55,9 +52,8 @@ def locked_rows(module, stage, run, progress=None):
 
 def run_fix_module(fix_class):
     """A single fix as its own module: the same code path as a stage of one fix."""
-    argument_spec = spec(FIX, *fix_class.option_groups)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=REPO_MUTUALLY_EXCLUSIVE if 'repo_url' in argument_spec else None)
+    module = AnsibleModule(argument_spec=fix_argument_spec(fix_class), supports_check_mode=True,
+                           mutually_exclusive=mutually_exclusive([fix_class]))
     mask_url_credentials(module)
     stage = module.params['stage']
     fix = fix_class(_platform(module), module.params)
@@ -72,13 +68,13 @@ def run_stage_module():
     # Hidden (a leading _): set by the stage action in a fix, where it polls the file.
     argument_spec[PROGRESS_FILE] = {'type': 'path'}
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=REPO_MUTUALLY_EXCLUSIVE)
+                           mutually_exclusive=mutually_exclusive(FIXES.values()))
     mask_url_credentials(module)
     progress = Progress(module.params[PROGRESS_FILE], mask=lambda text: remove_values(text, module.no_log_values))
     stage = module.params['stage']
     names = module.params['fixes']
     if names is None:
-        names = DEFAULT_FIXES[stage]
+        names = default_fixes(stage)
     platform = _platform(module)
     fixes = [FIXES[name](platform, module.params) for name in names]
     rows = locked_rows(module, stage, lambda: run_fixes(fixes, stage, module.check_mode, progress=progress),

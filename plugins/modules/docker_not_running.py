@@ -24,7 +24,7 @@ author:
 extends_documentation_fragment:
   - factiii.infra.fix
   - factiii.infra.common
-  - factiii.infra.docker
+  - factiii.infra.docker_not_running
 '''
 
 EXAMPLES = r'''

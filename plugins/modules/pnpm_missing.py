@@ -20,7 +20,7 @@ author:
 extends_documentation_fragment:
   - factiii.infra.fix
   - factiii.infra.common
-  - factiii.infra.pnpm
+  - factiii.infra.pnpm_missing
 '''
 
 EXAMPLES = r'''

@@ -28,7 +28,7 @@ author:
 extends_documentation_fragment:
   - factiii.infra.fix
   - factiii.infra.common
-  - factiii.infra.repo
+  - factiii.infra.repo_not_cloned
 '''
 
 EXAMPLES = r'''

@@ -30,10 +30,7 @@ author:
   - factiii contributors (@factiii)
 extends_documentation_fragment:
   - factiii.infra.common
-  - factiii.infra.node
-  - factiii.infra.pnpm
-  - factiii.infra.docker
-  - factiii.infra.repo
+  - factiii.infra.fixes
   - factiii.infra.secrets
 options:
   stage:
@@ -42,13 +39,6 @@ options:
     type: str
     required: true
     choices: [dev, secrets, staging, prod]
-  fixes:
-    description:
-      - Names of the fixes to run. Defaults to the stage's list - C(dev) runs git, node, pnpm,
-        docker-missing and docker-not-running; C(staging) and C(prod) run all seven.
-    type: list
-    elements: str
-    choices: [git-missing, node-missing, pnpm-missing, docker-missing, docker-not-running, docker-autostart, repo-not-cloned]
   _progress_file:
     description:
       - Internal, set only by the action plugin during a fix - the file on the host the module writes

@@ -38,7 +38,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.factiii.infra.plugins.module_utils.fix import FAILED, Result, failed, manual, ok
 from ansible_collections.factiii.infra.plugins.module_utils.options import setting, variable
-from ansible_collections.factiii.infra.plugins.module_utils.stage import steps_once
+from ansible_collections.factiii.infra.plugins.module_utils.batch import steps_once
 from ansible_collections.factiii.infra.plugins.plugin_utils import github_api
 
 display = Display()

@@ -11,7 +11,7 @@ import re
 import pytest
 import yaml
 
-from ansible_collections.factiii.infra.plugins.module_utils import options, stage
+from ansible_collections.factiii.infra.plugins.module_utils import batch, options
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLES = ['dev', 'secrets', 'server', 'staging', 'prod']
@@ -61,7 +61,7 @@ def test_one_task_and_readme(role):
 def test_stage_task_passes_module_options(role):
     task, = tasks(role)
     args = task['factiii.infra.stage']
-    module_spec = options.stage_argument_spec()
+    module_spec = batch.stage_argument_spec()
     assert set(args) <= set(module_spec), set(args) - set(module_spec)
     role_spec = spec(role)
     for name, value in args.items():
@@ -75,15 +75,49 @@ def test_stage_task_passes_module_options(role):
 
 
 def test_fix_lists_match_the_module():
-    assert spec('dev')['dev_fixes']['default'] == stage.DEFAULT_FIXES['dev']
-    assert spec('server')['server_fixes']['default'] == stage.DEFAULT_FIXES['staging']
-    assert stage.DEFAULT_FIXES['staging'] == stage.DEFAULT_FIXES['prod']
+    assert spec('dev')['dev_fixes']['default'] == batch.default_fixes('dev')
+    assert spec('server')['server_fixes']['default'] == batch.default_fixes('staging')
+    assert batch.default_fixes('staging') == batch.default_fixes('prod')
     for role in ['server', 'staging', 'prod']:
-        assert spec(role)[role + '_fixes']['choices'] == list(stage.FIX_ORDER)
+        assert spec(role)[role + '_fixes']['choices'] == batch.fix_names()
+        assert spec(role)[role + '_fixes']['default'] == batch.default_fixes(role if role != 'server' else 'staging')
     # the developer's clone is their own: dev has no repository variables
-    assert spec('dev')['dev_fixes']['choices'] == [name for name in stage.FIX_ORDER if name != 'repo-not-cloned']
-    assert spec('secrets')['secrets_names']['default'] == stage.DEFAULT_SECRETS
+    assert spec('dev')['dev_fixes']['choices'] == [name for name in batch.fix_names() if name != 'repo-not-cloned']
+    assert not [name for name in spec('dev') if name.startswith('dev_repo_')]
+    # the secrets role's own defaults (not generated) are the module's
+    assert spec('secrets')['secrets_names']['default'] == options.SECRETS['secrets']['default']
     assert spec('server')['server_stage']['choices'] == ['staging', 'prod']
+
+
+# What users set today (main before issue 17): every name, type and default stays.
+PUBLIC = {
+    'fixes': ('list', None), 'repo_url': ('str', 'required'), 'repo_dest': ('path', 'required'),
+    'repo_version': ('str', None), 'repo_key_file': ('path', None), 'repo_key': ('str', None),
+    'repo_known_hosts': ('list', []), 'repo_timeout': ('int', 300), 'node_min_major': ('int', 20),
+    'pnpm_version': ('str', '10'), 'app_dir': ('path', None), 'docker_start_timeout': ('int', 60),
+    'package_lock_timeout': ('int', 120), 'lock_timeout': ('int', 300), 'repair_dpkg': ('bool', False),
+    'ca_bundle': ('path', None), 'become': ('bool', True),
+}
+DEV_PUBLIC = dict((k, v) for k, v in PUBLIC.items() if not k.startswith('repo_') and k != 'repair_dpkg')
+DEV_PUBLIC['become'] = ('bool', False)
+
+
+@pytest.mark.parametrize('role', ['dev', 'server', 'staging', 'prod'])
+def test_public_variables_kept(role):
+    public = DEV_PUBLIC if role == 'dev' else PUBLIC
+    options_ = spec(role)
+    expected = set('%s_%s' % (role, name) for name in public) | ({'server_stage'} if role == 'server' else set())
+    assert set(options_) >= expected  # a new fix's options may come on top
+    for name, (type_, default) in public.items():
+        opt = options_['%s_%s' % (role, name)]
+        assert opt['type'] == type_, name
+        if default == 'required':
+            assert opt['required'] is True and 'default' not in opt, name
+        elif default is not None:
+            assert opt['default'] == default, name
+        elif type_ != 'list':
+            assert 'default' not in opt, name
+    assert options_[role + '_repo_key']['no_log'] is True if role != 'dev' else True
 
 
 @pytest.mark.parametrize('role', WRAPPERS)

@@ -17,7 +17,7 @@ import string
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from ansible_collections.factiii.infra.plugins.callback import results_by_stage as rbs
-from ansible_collections.factiii.infra.plugins.module_utils.options import stage_argument_spec
+from ansible_collections.factiii.infra.plugins.module_utils.batch import stage_argument_spec
 from ansible_collections.factiii.infra.plugins.plugin_utils import reasons
 from ansible_collections.factiii.infra.plugins.module_utils.progress import OPTION as PROGRESS_FILE
 from ansible_collections.factiii.infra.tests.unit.plugins.action.test_stage import TMPDIR, make_action

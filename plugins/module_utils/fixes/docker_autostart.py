@@ -13,7 +13,9 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import Fix
 class DockerAutostart(Fix):
     name = 'docker-autostart'
     requires = ('docker-missing',)
-    option_groups = ()
+    rank = 70
+    stages = ('staging', 'prod')  # a developer's machine need not start docker at boot
+    uses = ('docker_boot', 'enable_docker_at_boot', 'admin_problem')
 
     def scan(self):
         finding = self.platform.docker_boot()

@@ -12,8 +12,10 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import PackageFi
 
 class DockerMissing(PackageFix):
     name = 'docker-missing'
+    rank = 30
+    stages = ('dev', 'staging', 'prod')
+    uses = ('docker_installed', 'tool_version', 'docker_packages', 'admin_problem')
     tool = 'docker'
-    option_groups = ()
 
     def found(self):
         if not self.platform.docker_installed():

@@ -8,13 +8,21 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.factiii.infra.plugins.module_utils.fix import Fix, needs_fix, ok
-from ansible_collections.factiii.infra.plugins.module_utils.options import DOCKER
 
 
 class DockerNotRunning(Fix):
     name = 'docker-not-running'
     requires = ('docker-missing',)
-    option_groups = (DOCKER,)
+    rank = 60
+    stages = ('dev', 'staging', 'prod')
+    options = {
+        'docker_start_timeout': {
+            'description': ['Seconds to wait, polling C(docker info), for the engine to answer after starting it.'],
+            'type': 'int',
+            'default': 60,
+        },
+    }
+    uses = ('docker_state', 'start_docker', 'admin_problem')
 
     def scan(self):
         version, reason = self.platform.docker_state()

@@ -12,5 +12,6 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import PackageFi
 
 class GitMissing(PackageFix):
     name = 'git-missing'
+    rank = 10
+    stages = ('dev', 'staging', 'prod')
     tool = 'git'
-    option_groups = ()

@@ -14,7 +14,6 @@ __metaclass__ = type
 import re
 
 from ansible_collections.factiii.infra.plugins.module_utils.fix import PackageFix, manual, needs_fix, ok
-from ansible_collections.factiii.infra.plugins.module_utils.options import NODE
 
 
 def major(version):
@@ -25,8 +24,19 @@ def major(version):
 
 class NodeMissing(PackageFix):
     name = 'node-missing'
+    rank = 20
+    stages = ('dev', 'staging', 'prod')
+    options = {
+        'node_min_major': {
+            'description': [
+                'Lowest acceptable Node.js major version. When the platform\'s package is older, the fix'
+                ' reports C(manual) with the steps to get a newer Node, never a silently old one.'],
+            'type': 'int',
+            'default': 20,
+        },
+    }
+    uses = ('tool_version', 'which', 'package_names', 'candidate_version', 'node_upgrade_steps', 'admin_problem')
     tool = 'node'
-    option_groups = (NODE,)
 
     def __init__(self, platform, params):
         super(NodeMissing, self).__init__(platform, params)

@@ -21,7 +21,6 @@ import re
 
 from ansible_collections.factiii.infra.plugins.module_utils.files import RefusedFile, read_json_file
 from ansible_collections.factiii.infra.plugins.module_utils.fix import Fix, failed, needs_fix, ok
-from ansible_collections.factiii.infra.plugins.module_utils.options import PNPM
 
 # An exact semver (prerelease allowed, build metadata not) or a bare major. corepack
 # writes packageManager as pnpm@X.Y.Z+sha512.<hex>: the hash is accepted and dropped
@@ -118,7 +117,31 @@ def satisfies(version, spec):
 class PnpmMissing(Fix):
     name = 'pnpm-missing'
     requires = ('node-missing',)
-    option_groups = (PNPM,)
+    after = ('repo-not-cloned',)  # the version may come from the clone's package.json
+    rank = 50
+    stages = ('dev', 'staging', 'prod')
+    options = {
+        'pnpm_version': {
+            'description': [
+                'pnpm version to install with C(npm install -g --ignore-scripts), which is an exact version such'
+                ' as C(10.2.1) (a prerelease such as C(9.0.0-rc.1) too), a major such as C(10), or C(latest).'
+                ' Anything else (a range, a tag, a path, a URL) is refused before anything runs.',
+                'The app\'s C(package.json) C(packageManager) field (C(pnpm@X)) wins when present. It must'
+                ' name an exact version or a major too (corepack\'s C(+sha512.<hex>) suffix is accepted and'
+                ' not checked); a path, URL, tag or range there makes the fix C(failed) and installs nothing.'
+                ' C(package.json) must be a regular file of at most 1 MiB, not a symbolic link.',
+                'Corepack is not used (Node 25 no longer ships it).'],
+            'type': 'str',
+            'default': '10',
+        },
+        'app_dir': {
+            'description': [
+                'Directory of the app\'s C(package.json). Defaults to C(repo_dest) when that is set'
+                ' (in M(factiii.infra.stage)).'],
+            'type': 'path',
+        },
+    }
+    uses = ('which', 'tool_version', 'npm_install_global', 'admin_problem')
 
     def input_problem(self):
         problem = pnpm_version_problem(self.params.get('pnpm_version') or 'latest')

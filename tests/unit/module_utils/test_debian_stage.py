@@ -7,14 +7,14 @@ from ansible_collections.factiii.infra.plugins.module_utils.platforms import deb
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.debian import Debian
 from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
 from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
-from ansible_collections.factiii.infra.plugins.module_utils.stage import DEFAULT_FIXES, run_fixes
+from ansible_collections.factiii.infra.plugins.module_utils.batch import default_fixes, run_fixes
 
 from sim_debian import FRONTEND, LISTS, SimDebian
 
 PARAMS = {'node_min_major': 20, 'pnpm_version': '10', 'package_lock_timeout': 30,
           'docker_start_timeout': 5, 'repo_known_hosts': []}
-DEV = DEFAULT_FIXES['dev']
-SERVER = [n for n in DEFAULT_FIXES['staging'] if n != 'repo-not-cloned']
+DEV = default_fixes('dev')
+SERVER = [n for n in default_fixes('staging') if n != 'repo-not-cloned']
 CONVERGED = ('git', 'nodejs', 'npm', 'docker.io')
 
 

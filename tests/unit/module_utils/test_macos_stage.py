@@ -7,12 +7,12 @@ import pytest
 
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.macos import COLIMA_SUPERVISOR, MacOS
 from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
-from ansible_collections.factiii.infra.plugins.module_utils.stage import DEFAULT_FIXES, run_fixes
+from ansible_collections.factiii.infra.plugins.module_utils.batch import default_fixes, run_fixes
 
 from sim_macos import BREW, OWNER_SUDO, SimMac, SimRunner
 
 PARAMS = {'node_min_major': 20, 'pnpm_version': '10', 'docker_start_timeout': 5, 'repo_known_hosts': []}
-HOST_FIXES = [n for n in DEFAULT_FIXES['staging'] if n != 'repo-not-cloned']
+HOST_FIXES = [n for n in default_fixes('staging') if n != 'repo-not-cloned']
 
 
 @pytest.fixture

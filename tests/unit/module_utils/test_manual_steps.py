@@ -15,13 +15,13 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.factiii.infra.plugins.module_utils import options
+from ansible_collections.factiii.infra.plugins.module_utils import batch, options
 from ansible_collections.factiii.infra.plugins.module_utils.platforms import debian as debian_mod
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.debian import Debian
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.macos import MacOS
 from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
 from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
-from ansible_collections.factiii.infra.plugins.module_utils.stage import DEFAULT_FIXES, run_fixes
+from ansible_collections.factiii.infra.plugins.module_utils.batch import default_fixes, run_fixes
 from ansible_collections.factiii.infra.plugins.plugin_utils import github_secrets
 
 from fake import RealModule
@@ -38,7 +38,7 @@ ANSIBLE_VARIABLES = {'ansible_user'}
 # first words of the steps that are shell commands: each must parse (`bash -n`)
 COMMANDS = {'sudo', 'curl', 'echo', 'printf', 'git', 'mv', 'node', 'brew', 'gh', 'export'}
 # module options (and become) an operator never sets by that name for a role's stage
-OPTIONS = sorted(set(n for n in options.stage_argument_spec() if '_' in n) | {'become'})
+OPTIONS = sorted(set(n for n in batch.stage_argument_spec() if '_' in n) | {'become'})
 
 
 def role_variables(role):
@@ -137,7 +137,7 @@ def clone(tmp_path, name, origin_url, dirty):
 
 def debian_cases(tmp_path, journal, stage):
     """(what, rows) of every situation that ends MANUAL on Debian, scan and fix."""
-    fixes = DEFAULT_FIXES[stage]
+    fixes = default_fixes(stage)
     other = tmp_path / ('not-a-clone-%s' % stage)
     other.mkdir(exist_ok=True)
     (other / 'notes.txt').write_text('mine\n')
@@ -167,7 +167,7 @@ def test_every_manual_step_on_debian_is_exact(tmp_path, journal, stage):
         seen_manual.update(r['fix_id'] for r in rows if r['status'] == 'manual')
         assert problems(stage, rows) == [], what
     # every fix of the stage was driven into MANUAL at least once
-    assert seen_manual == set('%s-%s' % (stage, n) for n in DEFAULT_FIXES[stage])
+    assert seen_manual == set('%s-%s' % (stage, n) for n in default_fixes(stage))
 
 
 def test_node_from_nodesource_is_commands_for_the_major_asked():
@@ -234,7 +234,7 @@ def mac_platform(sim, runner_class, check_mode, stage, tmp_path, desktop=False):
 
 
 def mac_cases(tmp_path, stage):
-    fixes = [n for n in DEFAULT_FIXES[stage] if n != 'repo-not-cloned'] + ['docker-autostart']
+    fixes = [n for n in default_fixes(stage) if n != 'repo-not-cloned'] + ['docker-autostart']
     fixes = list(dict.fromkeys(fixes))
     for check_mode in (True, False):
         for what, sim, runner, desktop in (
@@ -293,7 +293,7 @@ def test_the_secrets_stage_names_its_variable():
 
 def test_the_variable_table_is_the_roles_argument_specs():
     for stage in ROLES:
-        names = set(options.variable(stage, o) for o in options.stage_argument_spec() if o not in ('stage',))
+        names = set(options.variable(stage, o) for o in batch.stage_argument_spec() if o not in ('stage',))
         names |= set([options.variable(stage, 'become')])
         assert names - set([None]) == SPECS[stage], stage
     # a single-fix module on a task: the option itself, set on the task

@@ -16,7 +16,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.fixes.pnpm_missing i
 )
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.debian import Debian
 from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
-from ansible_collections.factiii.infra.plugins.module_utils.stage import run_fixes
+from ansible_collections.factiii.infra.plugins.module_utils.batch import run_fixes
 
 from fake import FakeModule
 

@@ -9,13 +9,13 @@ from ansible_collections.factiii.infra.plugins.module_utils.platforms.debian imp
 from ansible_collections.factiii.infra.plugins.module_utils.progress import MSG_MAX, Progress, read_progress
 from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
 from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
-from ansible_collections.factiii.infra.plugins.module_utils.stage import DEFAULT_FIXES, run_fixes
+from ansible_collections.factiii.infra.plugins.module_utils.batch import default_fixes, run_fixes
 
 from sim_debian import SimDebian
 
 PARAMS = {'node_min_major': 18, 'pnpm_version': '10', 'package_lock_timeout': 30,
           'docker_start_timeout': 5, 'repo_known_hosts': []}
-SERVER = [n for n in DEFAULT_FIXES['staging'] if n != 'repo-not-cloned']
+SERVER = [n for n in default_fixes('staging') if n != 'repo-not-cloned']
 
 
 @pytest.fixture

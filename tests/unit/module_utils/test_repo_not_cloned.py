@@ -12,7 +12,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.fixes.repo_not_clone
 from ansible_collections.factiii.infra.plugins.module_utils.git import SCAN_TIMEOUT
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.debian import Debian
 from ansible_collections.factiii.infra.plugins.module_utils.runner import TIMEOUT_BINS, Runner
-from ansible_collections.factiii.infra.plugins.module_utils.stage import run_one
+from ansible_collections.factiii.infra.plugins.module_utils.batch import run_fixes
 
 from fake import FakeModule, RealModule
 
@@ -45,7 +45,7 @@ def run(check_mode=False, **params):
             'repo_key_file': None, 'repo_known_hosts': []}
     base.update(params)
     platform = Debian(Runner(RealModule()), check_mode=check_mode, options=base)
-    return run_one(RepoNotCloned(platform, base), 'prod', check_mode)
+    return run_fixes([RepoNotCloned(platform, base)], 'prod', check_mode)[0]
 
 
 def test_clone_at_a_tag_then_idempotent(origin, tmp_path):
@@ -140,7 +140,7 @@ def test_a_clone_git_cannot_read_is_failed_with_gits_reason(origin, tmp_path, mo
             'repo_key_file': None, 'repo_known_hosts': []}
     platform = Debian(Runner(Dubious()), options=base)
     monkeypatch.setattr(platform, 'which', lambda tool: '/usr/bin/git')
-    res = run_one(RepoNotCloned(platform, base), 'prod', True)
+    res = run_fixes([RepoNotCloned(platform, base)], 'prod', True)[0]
     assert res['status'] == 'failed'
     assert res['msg'] == ("cannot read the clone at %s: fatal: detected dubious ownership in repository at '%s'"
                           % (dest, dest))
@@ -167,7 +167,7 @@ def test_git_status_failing_is_failed_not_ok(tmp_path, monkeypatch):
         'config': (0, 'file:///srv/git/app.git\n', ''),
         'status': (128, '', 'fatal: unknown index entry format 0x60000000\n')})
     os.makedirs(os.path.join(base['repo_dest'], '.git'))
-    res = run_one(RepoNotCloned(platform, base), 'prod', True)
+    res = run_fixes([RepoNotCloned(platform, base)], 'prod', True)[0]
     assert res == dict(res, status='failed', msg='cannot read the state of the clone at %s: '
                        'fatal: unknown index entry format 0x60000000' % base['repo_dest'])
 
@@ -179,7 +179,7 @@ def test_full_disk_during_the_clone_is_failed_with_the_reason_and_leaves_nothing
         "fatal: cannot copy '/usr/share/git-core/templates/description' to "
         "'/srv/.factiii-clone-x/repo/.git/description': No space left on device\n"))})
     os.makedirs(str(tmp_path / 'srv'))
-    res = run_one(RepoNotCloned(platform, base), 'prod', False)
+    res = run_fixes([RepoNotCloned(platform, base)], 'prod', False)[0]
     assert res == dict(res, status='failed', msg=(
         "git clone failed: fatal: cannot copy '/usr/share/git-core/templates/description' to "
         "'/srv/.factiii-clone-x/repo/.git/description': No space left on device"))
@@ -191,7 +191,7 @@ def test_git_error_line_naming_the_file_system_wins_over_a_generic_fatal(tmp_pat
         'error: unable to write file .git/objects/pack/tmp_pack_x: Read-only file system\n'
         'fatal: index-pack failed\n'))})
     os.makedirs(str(tmp_path / 'srv'))
-    res = run_one(RepoNotCloned(platform, base), 'prod', False)
+    res = run_fixes([RepoNotCloned(platform, base)], 'prod', False)[0]
     assert res['msg'] == 'git clone failed: error: unable to write file .git/objects/pack/tmp_pack_x: Read-only file system'
 
 
@@ -295,7 +295,7 @@ def test_key_content_is_written_0600_for_ssh_and_removed(tmp_path, monkeypatch):
             'repo_known_hosts': ['git.example.invalid ssh-ed25519 AAAA']}
     platform = Debian(Runner(Spy()), options=base)
     monkeypatch.setattr(platform, 'which', lambda tool: '/usr/bin/git')
-    res = run_one(RepoNotCloned(platform, base), 'prod', False)
+    res = run_fixes([RepoNotCloned(platform, base)], 'prod', False)[0]
     assert res['status'] == 'failed'
     assert seen['mode'] == 0o600 and seen['content'] == 'PRIVATE-KEY-MATERIAL\n'
     assert seen['known'] == 'git.example.invalid ssh-ed25519 AAAA\n'
@@ -364,7 +364,7 @@ def scan_with(module, monkeypatch, **params):
     platform = Debian(Runner(module), check_mode=True, options=base)
     monkeypatch.setattr(platform, 'which', lambda tool: '/usr/bin/git')
     monkeypatch.setattr(repo_not_cloned, 'unwritable', lambda path: None)
-    return run_one(RepoNotCloned(platform, base), 'staging', True)
+    return run_fixes([RepoNotCloned(platform, base)], 'staging', True)[0]
 
 
 def ls_remote(url, pattern='HEAD', timeout=SCAN_TIMEOUT):
@@ -449,7 +449,7 @@ def test_without_git_the_scan_says_the_remote_was_not_checked(tmp_path, monkeypa
             'repo_key': None, 'repo_key_file': None, 'repo_known_hosts': []}
     platform = Debian(Runner(FakeModule()), check_mode=True, options=base)
     monkeypatch.setattr(platform, 'which', lambda tool: None)
-    res = run_one(RepoNotCloned(platform, base), 'staging', True)
+    res = run_fixes([RepoNotCloned(platform, base)], 'staging', True)[0]
     assert res['msg'] == 'would clone file:///srv/git/app.git into %s (remote not checked: git is not installed yet)' \
         % (tmp_path / 'app')
 

@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.factiii.infra.plugins.module_utils.fix import Fix, PackageFix, needs_fix, ok
 from ansible_collections.factiii.infra.plugins.module_utils.fixes.repo_not_cloned import RepoNotCloned
-from ansible_collections.factiii.infra.plugins.module_utils.stage import run_fixes
+from ansible_collections.factiii.infra.plugins.module_utils.batch import run_fixes
 
 
 class Platform:

@@ -23,7 +23,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import (
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.macos import COLIMA_SUPERVISOR, MacOS
 from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
 from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
-from ansible_collections.factiii.infra.plugins.module_utils.stage import run_fixes
+from ansible_collections.factiii.infra.plugins.module_utils.batch import run_fixes
 from ansible_collections.factiii.infra.tests.unit.fake import FakeModule
 from sim_macos import APR_2023, BREW as SIM_BREW, NOV_2024, SimMac, SimRunner, unavailable
 

@@ -18,7 +18,7 @@ import pytest
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleError
 
 from ansible_collections.factiii.infra.plugins.action.stage import ActionModule
-from ansible_collections.factiii.infra.plugins.module_utils.stage import FIX_ORDER
+from ansible_collections.factiii.infra.plugins.module_utils.batch import fix_names
 from ansible_collections.factiii.infra.plugins.plugin_utils import github_secrets
 
 TOKEN = 'github_pat_TEST0123456789abcdefSECRET'
@@ -128,7 +128,7 @@ def test_unknown_fix_fails_in_one_line():
     action = make_action({'stage': 'staging', 'fixes': ['git-missing', 'x']})
     result = action.run(task_vars={})
     assert_one_line_failure(result)
-    assert result['msg'] == "unknown fix 'x' for stage staging (known: %s)" % ', '.join(FIX_ORDER)
+    assert result['msg'] == "unknown fix 'x' for stage staging (known: %s)" % ', '.join(fix_names())
     assert result['msg'].startswith("unknown fix 'x' for stage staging (known: git-missing, ")
     action._execute_module.assert_not_called()
 

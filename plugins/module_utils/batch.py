@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) factiii contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Runs the fixes of one stage in one process: packages batched, dependency order kept.
+"""A batch: the fixes of one stage run in one process, packages batched, dependency order kept.
 
 This is the unit of one remote execution: the controller sends one module, this
-runs every fix of the stage on the host and returns one result.
+runs every fix of the stage on the host and returns one result. Which fixes exist,
+their order and each stage's defaults come from the fixes' declarations (fix.Fix).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,30 +15,89 @@ __metaclass__ = type
 from ansible_collections.factiii.infra.plugins.module_utils.fix import (
     FAILED, FIXED, MANUAL, OK, Fix, PlatformError, Result, failed,
 )
-from ansible_collections.factiii.infra.plugins.module_utils.progress import no_progress
-
-STAGES = ('dev', 'secrets', 'staging', 'prod')
-
-# Host-side fixes in the order they run: a fix comes after the ones it requires,
-# and the clone comes before pnpm, whose version may come from the app's package.json.
-FIX_ORDER = (
-    'git-missing',
-    'node-missing',
-    'docker-missing',
-    'repo-not-cloned',
-    'pnpm-missing',
-    'docker-not-running',
-    'docker-autostart',
+from ansible_collections.factiii.infra.plugins.module_utils.options import (
+    COMMON, FIX, SECRETS, STAGE_CHOICES, argument_spec,
 )
+from ansible_collections.factiii.infra.plugins.module_utils.progress import no_progress
+from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
 
-DEFAULT_FIXES = {
-    'dev': ['git-missing', 'node-missing', 'docker-missing', 'pnpm-missing', 'docker-not-running'],
-    'secrets': [],  # controller side only (action plugin), nothing runs on a host
-    'staging': list(FIX_ORDER),
-    'prod': list(FIX_ORDER),
-}
+STAGES = tuple(STAGE_CHOICES)
 
-DEFAULT_SECRETS = ['STAGING_SSH', 'PROD_SSH']
+# Options of the stage module and of every stage role that are no fix's own, by doc fragment
+# (scripts/generate writes plugins/doc_fragments/<name>.py): declared like a fix's options.
+STAGE_OPTION_GROUPS = {'common': COMMON}
+
+
+class OrderError(ValueError):
+    """The fixes cannot be ordered: a cycle of requires/after, or two fixes of one name."""
+
+
+def ordered(fixes):
+    """``fixes`` (classes or instances) in run order: each after the ones it requires or
+    runs after (those present; a missing one orders nothing), ties broken by ``rank``, then
+    by the order given. Raises OrderError naming a cycle or a duplicate name."""
+    fixes = list(fixes)
+    by_name = {}
+    for fix in fixes:
+        if fix.name in by_name:
+            raise OrderError('two fixes are named %s' % fix.name)
+        by_name[fix.name] = fix
+    before = dict((fix.name, [dep for dep in tuple(fix.requires) + tuple(getattr(fix, 'after', ()))
+                              if dep in by_name and dep != fix.name]) for fix in fixes)
+    key = dict((fix.name, (getattr(fix, 'rank', Fix.rank), index)) for index, fix in enumerate(fixes))
+    done, result = set(), []
+    while len(result) < len(fixes):
+        ready = [fix for fix in fixes if fix.name not in done and all(dep in done for dep in before[fix.name])]
+        if not ready:
+            raise OrderError('the fixes depend on each other in a cycle: %s' % ' -> '.join(
+                _cycle(dict((name, [dep for dep in deps if dep not in done])
+                            for name, deps in before.items() if name not in done))))
+        fix = min(ready, key=lambda f: key[f.name])
+        done.add(fix.name)
+        result.append(fix)
+    return result
+
+
+def _cycle(before):
+    """One cycle in ``before`` (name -> the names it waits for; every name waits for one):
+    ['a', 'b', 'a'] for a waiting for b and b for a."""
+    path = [sorted(before)[0]]
+    while path.count(path[-1]) < 2:
+        path.append(sorted(before[path[-1]])[0])
+    return path[path.index(path[-1]):]
+
+
+def fix_names():
+    """Every host-side fix's name, in run order: the ``fixes`` choices."""
+    return [fix.name for fix in ordered(FIXES.values())]
+
+
+def default_fixes(stage):
+    """The fixes a stage runs when not told which, in run order (none for secrets: controller side)."""
+    return [fix.name for fix in ordered(FIXES.values()) if stage in fix.stages]
+
+
+def fix_argument_spec(fix_class):
+    """The argument spec of a single-fix module."""
+    spec = argument_spec(FIX)
+    spec.update(argument_spec(COMMON))
+    spec.update(argument_spec(fix_class.options))
+    return spec
+
+
+def stage_argument_spec():
+    """Options of the factiii.infra.stage module and action plugin: every fix's, and the secrets stage's."""
+    spec = {}
+    for declared in list(STAGE_OPTION_GROUPS.values()) + [fix.options for fix in ordered(FIXES.values())] + [SECRETS]:
+        spec.update(argument_spec(declared))
+    spec['stage'] = {'type': 'str', 'required': True, 'choices': list(STAGE_CHOICES)}
+    spec['fixes'] = {'type': 'list', 'elements': 'str', 'choices': fix_names()}
+    return spec
+
+
+def mutually_exclusive(fix_classes):
+    """The mutually exclusive option groups of these fixes, for AnsibleModule."""
+    return [list(group) for fix in fix_classes for group in fix.mutually_exclusive] or None
 
 
 def count(results):
@@ -92,7 +152,10 @@ def run_fixes(fixes, stage, check_mode, progress=no_progress):
     ``progress(msg)`` is told each step that changes the host (the transaction,
     each apply, its verification) as it starts: the controller prints it.
     """
-    fixes = sorted(fixes, key=lambda f: FIX_ORDER.index(f.name) if f.name in FIX_ORDER else len(FIX_ORDER))
+    try:
+        fixes = ordered(fixes)
+    except OrderError as exc:
+        return [failed('%s; nothing was run' % exc).as_dict('%s-fix-order' % stage)]
     platform = fixes[0].platform if fixes else None
     progress('checking %s' % ', '.join(fix.fix_id(stage) for fix in fixes))
 
@@ -172,11 +235,6 @@ def _input_problems(fixes):
         if isinstance(res, Result) and res.status == FAILED:
             found.append((fix, res))
     return found
-
-
-def run_one(fix, stage, check_mode):
-    """A single fix as its own module: the same path as a stage of one."""
-    return run_fixes([fix], stage, check_mode)[0]
 
 
 def _apply(fix, finding, progress=no_progress):
