@@ -697,10 +697,13 @@ def baseline_section(cells, sizes, baseline):
                 rows.append([n, label, 'FAILS (%s)' % (ms[-1].note if ms else 'not run'), 0, '-', '-', '-', '-'])
         pairs = [(a, b) for a, b in zip(ours, theirs) if a.ok and b.ok and a.cpu and b.cpu]
         if pairs:
+            wall = [a.wall / b.wall for a, b in pairs]
+            cpu = [a.cpu / b.cpu for a, b in pairs]
+            # the spread of the per-repetition ratios: how far apart two runs of the same
+            # code land on this machine at the time (the noise a verdict must clear)
             lines.append('converged scan, this tree vs %s: wall %.2f, ctl CPU %.2f (ratio, median of reps); '
-                         'N=%d, %d reps, < 1: this tree is faster' % (
-                             ref, median([a.wall / b.wall for a, b in pairs]), median([a.cpu / b.cpu for a, b in pairs]),
-                             n, len(pairs)))
+                         'N=%d, %d reps, per-rep range: wall %.2f-%.2f, ctl CPU %.2f-%.2f; < 1: this tree is faster' % (
+                             ref, median(wall), median(cpu), n, len(pairs), min(wall), max(wall), min(cpu), max(cpu)))
     if not rows:
         return []
     return ['\n## before/after: converged scan, this tree vs %s (interleaved in each repetition)\n' % ref,
