@@ -22,6 +22,10 @@ of ansible.builtin modules, no pipelining, no ControlPersist; (c) the same
 with both; (d) factiii, one task per fix; (e) factiii's one-batch stage (the
 product: playbooks/scan.yml and fix.yml); (f) ansible-playbook with one raw
 task running bench/checks.sh; (g) pyinfra, the same checks as operations.
+
+--baseline REF adds (e) REF: the converged scan of (e) with the collection,
+playbooks and ansible.cfg of a git ref of this repository, on the same hosts,
+interleaved with (e) in every repetition (before/after a change in one run).
 """
 import argparse
 import ctypes
@@ -75,6 +79,13 @@ SSHD_COUNTS = ("journalctl -t sshd --no-pager -o cat | "
                "awk '/Accepted publickey/{a++} /Starting session:/{s++} END{print a+0, s+0}'")
 APT_TRANSACTIONS = "grep -c '^Start-Date:' /var/log/apt/history.log 2>/dev/null || true"
 PR_SET_CHILD_SUBREAPER = 36
+# --baseline REF: (e) again with the tree of REF, a variant of its own ('r'; not in
+# VARIANTS: only --baseline adds it, and the existing tables stay as they are).
+BASELINE = 'r'
+
+
+class BenchError(Exception):
+    """A clear one-line reason to stop the run."""
 
 
 def log(msg):
@@ -255,13 +266,58 @@ class Bench:
         self.runs = []
         self.counter = 0
         self.forks = None           # ANSIBLE_FORKS; None: one fork per host
+        # variant -> (source tree: playbooks and ansible.cfg, collections path) of
+        # the Ansible variants; --baseline adds BASELINE with the tree of its ref.
+        self.trees = {}
+        self.baseline = None        # {'ref', 'commit'} of --baseline
+        self.keep = False           # keep the work directory (its logs) whatever --keep says
+
+    def tree(self, variant):
+        return self.trees.get(variant, (ROOT, self.collections))
 
     # -- setup ------------------------------------------------------------
-    def install_collection(self):
-        build = os.path.join(self.workdir, 'build')
-        run(['ansible-galaxy', 'collection', 'build', '--force', '--output-path', build, ROOT])
+    def install_collection(self, source=ROOT, build=None, collections=None):
+        build = build or os.path.join(self.workdir, 'build')
+        run(['ansible-galaxy', 'collection', 'build', '--force', '--output-path', build, source])
         tarball = glob.glob(os.path.join(build, 'factiii-infra-*.tar.gz'))[0]
-        run(['ansible-galaxy', 'collection', 'install', '--force', '--no-deps', '-p', self.collections, tarball])
+        run(['ansible-galaxy', 'collection', 'install', '--force', '--no-deps', '-p', collections or self.collections,
+             tarball])
+
+    def install_baseline(self, ref):
+        """The tree of a git ref of this repository (git archive: the repository's
+        worktrees stay as they are) under the work directory, its collection built
+        and installed there: the BASELINE variant runs its playbooks and ansible.cfg."""
+        found = subprocess.run(['git', '-C', ROOT, 'rev-parse', '--verify', '--quiet', ref + '^{commit}'],
+                               capture_output=True, text=True, check=False)
+        if found.returncode != 0:
+            raise BenchError('--baseline %s: not a commit of this repository' % ref)
+        commit = found.stdout.strip()
+        base = os.path.join(self.workdir, 'baseline')
+        source = os.path.join(base, 'tree')
+        os.makedirs(source)
+        archive = subprocess.run(['git', '-C', ROOT, 'archive', '--format=tar', commit], capture_output=True,
+                                 check=True).stdout
+        subprocess.run(['tar', '-x', '-C', source], input=archive, check=True)
+        for path in ('galaxy.yml', 'ansible.cfg', 'playbooks/scan.yml'):
+            if not os.path.isfile(os.path.join(source, path)):
+                raise BenchError('--baseline %s: its tree has no %s' % (ref, path))
+        collections = os.path.join(base, 'collections')
+        try:
+            self.install_collection(source, os.path.join(base, 'build'), collections)
+        except subprocess.CalledProcessError as exc:
+            raise BenchError('--baseline %s: its collection does not build: %s' % (
+                ref, (exc.stderr or '').strip().splitlines()[-1:] or exc)) from exc
+        self.trees[BASELINE] = (source, collections)
+        self.baseline = {'ref': ref, 'commit': commit[:7]}
+        log('baseline %s = %s: collection installed from %s' % (ref, commit[:7], source))
+
+    def check_baseline(self, m):
+        """The baseline's scan must find the converged hosts (built by this tree)
+        converged too: otherwise the two rows do not measure the same work."""
+        if not (m.ok and m.note == 'fixed 0'):
+            self.keep = True
+            raise BenchError('(e) %s did not say fixed 0 on the converged hosts built by this tree (%s): '
+                             'see its log in %s' % (self.baseline['ref'], m.note or 'no report', self.logs))
 
     def converged_image(self):
         """Converge one bare host once (factiii fix, then the stock playbook's
@@ -302,8 +358,8 @@ class Bench:
         return image
 
     # -- variants -----------------------------------------------------------
-    def ansible_env(self, cfg, count, cp_dir, results=None):
-        env = dict(os.environ, ANSIBLE_CONFIG=cfg, ANSIBLE_COLLECTIONS_PATH=self.collections,
+    def ansible_env(self, cfg, count, cp_dir, results=None, collections=None):
+        env = dict(os.environ, ANSIBLE_CONFIG=cfg, ANSIBLE_COLLECTIONS_PATH=collections or self.collections,
                    ANSIBLE_FORKS=str(self.forks or max(count, 1)), ANSIBLE_SSH_CONTROL_PATH_DIR=cp_dir,
                    ANSIBLE_NOCOLOR='1', ANSIBLE_DEPRECATION_WARNINGS='False',
                    ANSIBLE_LOCAL_TEMP=os.path.join(self.workdir, 'ansible-local'))
@@ -326,6 +382,11 @@ class Bench:
                     self.pyinfra_inventory(hosts), os.path.join(HERE, 'pyinfra', 'deploy.py')]
             return [argv], None
         check = ['--check'] if scan else []
+        if variant == BASELINE:
+            # (e)'s scan, from the baseline's own tree (playbooks, ansible.cfg, collection)
+            source, collections = self.tree(variant)
+            argv = ['ansible-playbook', '-i', inventory, os.path.join(source, 'playbooks', '%s.yml' % mode)]
+            return [argv], self.ansible_env(os.path.join(source, 'ansible.cfg'), count, cp_dir, results, collections)
         book = {
             'b': ('bench/playbooks/stock.yml', 'bench/ansible-stock.cfg'),
             'c': ('bench/playbooks/stock.yml', 'bench/ansible-stock-fast.cfg'),
@@ -368,7 +429,7 @@ class Bench:
         procs = []
         for argv, out in zip(argvs, outputs):
             with open(out, 'w', encoding='utf-8') as handle:
-                procs.append(subprocess.Popen(argv, env=env, cwd=ROOT, stdout=handle,  # pylint: disable=consider-using-with
+                procs.append(subprocess.Popen(argv, env=env, cwd=self.tree(variant)[0], stdout=handle,  # pylint: disable=consider-using-with
                                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
         cpu = 0.0
         for proc in procs:
@@ -411,7 +472,7 @@ class Bench:
         for out in outputs:
             with open(out, encoding='utf-8') as handle:
                 text += handle.read()
-        if variant in ('d', 'e') and os.path.exists(results):
+        if variant in ('d', 'e', BASELINE) and os.path.exists(results):
             with open(results, encoding='utf-8') as handle:
                 total = json.load(handle)['total']
             return 'fixed %d' % total['fixed'] + ''.join(
@@ -462,10 +523,12 @@ class Plan:
             inventory = hosts.inventory({'staging': hosts.names}, {'staging': STAGING_VARS})
             counts = hosts.sshd_counts()
             for rep in range(self.args.reps):
-                for variant in self.args.variants:
+                for variant in self.rep_variants(kind, rep):
                     m = self.bench.measure(variant, 'scan', hosts, inventory, counts)
                     counts = m.after
                     self.add(kind, count, m)
+                    if variant == BASELINE:
+                        self.bench.check_baseline(m)
                 log('%s N=%d: scan repetition %d/%d done, load %s'
                     % (kind, count, rep + 1, self.args.reps, ' '.join(load())))
             # A bare fix installs about 660 packages per host (apt-get with
@@ -476,6 +539,16 @@ class Plan:
                 self.add(kind, count, m)
             if kind == 'converged' and count == max(self.args.size_list):
                 self.forks_sweep(count, hosts, inventory)
+
+    def rep_variants(self, kind, rep):
+        """The variants of one repetition. With --baseline, on converged hosts, the
+        baseline runs next to (e): after it in even repetitions, before it in odd
+        ones, so that load and any warm-up fall on both alike."""
+        variants = list(self.args.variants)
+        if kind == 'converged' and self.bench.baseline:
+            at = variants.index('e')
+            variants.insert(at + 1 if rep % 2 == 0 else at, BASELINE)
+        return variants
 
     def forks_sweep(self, count, hosts, inventory):
         """The converged scan of (e) and (f) with fewer forks than hosts: the
@@ -534,7 +607,7 @@ def cell_stats(ms):
     }
 
 
-def report(plan, sizes, variants, machine):
+def report(plan, sizes, variants, machine, baseline=None):
     out = []
     cells = plan.cells
     out.append('## factiii staging stage (e): per N and host kind\n')
@@ -597,8 +670,45 @@ def report(plan, sizes, variants, machine):
     out.extend(forks_table(cells, sizes))
     out.append('\n## targets\n')
     out.extend(targets(cells, sizes))
+    out.extend(baseline_section(cells, sizes, baseline))
     out.append('\nmachine: %s' % machine)
     return '\n'.join(out)
+
+
+def baseline_section(cells, sizes, baseline):
+    """--baseline: the converged scan of this tree and of the ref, and their ratio.
+    The runs were interleaved, so repetition i of one pairs with repetition i of
+    the other: the ratio is the median of the per-repetition ratios."""
+    if not baseline:
+        return []
+    ref = baseline['ref']
+    rows, lines = [], []
+    for n in sizes:
+        ours = cells.get(('converged', n, 'e', 'scan'), [])
+        theirs = cells.get(('converged', n, BASELINE, 'scan'), [])
+        if not theirs:
+            continue
+        for label, ms in (('(e) this tree', ours), ('(e) %s = %s' % (ref, baseline['commit']), theirs)):
+            st = cell_stats(ms)
+            if st:
+                rows.append([n, label, '%s / %s' % (fmt_s(st['wall']), fmt_s(st['cpu'])), st['runs'], st['auths'],
+                             st['sessions'], '%.0f / %.0f' % (st['pss'], st['rss']), st['note']])
+            else:
+                rows.append([n, label, 'FAILS (%s)' % (ms[-1].note if ms else 'not run'), 0, '-', '-', '-', '-'])
+        pairs = [(a, b) for a, b in zip(ours, theirs) if a.ok and b.ok and a.cpu and b.cpu]
+        if pairs:
+            wall = [a.wall / b.wall for a, b in pairs]
+            cpu = [a.cpu / b.cpu for a, b in pairs]
+            # the spread of the per-repetition ratios: how far apart two runs of the same
+            # code land on this machine at the time (the noise a verdict must clear)
+            lines.append('converged scan, this tree vs %s: wall %.2f, ctl CPU %.2f (ratio, median of reps); '
+                         'N=%d, %d reps, per-rep range: wall %.2f-%.2f, ctl CPU %.2f-%.2f; < 1: this tree is faster' % (
+                             ref, median(wall), median(cpu), n, len(pairs), min(wall), max(wall), min(cpu), max(cpu)))
+    if not rows:
+        return []
+    return ['\n## before/after: converged scan, this tree vs %s (interleaved in each repetition)\n' % ref,
+            table(['N', 'collection', 'scan s / ctl CPU s (medians)', 'runs', 'auth/host', 'sessions/host',
+                   'MB PSS/RSS', 'result'], rows), ''] + lines
 
 
 def forks_table(cells, sizes):
@@ -694,7 +804,7 @@ def targets(cells, sizes):
 def report_from(paths):
     """The report of one or more --json files (comma-separated; runs of other sizes merge)."""
     plan = Plan(None, None)
-    machines, ends = [], []
+    machines, ends, baseline = [], [], None
     for path in paths.split(','):
         with open(path, encoding='utf-8') as handle:
             data = json.load(handle)
@@ -705,11 +815,12 @@ def report_from(paths):
                                 item['rss_kb'], item['pss_kb'], item.get('note', ''))
                 m.apt, m.cpu = item.get('apt'), item.get('cpu')
                 plan.add(kind, int(count), m)
+        baseline = baseline or data.get('baseline')
         machines.append('%s: %s' % (os.path.basename(path), data.get('machine', 'see the run log')))
         ends.append(data.get('end', ''))
     sizes = sorted(set(k[1] for k in plan.cells))
     variants = [v for v in VARIANTS if any(k[2] == v for k in plan.cells)]
-    return report(plan, sizes, variants, '\n'.join(machines)) + '\n' + '\n'.join(e for e in ends if e)
+    return report(plan, sizes, variants, '\n'.join(machines), baseline) + '\n' + '\n'.join(e for e in ends if e)
 
 
 def machine_line():
@@ -736,6 +847,9 @@ def main():
     parser.add_argument('--keep', action='store_true', help='keep the work directory (logs)')
     parser.add_argument('--json', help='write every measurement to this file')
     parser.add_argument('--report-from', help='print the report of a --json file again (no run)')
+    parser.add_argument('--baseline', metavar='REF',
+                        help='also scan the converged hosts with the collection, playbooks and ansible.cfg of this git ref '
+                             '(e.g. main): a row "(e) REF", interleaved with (e), and their ratio')
     args = parser.parse_args()
     if args.report_from:
         print(report_from(args.report_from))
@@ -748,6 +862,8 @@ def main():
     args.variants = [v for v in args.variants if v in VARIANTS]
     if 'e' not in args.variants:
         args.variants.append('e')
+    if args.baseline and (args.profile or 'converged' not in args.kinds.split(',')):
+        parser.error('--baseline measures the converged scan: not with --profile, and --kinds must name converged')
 
     become_subreaper()
     machine = machine_line()
@@ -757,6 +873,9 @@ def main():
     bench = Bench(args, workdir)
     try:
         bench.install_collection()
+        if args.baseline:
+            bench.install_baseline(args.baseline)
+            machine += ', baseline %s = %s' % (args.baseline, bench.baseline['commit'])
         bench.bare_repo = make_app_repo(workdir)
         plan = Plan(bench, args)
         kinds = args.kinds.split(',')
@@ -769,10 +888,12 @@ def main():
 
         def save(end=''):
             # after every measurement: a run cut short still leaves its numbers (--report-from)
+            data = {'machine': machine, 'sizes': sizes, 'variants': args.variants, 'end': end,
+                    'cells': {'%s|%d|%s|%s' % key: [m.as_dict() for m in ms] for key, ms in plan.cells.items()}}
+            if bench.baseline:
+                data['baseline'] = bench.baseline
             with open(json_path, 'w', encoding='utf-8') as handle:
-                json.dump({'machine': machine, 'sizes': sizes, 'variants': args.variants, 'end': end,
-                           'cells': {'%s|%d|%s|%s' % key: [m.as_dict() for m in ms] for key, ms in plan.cells.items()}},
-                          handle, indent=1, default=str)
+                json.dump(data, handle, indent=1, default=str)
         plan.on_add = save
         for n in sizes:
             for kind in kinds:
@@ -781,9 +902,12 @@ def main():
             plan.fresh_fixes()
         end = 'load average at the end %s; bench run took %.0f s' % (' '.join(load()), time.monotonic() - started)
         save(end)
-        print(report(plan, sizes, args.variants, machine) + '\n' + end)
+        print(report(plan, sizes, args.variants, machine, bench.baseline) + '\n' + end)
+    except BenchError as exc:
+        sys.stderr.write('bench: %s\n' % exc)
+        sys.exit(1)
     finally:
-        if args.keep:
+        if args.keep or bench.keep:
             log('kept %s' % workdir)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
