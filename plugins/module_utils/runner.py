@@ -177,9 +177,9 @@ class Runner:
         except UntrustedProgram:
             return False
 
-    def forget(self, name):
-        """Drop cached lookups of ``name`` (after an install put it on disk)."""
-        for key in [k for k in self._paths if k[0] == name]:
+    def forget(self, name=None):
+        """Drop cached lookups of ``name``, or all of them (after an install put tools on disk)."""
+        for key in [k for k in self._paths if name is None or k[0] == name]:
             del self._paths[key]
 
     def run(self, argv, env=None, data=None, cwd=None, timeout=None):

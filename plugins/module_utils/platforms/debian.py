@@ -362,8 +362,8 @@ class Debian(Platform):
         self.refresh_lists()
         self._run_locked(['-q', '-y', 'install'] + list(packages), 'apt-get install %s' % ' '.join(packages),
                          start=start)
-        for tool in ('git', 'node', 'npm', 'docker', 'dockerd'):
-            self.runner.forget(tool)
+        # any tool may have come with the packages (a fix's or a user check's): look again
+        self.runner.forget()
 
     def _dpkg_manual(self):
         repair = self.setting('repair_dpkg', 'true')

@@ -328,8 +328,7 @@ class MacOS(Platform):
                 res = self._run_brew(['link', '--overwrite', '--force', pkg])
                 if not res.ok:
                     raise PlatformError(failed('brew link %s failed: %s' % (pkg, _brew_error(res))))
-        for tool in set(p.split('@')[0] for p in packages) | set(['npm']):
-            self.runner.forget(tool)  # the next which() must see the new binaries
+        self.runner.forget()  # the next which() must see the new binaries, whichever came
 
     def npm_install_global(self, spec, ca_bundle=None):
         prefix = self._brew()[1]
