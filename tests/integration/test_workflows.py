@@ -637,7 +637,7 @@ def test_dev_sync_passes_paths_to_the_playbook_whole(tmp_path, rollback):
 
 
 def test_summary_is_the_callbacks_report_as_markdown(tmp_path):
-    from ansible_collections.factiii.infra.plugins.callback import results_by_stage as cb
+    from ansible_collections.factiii.infra.plugins.plugin_utils import results as cb
     report = cb.new_report()
     cb.add_results(report, 'prod', 'p1', [{'fix_id': 'prod-git-missing', 'status': 'failed', 'msg': 'apt held', 'steps': []}])
     cb.add_results(report, 'staging', 's1', [
@@ -667,7 +667,7 @@ def test_summary_is_the_callbacks_report_as_markdown(tmp_path):
 
 def test_summary_of_a_scan_says_would_fix(tmp_path):
     """A scan's results (check_mode true, counts under "fixed"): the table and the text say Would fix."""
-    from ansible_collections.factiii.infra.plugins.callback import results_by_stage as cb
+    from ansible_collections.factiii.infra.plugins.plugin_utils import results as cb
     report = cb.new_report()
     cb.add_results(report, 'staging', 's1', [
         {'fix_id': 'staging-git-missing', 'status': 'fixed', 'msg': 'would install git', 'steps': []},
@@ -731,7 +731,7 @@ OBEYED = re.compile('[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066
 def test_summary_shows_values_from_the_file_as_text(tmp_path):
     """A results file is another run's artifact: its names and messages are text in the summary, never
     Markdown, HTML or terminal controls."""
-    from ansible_collections.factiii.infra.plugins.callback import results_by_stage as cb
+    from ansible_collections.factiii.infra.plugins.plugin_utils import results as cb
     stage = 'qa|x **b** _i_ `c` <img src=x onerror=alert(1)> [l](https://e.invalid) ~~s~~ \x1b]52;c;eA==\x07\nrow'
     report = cb.new_report()
     cb.add_results(report, stage, 'h\x1b[2J\ud800', [
@@ -757,7 +757,7 @@ def test_summary_shows_values_from_the_file_as_text(tmp_path):
 
 
 def test_summary_reports_each_file_that_cannot_be_used_and_exits_1(tmp_path):
-    from ansible_collections.factiii.infra.plugins.callback import results_by_stage as cb
+    from ansible_collections.factiii.infra.plugins.plugin_utils import results as cb
     good = cb.new_report()
     cb.add_results(good, 'staging', 's1', [{'fix_id': 'staging-git-missing', 'status': 'fixed', 'msg': 'd', 'steps': []}])
     files = {
