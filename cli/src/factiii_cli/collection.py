@@ -137,7 +137,7 @@ def _checkout_root():
     return root if _is_collection(root) else None
 
 
-def checkout_collections(root):
+def _setup_collections(root):
     """Where a checkout's scripts/setup installs the collection built from it."""
     return os.path.join(root, '.collections')
 
@@ -161,8 +161,8 @@ def find():
         if _is_collection(os.path.join(base, *PARTS)):
             return Collection(os.path.abspath(base), 'installed in %s' % base, configured, config_file, inventory)
     root = _checkout_root()
-    if root and _is_collection(os.path.join(checkout_collections(root), *PARTS)):
-        base = checkout_collections(root)
+    if root and _is_collection(os.path.join(_setup_collections(root), *PARTS)):
+        base = _setup_collections(root)
         return Collection(base, 'installed in %s by scripts/setup' % base, configured, config_file, inventory)
     raise CliError('the factiii.infra collection is not installed (searched %s): install it with '
                    '`ansible-galaxy collection install factiii.infra`, or run scripts/setup in %s'
