@@ -45,6 +45,12 @@ def built_collection(tmp_path_factory):
 
 
 @pytest.fixture(scope='session')
+def summary_script(built_collection):
+    """bin/factiii-summary of the built collection, installed: as the workflows run it."""
+    return os.path.join(str(built_collection[1]), 'ansible_collections', 'factiii', 'infra', 'bin', 'factiii-summary')
+
+
+@pytest.fixture(scope='session')
 def ansible_env(built_collection):
     """Environment for ansible-playbook and molecule with the built collection installed."""
     paths = built_collection[1]

@@ -15,11 +15,12 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleError
 
-from ansible_collections.factiii.infra.plugins.action.stage import scrub, secret_strings
+from ansible_collections.factiii.infra.plugins.action.stage import secret_strings
 from ansible_collections.factiii.infra.plugins.module_utils.fix import failed
 from ansible_collections.factiii.infra.plugins.module_utils.batch import stage_return
 from ansible_collections.factiii.infra.plugins.plugin_utils import stage_vars
 from ansible_collections.factiii.infra.plugins.plugin_utils.controller_action import ControllerAction
+from ansible_collections.factiii.infra.plugins.plugin_utils.reasons import scrub
 
 
 class ActionModule(ControllerAction):

@@ -4,7 +4,8 @@
 """Action plugin of factiii.infra.report: RESULTS BY STAGE without the callback.
 
 Runs on the controller only (it never uses the task's connection): it reads the outcome each
-stage play kept on its hosts and builds the report with the callback's own library functions.
+stage play kept on its hosts and builds the report with the library the results_by_stage callback
+uses (plugin_utils/results.py).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,9 +17,8 @@ from collections.abc import Mapping
 
 from ansible.utils.display import Display
 
-from ansible_collections.factiii.infra.plugins.callback import results_by_stage as results
 from ansible_collections.factiii.infra.plugins.plugin_utils.controller_action import ControllerAction
-from ansible_collections.factiii.infra.plugins.plugin_utils import reasons
+from ansible_collections.factiii.infra.plugins.plugin_utils import reasons, results
 
 display = Display()
 

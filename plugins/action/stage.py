@@ -42,7 +42,6 @@ from ansible_collections.factiii.infra.plugins.plugin_utils.host_keys import hos
 display = Display()
 
 MODULE = 'factiii.infra.stage'
-MASK = '********'
 # Lines of a secret shorter than this are not masked on their own: a short line
 # ('-----END ...' is longer) would garble unrelated words of a message.
 MIN_SECRET_LINE = 8
@@ -58,10 +57,6 @@ FIX_TIME_LIMIT = 7200
 # host is unreachable (a host that went down mid-fix is reported without a long wait).
 POLL_RETRY = 20.0
 JOB_KEYS = ('ansible_job_id', 'finished', 'started', 'results_file', 'stderr', 'stderr_lines')
-
-
-def _one_line(text):
-    return ' '.join(line.strip() for line in str(text).splitlines() if line.strip())
 
 
 def _strings(value):
@@ -104,14 +99,8 @@ def secret_strings(args, spec):
             if text:
                 secrets.add(text)
                 secrets.update(line.strip() for line in text.splitlines() if len(line.strip()) >= MIN_SECRET_LINE)
-                secrets.add(_one_line(text))
+                secrets.add(reasons.join_lines(text))
     return sorted((s for s in secrets if s), key=len, reverse=True)
-
-
-def scrub(msg, secrets):
-    for secret in secrets:
-        msg = msg.replace(secret, MASK)
-    return msg
 
 
 class ProgressLines:
@@ -130,7 +119,7 @@ class ProgressLines:
         """``found``: (seq, msg) read from the progress file, or None (not there or not readable)."""
         now = self.clock()
         if found is not None and found[0] != self.seq:
-            self.seq, self.msg = found[0], scrub(one_line(found[1]), self.secrets)
+            self.seq, self.msg = found[0], reasons.scrub(one_line(found[1]), self.secrets)
             self.since = self.last = now
             return '%s: %s' % (self.host, self.msg)
         if now - self.last >= STILL_EVERY:
@@ -229,7 +218,7 @@ class ActionModule(ActionBase):
         # folded into one line, which would hide a multi-line key from a mask.
         args = self._task.args if isinstance(self._task.args, dict) else {}
         secrets = secret_strings(args, stage_argument_spec())
-        return scrub(_one_line(scrub('%s' % msg, secrets)), secrets)
+        return reasons.scrub(reasons.join_lines(reasons.scrub('%s' % msg, secrets)), secrets)
 
     def _run_module(self, args, task_vars):
         """The stage's one module run; a become that fails is the stage's Failed row."""
@@ -305,7 +294,7 @@ class ActionModule(ActionBase):
         """async_wrapper's own report of a module that printed no result (killed by SIGKILL or
         the OOM killer, or crashed): its traceback says nothing to an operator; one line does."""
         stderr = [line for line in (status.get('stderr') or '').splitlines() if line.strip()]
-        why = scrub(one_line(stderr[-1]), lines.secrets)[:300] if stderr else 'killed, or it crashed'
+        why = reasons.scrub(one_line(stderr[-1]), lines.secrets)[:300] if stderr else 'killed, or it crashed'
         return {'failed': True, 'changed': False,
                 'msg': 'the stage module on the host ended without a result (%s) during: %s; a fix may be '
                        'half done: run the fix again' % (why, lines.msg)}

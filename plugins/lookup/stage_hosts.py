@@ -57,9 +57,8 @@ from ansible.module_utils.common.text.converters import to_bytes
 from ansible.plugins.loader import inventory_loader
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.factiii.infra.plugins.callback import results_by_stage as results
 from ansible_collections.factiii.infra.plugins.module_utils.batch import STAGES
-from ansible_collections.factiii.infra.plugins.plugin_utils import reasons
+from ansible_collections.factiii.infra.plugins.plugin_utils import reasons, results
 
 # Ansible's plugins for inventory files that are data: parsing them again runs nothing.
 # Short names, as Ansible's own default list (inventory enabled) names them.

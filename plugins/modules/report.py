@@ -14,7 +14,7 @@ version_added: 1.0.0
 description:
   - The last play of the C(factiii.infra.scan) and C(factiii.infra.fix) playbooks. It builds the report
     from the outcome each stage play kept on its hosts (the stage task's result, the failure its
-    C(rescue) caught, or the unreachable result), with the functions of the
+    C(rescue) caught, or the unreachable result), with the report library of the
     P(factiii.infra.results_by_stage#callback) callback, so the text and the JSON are the same.
   - When that callback is not enabled (no C(callbacks_enabled) in an C(ansible.cfg), no
     E(ANSIBLE_CALLBACKS_ENABLED)), it prints the report and writes the JSON to E(FACTIII_RESULTS_JSON)

@@ -57,7 +57,7 @@ def blockers(stage, batch, start_command):
         elif row.get('status') == MANUAL and row['fix_id'] in needed:
             found.append('%s is manual' % row['fix_id'])
     if not found and batch.get('failed'):
-        found.append('the fixes of %s failed: %s' % (stage, _reason(batch.get('msg'), 'see the error above')))
+        found.append('the fixes of %s failed: %s' % (stage, reasons.task_reason(batch.get('msg'), 'see the error above')))
     return found
 
 
@@ -74,15 +74,10 @@ def _ran(res):
     return isinstance(res, Mapping) and bool(res) and not res.get('skipped')
 
 
-def _reason(msg, default):
-    """One line for a task's message, as the callback words it (a failed become says what to do)."""
-    return reasons.become_reason(msg) or reasons.first_line(msg, default)
-
-
 def _shell_reason(res):
     """'(rc 3): its last line on stderr' of a failed shell task; why it did not run when it has no rc."""
     if res.get('rc') is None:
-        return ': %s' % _reason(res.get('msg'), 'it did not run')
+        return ': %s' % reasons.task_reason(res.get('msg'), 'it did not run')
     lines = [line for line in ('%s' % (res.get('stderr') or '')).splitlines() if line.strip()]
     return ' (rc %s)%s' % (res.get('rc'), ': %s' % lines[-1].strip() if lines else '')
 
@@ -105,7 +100,7 @@ def rows(stage, ref, check_mode, steps):
     if not _ran(checkout):
         return []
     if not checkout.get('commit'):
-        return [row(stage, 'checkout', FAILED, _reason(checkout.get('msg'), 'checkout failed'))]
+        return [row(stage, 'checkout', FAILED, reasons.task_reason(checkout.get('msg'), 'checkout failed'))]
     commit = checkout['commit'][:12]
     found = [row(stage, 'checkout', FIXED if checkout.get('changed') else OK, checkout.get('msg'))]
     url, codes = steps.get('health_url'), steps.get('health_status_codes') or [200]
@@ -135,7 +130,7 @@ def _rollback(stage, steps, url, codes):
     previous = ('%s' % (restore.get('commit') or steps['checkout'].get('previous') or ''))[:12]
     if not restore.get('commit'):
         return row(stage, 'rollback', FAILED, 'could NOT restore %s: %s'
-                   % (previous, _reason(restore.get('msg'), 'not attempted')))
+                   % (previous, reasons.task_reason(restore.get('msg'), 'not attempted')))
     if not _ran(restart) or restart.get('rc') != 0:
         return row(stage, 'rollback', FAILED, 'restored %s but its start command failed too%s'
                    % (previous, _shell_reason(restart)))

@@ -9,7 +9,7 @@ open_url). One place for what must be the same in both: the API version sent
 with every request, the repository-name rules, where the API URL and the extra
 CA certificates come from, how long a rate limit is waited out, and what a TLS
 failure is called. Standard library only: the CLI imports this file from the
-installed collection, as it imports the results_by_stage callback.
+installed collection, as it imports the report library (plugin_utils/results.py).
 
 The API URL, first found of:
 

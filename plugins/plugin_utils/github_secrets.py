@@ -40,6 +40,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import FAILED, R
 from ansible_collections.factiii.infra.plugins.module_utils.options import setting, variable
 from ansible_collections.factiii.infra.plugins.module_utils.batch import steps_once
 from ansible_collections.factiii.infra.plugins.plugin_utils import github_api
+from ansible_collections.factiii.infra.plugins.plugin_utils.reasons import join_lines, scrub
 
 display = Display()
 
@@ -55,7 +56,6 @@ API_URL_VARIABLE = variable('secrets', 'github_api_url')
 HTTP_AGENT = 'factiii.infra-ansible'
 # What a fine-grained token needs to list repository and environment secrets.
 PERMISSIONS = '"Secrets: read" and "Environments: read"'
-MASK = '********'
 
 _LINK_RE = re.compile(r'<([^>]*)>\s*;([^,]*)')
 
@@ -114,23 +114,6 @@ def find_repo(github_repo=None, environ=None):
     return None
 
 
-def scrub(value, token):
-    """``value`` (str, list or dict, nested) with every copy of ``token`` masked."""
-    if not token:
-        return value
-    if isinstance(value, str):
-        return value.replace(token, MASK)
-    if isinstance(value, dict):
-        return dict((scrub(k, token), scrub(v, token)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return [scrub(v, token) for v in value]
-    return value
-
-
-def _one_line(text):
-    return ' '.join(line.strip() for line in str(text).splitlines() if line.strip())
-
-
 def _next_link(header):
     for url, params in _LINK_RE.findall(header or ''):
         if re.search(r'rel="?next"?', params):
@@ -157,7 +140,7 @@ def _error_body(exc):
 
 def _http_reason(exc, repo, environment=None, wait=None):
     data = _error_body(exc)
-    message = _one_line(data.get('message') or exc.reason or '')
+    message = join_lines(data.get('message') or exc.reason or '')
     said = ' (GitHub: %s)' % message if message else ''
     headers = exc.headers or {}
     if wait is not None:
@@ -272,7 +255,7 @@ def _get_once(url, headers, timeout, ca_path):
 
 
 def _unreachable(url, reason):
-    text = _one_line(reason) or type(reason).__name__
+    text = join_lines(reason) or type(reason).__name__
     if github_api.certificate_problem(text):
         return github_api.certificate_message('%s://%s' % urlsplit(url)[:2], text)
     return 'cannot reach the GitHub API at %s: %s' % (url, text)

@@ -6,7 +6,8 @@
 Ansible hands over ssh's whole stderr when a host cannot be reached (a host key
 warning is a 15-line banner of '@') and a bare 'Incorrect sudo password' when
 become fails. A row of RESULTS BY STAGE needs one line that says what happened
-and what to do; these functions make it, and never raise.
+and what to do; these functions make it, and never raise. Also the one way a
+controller plugin masks secrets in what it reports (MASK, scrub, join_lines).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,6 +17,8 @@ __metaclass__ = type
 import re
 
 TASK_FAILED = 'Task failed: '
+# What a secret is replaced with in a message or a result.
+MASK = '********'
 SSH_PREFIX = 'Failed to connect to the host via ssh: '
 
 _HOST_KEY_CHANGED = re.compile(r'Host key for (\S+) has changed and you have requested strict checking')
@@ -51,6 +54,40 @@ def first_line(msg, default):
     """The first line that says something, without ansible-core 2.19's 'Task failed: ' prefix."""
     lines = meaningful_lines(_strip_task_failed(msg))
     return lines[0] if lines else default
+
+
+def task_reason(msg, default):
+    """One line for a failed task's message: what to do when become failed, else its first line."""
+    return become_reason(msg) or first_line(msg, default)
+
+
+def join_lines(text):
+    """The non-blank lines of ``text``, stripped, joined by one space (a multi-line error as one line)."""
+    return ' '.join(line.strip() for line in ('%s' % (text,)).splitlines() if line.strip())
+
+
+def scrub(value, secrets):
+    """``value`` (text, or lists, tuples and dicts of it, nested) with every copy of each secret masked.
+
+    ``secrets``: one secret or several; longer ones are masked first, so that a secret containing
+    another is masked whole. Nothing to mask (None, '') leaves ``value`` as it is.
+    """
+    if isinstance(secrets, str):
+        secrets = [secrets]
+    secrets = sorted((s for s in secrets or () if s), key=len, reverse=True)
+    return _masked(value, secrets) if secrets else value
+
+
+def _masked(value, secrets):
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, dict):
+        return dict((_masked(k, secrets), _masked(v, secrets)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_masked(v, secrets) for v in value]
+    return value
 
 
 def unreachable_reason(msg):

@@ -27,9 +27,9 @@ def fake():
 
 @pytest.fixture(scope='session')
 def cb():
-    """The callback module whose report the CLI prints (this checkout's)."""
-    from ansible_collections.factiii.infra.plugins.callback import results_by_stage
-    return results_by_stage
+    """The report library whose report the CLI prints (this checkout's)."""
+    from ansible_collections.factiii.infra.plugins.plugin_utils import results
+    return results
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The CLI run from anywhere: ansible-playbook found next to its interpreter (else on PATH), one line
 when it is nowhere; relative paths against the directory the CLI started in; what --on-server needs,
-checked before anything runs; factiii-summary with a Python lacking ansible-core."""
+checked before anything runs; where the CLI and factiii-summary find the collection (no run-time link)."""
 import os
+import shutil
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ import pytest
 
 from factiii_cli import local
 from factiii_cli.errors import CliError
-from support import ROOT, run_reported
+from support import ROOT, run_reported, tool
 
 EMPTY_STAGING = '''all:
   children:
@@ -203,20 +204,117 @@ def test_root_or_passwordless_sudo(tmp_path, monkeypatch):
     assert local.can_become_root() is True
 
 
-def test_summary_with_a_python_lacking_ansible_core_is_one_line(tmp_path):
-    results = tmp_path / 'results.json'
-    results.write_text('{}')
-    # -S: no site-packages, so no ansible-core, as with a system python3
-    proc = subprocess.run([sys.executable, '-S', os.path.join(ROOT, 'bin', 'factiii-summary'), str(results)],
-                          capture_output=True, text=True, timeout=60, check=False)
+def _install(tarball, path):
+    """ansible-galaxy collection install of ``tarball`` into ``path`` (a collections path)."""
+    subprocess.run([tool('ansible-galaxy'), 'collection', 'install', '--force', '--no-deps', '-p', str(path), tarball],
+                   check=True, capture_output=True, text=True, cwd=str(path.parent))
+    return path / 'ansible_collections' / 'factiii' / 'infra'
 
-    assert proc.returncode == 2, (proc.stdout, proc.stderr)
-    assert proc.stdout == ''
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith('factiii-summary: this Python (%s) cannot load the results_by_stage callback '
-                               '(No module named \'ansible' % sys.executable), proc.stderr
-    assert lines[0].endswith('run factiii-summary with the Python that runs ansible-playbook'), proc.stderr
+
+def _results_file(cb, path):
+    report = cb.new_report()
+    cb.add_results(report, 'staging', 's1', [
+        {'fix_id': 'staging-git-missing', 'status': 'fixed', 'msg': 'installed git', 'steps': []},
+        {'fix_id': 'staging-docker-autostart', 'status': 'manual', 'msg': 'login', 'steps': ['enable auto-login']}])
+    assert cb.write_json(report, str(path)) is None
+    return report
+
+
+def _summary(script, *args, cwd):
+    """``script`` run as a workflow runs it, by a python3 with nothing but the standard library:
+    -I (no PYTHONPATH, no user site), -S (no site-packages: no ansible-core, no checkout)."""
+    return run_reported([sys.executable, '-I', '-S', str(script)] + [str(a) for a in args],
+                        {'PATH': '/usr/bin:/bin'}, 60, cwd=cwd)
+
+
+def test_summary_of_an_installed_collection_needs_no_checkout_nor_ansible_core(built_collection, cb, tmp_path):
+    """Its own collection, found from where it is installed (before: a python3 without ansible-core
+    could not load the report from the callback, exit 2)."""
+    installed = _install(built_collection[0], tmp_path / 'collections')
+    report = _results_file(cb, tmp_path / 'results.json')
+
+    proc = _summary(installed / 'bin' / 'factiii-summary', tmp_path / 'results.json', cwd=tmp_path)
+
+    assert proc.returncode == 0, proc.report
+    assert '| STAGING | 1 | 1 | 0 | 0 |' in proc.stdout, proc.report
+    assert '```text\n%s\n```' % cb.format_report(report) in proc.stdout, proc.report
+
+
+def test_summary_in_a_checkout_uses_the_copy_scripts_setup_installed(built_collection, cb, tmp_path):
+    """A checkout's bin/factiii-summary: its .collections (scripts/setup), nothing linked at run time;
+    without it, one line saying where it looked."""
+    checkout = tmp_path / 'checkout'
+    (checkout / 'bin').mkdir(parents=True)
+    shutil.copy(os.path.join(ROOT, 'galaxy.yml'), str(checkout / 'galaxy.yml'))
+    shutil.copy(os.path.join(ROOT, 'bin', 'factiii-summary'), str(checkout / 'bin' / 'factiii-summary'))
+    report = _results_file(cb, tmp_path / 'results.json')
+
+    proc = _summary(checkout / 'bin' / 'factiii-summary', tmp_path / 'results.json', cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == '', proc.report
+    assert proc.stderr.splitlines() == [
+        'factiii-summary: cannot find the factiii.infra collection: %s is not in an installed collection '
+        '(<collections path>/ansible_collections/factiii/infra/bin/) nor in a checkout whose .collections holds it '
+        '(scripts/setup): run the factiii-summary of the installed collection' % (checkout / 'bin')], proc.report
+
+    _install(built_collection[0], checkout / '.collections')
+    proc = _summary(checkout / 'bin' / 'factiii-summary', tmp_path / 'results.json', cwd=tmp_path)
+    assert proc.returncode == 0, proc.report
+    assert '```text\n%s\n```' % cb.format_report(report) in proc.stdout, proc.report
+    assert sorted(os.listdir(str(checkout))) == ['.collections', 'bin', 'galaxy.yml']
+
+
+def test_summary_that_cannot_find_its_collection_is_one_line(tmp_path):
+    """A copy of the script anywhere else (before: it linked its directory as the collection, then
+    failed to load the callback from there)."""
+    script = tmp_path / 'bin' / 'factiii-summary'
+    script.parent.mkdir()
+    shutil.copy(os.path.join(ROOT, 'bin', 'factiii-summary'), str(script))
+    (tmp_path / 'results.json').write_text('{}')
+
+    proc = _summary(script, tmp_path / 'results.json', cwd=tmp_path)
+
+    assert proc.returncode == 2 and proc.stdout == '', proc.report
+    assert 'Traceback' not in proc.stderr, proc.report
+    assert len(proc.stderr.splitlines()) == 1, proc.report
+    assert proc.stderr.startswith('factiii-summary: cannot find the factiii.infra collection: %s is not in an '
+                                  'installed collection' % script.parent), proc.report
+
+
+def test_an_editable_install_uses_the_copy_scripts_setup_installed(tmp_path):
+    """`pip install -e ./cli` in a checkout whose scripts/setup ran, used from elsewhere (no ansible.cfg,
+    no collections path holds factiii.infra): the checkout's .collections, named by --version
+    (before: the checkout itself, linked as a collection in a temporary directory at each run)."""
+    from factiii_cli import __version__, collection
+    if collection._checkout_root() != ROOT:  # pylint: disable=protected-access
+        pytest.skip('the factiii CLI of this venv is not an editable install of this checkout')
+    if not os.path.isfile(os.path.join(ROOT, '.collections', 'ansible_collections', 'factiii', 'infra', 'MANIFEST.json')):
+        pytest.fail('run scripts/setup first: it installs the collection into .collections')
+    (tmp_path / 'home').mkdir()
+    (tmp_path / 'empty').mkdir()
+    env = {'PATH': os.path.dirname(tool('factiii')) + os.pathsep + '/usr/bin:/bin', 'HOME': str(tmp_path / 'home'),
+           'ANSIBLE_COLLECTIONS_PATH': str(tmp_path / 'empty')}
+
+    proc = run_reported([tool('factiii'), '--version'], env, 120, cwd=tmp_path)
+
+    assert proc.returncode == 0, proc.report
+    assert proc.stdout.splitlines()[1].startswith('factiii.infra %s, installed in %s by scripts/setup' % (
+        __version__, os.path.join(ROOT, '.collections'))), proc.report
+
+
+def test_a_collection_without_the_report_library_is_older_than_the_cli(tmp_path):
+    from factiii_cli import collection
+    root = tmp_path / 'ansible_collections' / 'factiii' / 'infra'
+    (root / 'plugins' / 'callback').mkdir(parents=True)
+    (root / 'plugins' / 'callback' / 'results_by_stage.py').write_text('')
+    (root / 'MANIFEST.json').write_text('{"collection_info": {"version": "1.0.0"}}')
+    found = collection.Collection(str(tmp_path), 'test')
+
+    with pytest.raises(CliError) as caught:
+        found.results  # pylint: disable=pointless-statement
+
+    assert str(caught.value) == (
+        'factiii.infra in %s is older than this CLI (it has no plugins/plugin_utils/results.py): install the '
+        'collection of the same version as the CLI' % root)
 
 
 def test_version_names_the_collection_used(cli_env, factiii, built_collection):

@@ -111,6 +111,18 @@ def test_the_installed_tools_work_with_no_config_and_the_venv_not_on_path(dist_v
     assert proc.stdout.splitlines() == ['factiii %s' % v, 'factiii.infra %s, installed in %s' % (
         v, site_packages(venv))], proc.report
 
+    # the CLI's report is the library of the collection inside the wheel, imported from there as it is installed
+    proc = run_reported([os.path.join(venv, 'bin', 'python'), '-c', 'from factiii_cli import collection; '
+                         'print(collection.find().results.__file__)'], user_env, 120, cwd=app)
+    assert proc.returncode == 0, proc.report
+    assert proc.stdout == os.path.join(installed, 'plugins', 'plugin_utils', 'results.py') + '\n', proc.report
+    # and the job summary of that collection runs with any python3 (no ansible-core, no venv)
+    (app / 'results.json').write_text('{"format": 1, "check_mode": true, "stages": {}}')
+    proc = run_reported(['python3', '-I', '-S', os.path.join(installed, 'bin', 'factiii-summary'), 'results.json'],
+                        user_env, 120, cwd=app)
+    assert proc.returncode == 0, proc.report
+    assert proc.stdout == '## RESULTS BY STAGE (scan)\n\nNo stage reported any result.\n', proc.report
+
     proc = run_reported([os.path.join(venv, 'bin', 'ansible-doc'), 'factiii.infra.stage'], user_env, 120, cwd=app)
     assert proc.returncode == 0, proc.report
     assert os.path.join(installed, 'plugins', 'modules', 'stage.py') in proc.stdout, proc.report

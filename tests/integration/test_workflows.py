@@ -30,7 +30,6 @@ from support import ROOT, tool
 from testhost import TestHosts
 
 SSH_RUN = os.path.join(ROOT, 'bin', 'factiii-ssh-run')
-SUMMARY = os.path.join(ROOT, 'bin', 'factiii-summary')
 TEMPLATES = os.path.join(ROOT, 'workflow-templates')
 WORKFLOW_FILES = sorted(glob.glob(os.path.join(ROOT, '.github', 'workflows', '*.yml'))
                         + glob.glob(os.path.join(TEMPLATES, '*.yml')))
@@ -636,8 +635,8 @@ def test_dev_sync_passes_paths_to_the_playbook_whole(tmp_path, rollback):
 # --- bin/factiii-summary ------------------------------------------------------------------
 
 
-def test_summary_is_the_callbacks_report_as_markdown(tmp_path):
-    from ansible_collections.factiii.infra.plugins.callback import results_by_stage as cb
+def test_summary_is_the_callbacks_report_as_markdown(tmp_path, summary_script):
+    from ansible_collections.factiii.infra.plugins.plugin_utils import results as cb
     report = cb.new_report()
     cb.add_results(report, 'prod', 'p1', [{'fix_id': 'prod-git-missing', 'status': 'failed', 'msg': 'apt held', 'steps': []}])
     cb.add_results(report, 'staging', 's1', [
@@ -651,7 +650,7 @@ def test_summary_is_the_callbacks_report_as_markdown(tmp_path):
         path = tmp_path / ('%s.json' % name)
         path.write_text(json.dumps(part))
         files.append(str(path))
-    proc = subprocess.run([tool('python'), SUMMARY] + files, capture_output=True, text=True, check=False)
+    proc = subprocess.run([tool('python'), summary_script] + files, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert '| STAGING | 1 | 1 | 0 | 0 |' in proc.stdout
     assert '| PROD | 0 | 0 | 1 | 0 |' in proc.stdout
@@ -659,15 +658,15 @@ def test_summary_is_the_callbacks_report_as_markdown(tmp_path):
     # the merged files give exactly the callback's own text for the whole report
     assert '```text\n%s\n```' % cb.format_report(report) in proc.stdout
 
-    missing = subprocess.run([tool('python'), SUMMARY, str(tmp_path / 'none.json')], capture_output=True,
+    missing = subprocess.run([tool('python'), summary_script, str(tmp_path / 'none.json')], capture_output=True,
                              text=True, check=False)
     assert missing.returncode == 1
     assert 'none.json**: no results' in missing.stdout
 
 
-def test_summary_of_a_scan_says_would_fix(tmp_path):
+def test_summary_of_a_scan_says_would_fix(tmp_path, summary_script):
     """A scan's results (check_mode true, counts under "fixed"): the table and the text say Would fix."""
-    from ansible_collections.factiii.infra.plugins.callback import results_by_stage as cb
+    from ansible_collections.factiii.infra.plugins.plugin_utils import results as cb
     report = cb.new_report()
     cb.add_results(report, 'staging', 's1', [
         {'fix_id': 'staging-git-missing', 'status': 'fixed', 'msg': 'would install git', 'steps': []},
@@ -676,7 +675,7 @@ def test_summary_of_a_scan_says_would_fix(tmp_path):
     path = tmp_path / 'staging.json'
     assert cb.write_json(report, str(path)) is None
     assert json.loads(path.read_text())['total']['fixed'] == 1
-    proc = subprocess.run([tool('python'), SUMMARY, str(path)], capture_output=True, text=True, check=False)
+    proc = subprocess.run([tool('python'), summary_script, str(path)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == '## RESULTS BY STAGE (scan)'
@@ -687,8 +686,9 @@ def test_summary_of_a_scan_says_would_fix(tmp_path):
     assert not [line for line in lines if 'Fixed' in line], proc.stdout
 
 
-def summary(*paths):
-    proc = subprocess.run([tool('python'), SUMMARY] + [str(p) for p in paths], capture_output=True, check=False)
+def summary(script, *paths):
+    """factiii-summary ``script`` (the installed collection's: the summary_script fixture) of ``paths``."""
+    proc = subprocess.run([tool('python'), script] + [str(p) for p in paths], capture_output=True, check=False)
     proc.text = proc.stdout.decode('utf-8')  # strict: a lone surrogate could not have been written
     return proc
 
@@ -728,10 +728,10 @@ def rendered(markdown):
 OBEYED = re.compile('[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]')
 
 
-def test_summary_shows_values_from_the_file_as_text(tmp_path):
+def test_summary_shows_values_from_the_file_as_text(tmp_path, summary_script):
     """A results file is another run's artifact: its names and messages are text in the summary, never
     Markdown, HTML or terminal controls."""
-    from ansible_collections.factiii.infra.plugins.callback import results_by_stage as cb
+    from ansible_collections.factiii.infra.plugins.plugin_utils import results as cb
     stage = 'qa|x **b** _i_ `c` <img src=x onerror=alert(1)> [l](https://e.invalid) ~~s~~ \x1b]52;c;eA==\x07\nrow'
     report = cb.new_report()
     cb.add_results(report, stage, 'h\x1b[2J\ud800', [
@@ -741,7 +741,7 @@ def test_summary_shows_values_from_the_file_as_text(tmp_path):
     path = tmp_path / 'crafted.json'
     path.write_text(json.dumps(cb.ordered(report)))
 
-    proc = summary(path)
+    proc = summary(summary_script, path)
 
     assert proc.returncode == 0, proc.stderr
     assert not OBEYED.search(proc.text), proc.text
@@ -756,8 +756,8 @@ def test_summary_shows_values_from_the_file_as_text(tmp_path):
     assert '\\u001b]52;C;EA==\\u0007' in proc.text and '\\u009b2J' in proc.text and 'ok\\u000dFixed' in proc.text
 
 
-def test_summary_reports_each_file_that_cannot_be_used_and_exits_1(tmp_path):
-    from ansible_collections.factiii.infra.plugins.callback import results_by_stage as cb
+def test_summary_reports_each_file_that_cannot_be_used_and_exits_1(tmp_path, summary_script):
+    from ansible_collections.factiii.infra.plugins.plugin_utils import results as cb
     good = cb.new_report()
     cb.add_results(good, 'staging', 's1', [{'fix_id': 'staging-git-missing', 'status': 'fixed', 'msg': 'd', 'steps': []}])
     files = {
@@ -775,7 +775,7 @@ def test_summary_reports_each_file_that_cannot_be_used_and_exits_1(tmp_path):
     (tmp_path / 'adir.json').mkdir()
     paths = [tmp_path / name for name in files] + [tmp_path / 'adir.json', tmp_path / 'missing.json']
 
-    proc = summary(*paths)
+    proc = summary(summary_script, *paths)
 
     assert proc.returncode == 1, proc.text
     assert proc.stderr == b'', proc.stderr

@@ -16,7 +16,6 @@ FACTIII_RESULTS_JSON set, then the text report and the JSON are read.
    never a clean deploy.
 """
 import json
-import os
 import re
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import sys
 import pytest
 import yaml
 
-from support import ROOT, molecule_helpers
+from support import molecule_helpers
 from testhost import TestHosts
 
 
@@ -101,7 +100,7 @@ def test_a_good_deploy_is_fixed_rows(app):
     assert '-task-failed' not in proc.stdout, proc.report
 
 
-def test_a_failed_start_is_a_failed_row_and_the_rollback_a_row(app):
+def test_a_failed_start_is_a_failed_row_and_the_rollback_a_row(app, summary_script):
     assert app.head() == app.good
     proc, data, rows = run(app, 'bad-start', '-e', 'deploy_ref=bad', '-e', json.dumps({'deploy_start_command': FAILING_START}))
     assert proc.returncode != 0, proc.report
@@ -118,7 +117,7 @@ def test_a_failed_start_is_a_failed_row_and_the_rollback_a_row(app):
     assert app.head() == app.good
     assert app.health() == '200 ok'
     # the job summary (factiii-summary of the same JSON) has the rows
-    summary = subprocess.run([sys.executable, os.path.join(ROOT, 'bin', 'factiii-summary'), str(app.tmp / 'bad-start.json')],
+    summary = subprocess.run([sys.executable, summary_script, str(app.tmp / 'bad-start.json')],
                              capture_output=True, text=True, check=False)
     assert summary.returncode == 0, summary.stdout + summary.stderr
     assert '   Failed: staging-deploy-start: start command failed (rc 3): no health page\n' in summary.stdout, summary.stdout

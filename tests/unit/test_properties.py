@@ -16,7 +16,8 @@ import string
 
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from ansible_collections.factiii.infra.plugins.callback import results_by_stage as rbs
+from ansible_collections.factiii.infra.plugins.callback.results_by_stage import CallbackModule
+from ansible_collections.factiii.infra.plugins.plugin_utils import results as rbs
 from ansible_collections.factiii.infra.plugins.module_utils.batch import stage_argument_spec
 from ansible_collections.factiii.infra.plugins.plugin_utils import reasons
 from ansible_collections.factiii.infra.plugins.module_utils.progress import OPTION as PROGRESS_FILE
@@ -198,7 +199,7 @@ def feed(callback, event):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=st.lists(EVENT, max_size=25))
 def test_any_mix_of_results_adds_up_and_json_says_what_the_text_says(events, tmp_path_factory):
-    callback = rbs.CallbackModule()
+    callback = CallbackModule()
     expected = []
     unreachable = set()
     for event in events:

@@ -1,15 +1,17 @@
-"""Where the factiii.infra collection is, and its RESULTS BY STAGE functions.
+"""Where the factiii.infra collection is, and its RESULTS BY STAGE library.
 
-The CLI runs the collection's own playbooks and prints its callback's own report
-(``results_by_stage``: new_report, add_results, format_report, write_json), so it
+The CLI runs the collection's own playbooks and prints the report of its report
+library (``plugins/plugin_utils/results.py``: new_report, add_results,
+format_report, write_json), the one the results_by_stage callback uses, so it
 needs the collection on this machine:
 
 1. installed where Ansible looks for collections (ANSIBLE_COLLECTIONS_PATH, the
    collections_path of the ansible.cfg in force, Ansible's defaults, and the
    Python path), as ansible-playbook itself would find it; else
-2. the checkout this package was installed from in editable mode (``pip install
-   -e ./cli`` in the collection's repository), made importable as
-   ansible_collections.factiii.infra through a symlink in a temporary directory.
+2. when this package was installed in editable mode from a checkout of the
+   collection (``pip install -e ./cli``), the copy that checkout's scripts/setup
+   installed in its ``.collections`` (where the checkout's own ansible.cfg looks
+   first). Nothing is linked or copied at run time.
 
 The wheel built by scripts/build-dist installs the collection it was built with
 into site-packages (``ansible_collections/factiii/infra``): Ansible scans the
@@ -18,24 +20,23 @@ factiii.infra is installed, and a copy installed elsewhere (ANSIBLE_COLLECTIONS_
 ~/.ansible/collections) wins, as it does for ansible-playbook. ``factiii
 --version`` says which one is used.
 """
-import atexit
 import importlib
 import json
 import os
 import re
-import shutil
 import sys
-import tempfile
 
 from factiii_cli.errors import CliError
 
 PARTS = ('ansible_collections', 'factiii', 'infra')
-# what the CLI uses of the report library (results files are checked and text is made printable there)
-NEEDED = ('new_report', 'add_report', 'add_results', 'load_results', 'printable', 'format_report', 'write_json')
+# the report library, and what the CLI uses of it (results files are checked and text is made printable there)
+RESULTS = ('plugins', 'plugin_utils', 'results')
+NEEDED = ('new_report', 'add_report', 'add_results', 'load_results', 'printable', 'format_report', 'write_json',
+          'path_problem')
 
 
 class Collection:
-    """An installed (or linked) factiii.infra: ``base`` is the collections path that holds it."""
+    """An installed factiii.infra: ``base`` is the collections path that holds it."""
 
     def __init__(self, base, source, searched=(), config_file=None, inventory=None):
         self.base = base
@@ -46,7 +47,7 @@ class Collection:
         self.config_file = config_file
         self.inventory = list(inventory or [])
         self.root = os.path.join(base, *PARTS)
-        self._callback = None
+        self._results = None
 
     def path(self, *parts):
         return os.path.join(self.root, *parts)
@@ -80,15 +81,18 @@ class Collection:
         return module
 
     @property
-    def callback(self):
-        """The results_by_stage callback module of this collection."""
-        if self._callback is None:
-            self._callback = self._import('plugins', 'callback', 'results_by_stage')
-            missing = [name for name in NEEDED if not hasattr(self._callback, name)]
+    def results(self):
+        """The report library of this collection (plugins/plugin_utils/results.py)."""
+        if self._results is None:
+            older = 'factiii.infra in %s is older than this CLI (%%s): install the collection of the same ' \
+                    'version as the CLI' % self.root
+            if not os.path.isfile(self.path(*RESULTS) + '.py'):
+                raise CliError(older % ('it has no %s.py' % '/'.join(RESULTS)))
+            self._results = self._import(*RESULTS)
+            missing = [name for name in NEEDED if not hasattr(self._results, name)]
             if missing:
-                raise CliError('factiii.infra in %s is older than this CLI (its results_by_stage callback has no %s): '
-                               'install the collection of the same version as the CLI' % (self.root, ', '.join(missing)))
-        return self._callback
+                raise CliError(older % ('its %s.py has no %s' % ('/'.join(RESULTS), ', '.join(missing))))
+        return self._results
 
     @property
     def github_api(self):
@@ -97,7 +101,8 @@ class Collection:
 
 
 def _is_collection(root):
-    return os.path.isfile(os.path.join(root, 'plugins', 'callback', 'results_by_stage.py')) and (
+    """A collection (installed: MANIFEST.json; a checkout: galaxy.yml) with plugins, of any version."""
+    return os.path.isdir(os.path.join(root, 'plugins')) and (
         os.path.isfile(os.path.join(root, 'MANIFEST.json')) or os.path.isfile(os.path.join(root, 'galaxy.yml')))
 
 
@@ -132,12 +137,9 @@ def _checkout_root():
     return root if _is_collection(root) else None
 
 
-def _link(root):
-    base = tempfile.mkdtemp(prefix='factiii-cli.')
-    atexit.register(shutil.rmtree, base, True)
-    os.makedirs(os.path.join(base, *PARTS[:2]))
-    os.symlink(root, os.path.join(base, *PARTS))
-    return base
+def _setup_collections(root):
+    """Where a checkout's scripts/setup installs the collection built from it."""
+    return os.path.join(root, '.collections')
 
 
 def bundled_tarball():
@@ -159,8 +161,9 @@ def find():
         if _is_collection(os.path.join(base, *PARTS)):
             return Collection(os.path.abspath(base), 'installed in %s' % base, configured, config_file, inventory)
     root = _checkout_root()
-    if root:
-        return Collection(_link(root), 'checkout %s' % root, configured, config_file, inventory)
+    if root and _is_collection(os.path.join(_setup_collections(root), *PARTS)):
+        base = _setup_collections(root)
+        return Collection(base, 'installed in %s by scripts/setup' % base, configured, config_file, inventory)
     raise CliError('the factiii.infra collection is not installed (searched %s): install it with '
-                   '`ansible-galaxy collection install factiii.infra`, or run scripts/setup in its repository'
-                   % ', '.join(paths[:4] + (['...'] if len(paths) > 4 else [])))
+                   '`ansible-galaxy collection install factiii.infra`, or run scripts/setup in %s'
+                   % (', '.join(paths[:4] + (['...'] if len(paths) > 4 else [])), root or 'its repository'))

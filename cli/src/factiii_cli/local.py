@@ -283,7 +283,7 @@ def _results(collection, path, stages):
         return None
     with open(path, 'rb') as handle:
         try:
-            return collection.callback.load_results(handle.read())
+            return collection.results.load_results(handle.read())
         except ValueError as exc:
             raise CliError('the local run of %s wrote a results file that cannot be used: %s' % (
                 ', '.join(stages), exc)) from None

@@ -124,9 +124,9 @@ class Command:
         self.args = args
         self.progress = progress
         self.collection = collections.find()
-        self.report = Report(self.collection.callback)
+        self.report = Report(self.collection.results)
         # from here on, every line shown goes through the report library's printable()
-        progress.clean = self.collection.callback.printable
+        progress.clean = self.collection.results.printable
         self.check_mode = args.command == 'scan'
 
     # -- GitHub -------------------------------------------------------------
@@ -142,12 +142,12 @@ class Command:
         """Add a finished run's results (only ``stages`` when given) to the report.
 
         A results file that is not one (another run's artifact is data, checked by
-        the callback's load_results: its shape and its format version) is a failed
+        the report library's load_results: its shape and its format version) is a failed
         row saying which file and why; so is a stage asked for that no readable
         file reports (a foreign file, a stage without hosts), and a run that did
         not succeed without any failed row of its own: a failed run never exits 0.
         """
-        cb = self.collection.callback
+        results = self.collection.results
         before = self.report.failed()
         if not outcome.reports:
             self.report.add_failed(owner, WORKFLOW_HOST, '%s-no-results' % owner, 'run concluded %s, but %s: %s' % (
@@ -156,7 +156,7 @@ class Command:
         problems, reported = list(outcome.problems), set()
         for name, text in outcome.reports:
             try:
-                data = cb.load_results(text)
+                data = results.load_results(text)
                 self.report.add(data, stages)
             except ValueError as exc:
                 problems.append('%s: %s' % (name, exc))
@@ -268,8 +268,7 @@ class Command:
     def execute(self):
         """Run the command; print the report and the error, if any; return the exit status."""
         error, interrupted = None, None
-        check = getattr(self.collection.callback, 'path_problem', None)  # the callback's own check, when it has one
-        problem = check(self.args.json) if self.args.json and check else None
+        problem = self.collection.results.path_problem(self.args.json) if self.args.json else None
         if problem:
             raise CliError(problem)
         try:

@@ -1,10 +1,10 @@
 """One RESULTS BY STAGE report from the local run and the workflow runs' results files.
 
-Everything goes through the collection's callback functions (new_report,
-add_report, add_results, format_report, write_json), exactly as
+Everything goes through the collection's report library (plugins/plugin_utils/results.py:
+new_report, add_report, add_results, format_report, write_json), exactly as
 bin/factiii-summary merges several results files: the text and the JSON are the
-callback's own, and a results file is checked (load_results) before any of it is
-used.
+results_by_stage callback's own, and a results file is checked (load_results)
+before any of it is used.
 """
 import io
 import zipfile
@@ -15,41 +15,41 @@ MAX_MEMBER_BYTES = 16 * 1024 * 1024
 
 
 class Report:
-    """The merged report, built with the callback module ``cb``."""
+    """The merged report, built with the collection's report library ``results``."""
 
-    def __init__(self, cb):
-        self.cb = cb
-        self.data = cb.new_report()
+    def __init__(self, results):
+        self.results = results
+        self.data = results.new_report()
 
     def add(self, report, stages=None):
-        """Add a results report (the callback's JSON shape); only ``stages`` when given.
+        """Add a results report (the results file's JSON shape); only ``stages`` when given.
         ValueError (what is wrong) when ``report`` is not one."""
-        self.cb.add_report(self.data, report, stages)
+        self.results.add_report(self.data, report, stages)
 
     def add_failed(self, stage, host, fix_id, msg, check_mode=False):
         """A failed row that is not a fix's own (a run that failed or reported nothing)."""
-        fix = {'fix_id': fix_id, 'status': self.cb.FAILED, 'msg': msg, 'steps': []}
-        self.cb.add_results(self.data, stage, host, [fix], check_mode=check_mode)
+        fix = {'fix_id': fix_id, 'status': self.results.FAILED, 'msg': msg, 'steps': []}
+        self.results.add_results(self.data, stage, host, [fix], check_mode=check_mode)
 
     def stages(self):
         return list(self.data['stages'])
 
     def failed(self):
-        return self.data['total'][self.cb.FAILED]
+        return self.data['total'][self.results.FAILED]
 
     def text(self):
-        return self.cb.format_report(self.data)
+        return self.results.format_report(self.data)
 
     def write_json(self, path):
         """None, or why ``path`` could not be written."""
-        return self.cb.write_json(self.data, path)
+        return self.results.write_json(self.data, path)
 
 
 def reports_in_zip(blob):
     """([(member name, its bytes)], [problems]): the JSON members of a results artifact's zip archive.
 
     The artifact holds only results files, so every .json member is one; the
-    caller checks each with the callback's load_results().
+    caller checks each with the report library's load_results().
     """
     if len(blob) > MAX_ARCHIVE_BYTES:
         raise ValueError('archive of %d bytes is too large for a results artifact' % len(blob))

@@ -12,7 +12,7 @@ from unittest.mock import MagicMock
 import pytest
 
 from ansible_collections.factiii.infra.plugins.action.deploy_outcome import ActionModule
-from ansible_collections.factiii.infra.plugins.callback import results_by_stage as rbs
+from ansible_collections.factiii.infra.plugins.plugin_utils import results as rbs
 
 PREV, NEW = '9be1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9', '4f2a9c01b7de00112233445566778899aabbccdd'
 URL = 'http://127.0.0.1:8080/health'

@@ -11,9 +11,11 @@ import json
 from unittest.mock import MagicMock
 
 import pytest
+from ansible import constants as C
 
 from ansible_collections.factiii.infra.plugins.action import report as action
-from ansible_collections.factiii.infra.plugins.callback import results_by_stage as rbs
+from ansible_collections.factiii.infra.plugins.callback.results_by_stage import CallbackModule
+from ansible_collections.factiii.infra.plugins.plugin_utils import results as rbs
 
 ROLES = '/x/collections/ansible_collections/factiii/infra/roles/'
 
@@ -62,7 +64,7 @@ class Role:
 
 def callback_text(monkeypatch):
     """What the callback prints for the same task results, fed as Ansible would."""
-    callback = rbs.CallbackModule()
+    callback = CallbackModule()
     callback._plugin_options = {'results_json': None}
     shown = []
     monkeypatch.setattr(callback._display, 'display', lambda msg, *a, **kw: shown.append(msg))
@@ -114,7 +116,7 @@ def test_a_role_of_another_collection_is_not_ours(path):
 
 
 def make(monkeypatch, outcomes, enabled, check_mode=False):
-    monkeypatch.setattr(rbs.C, 'CALLBACKS_ENABLED', [rbs.CallbackModule.CALLBACK_NAME] if enabled else [])
+    monkeypatch.setattr(C, 'CALLBACKS_ENABLED', [rbs.CALLBACK_NAME] if enabled else [])
     task = MagicMock()
     task.args, task.async_val, task.check_mode = {}, 0, False
     # any use of the connection fails the test: the report never connects to a host

@@ -18,7 +18,8 @@ import textwrap
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.factiii.infra.plugins.callback import results_by_stage as rbs
+from ansible_collections.factiii.infra.plugins.callback import results_by_stage as callback_module
+from ansible_collections.factiii.infra.plugins.plugin_utils import results as rbs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 COLLECTIONS = os.path.join(ROOT, '.pytest-collections')
@@ -96,7 +97,7 @@ def stage_result(stage, fixes, check_mode=False):
 
 @pytest.fixture
 def cb(monkeypatch):
-    callback = rbs.CallbackModule()
+    callback = callback_module.CallbackModule()
     callback._plugin_options = {'results_json': None}
     callback.shown, callback.warnings = [], []
     monkeypatch.setattr(callback._display, 'display', lambda msg, *a, **kw: callback.shown.append(msg))
@@ -354,7 +355,7 @@ ROWS = st.lists(st.tuples(st.sampled_from(['dev', 'secrets', 'staging', 'prod', 
 @settings(max_examples=100, deadline=None)
 @given(rows=ROWS)
 def test_totals_are_sums_of_stage_counts(rows):
-    callback = rbs.CallbackModule()
+    callback = callback_module.CallbackModule()
     for n, (stage, host, status) in enumerate(rows):
         single = dict(fix('%s-fix-%d' % (stage, n), status, 'm'), stage=stage)
         callback.v2_runner_on_ok(Result(host, single if n % 2 else stage_result(stage, [single])))
@@ -796,7 +797,7 @@ def test_an_interrupt_in_a_worker_process_writes_nothing(cb, ansible_handlers, m
     """A worker (forked from the main process) keeps the handler until it sets its own: never a report there."""
     cb.v2_playbook_on_play_start(Play({'factiii__stage': 'staging'}))
     cb.v2_runner_on_start(Host('s1'), role_task('staging'))
-    monkeypatch.setattr(rbs.os, 'getpid', lambda: -1)
+    monkeypatch.setattr(callback_module.os, 'getpid', lambda: -1)
     signal.raise_signal(signal.SIGTERM)
     assert cb.shown == [] and len(ansible_handlers) == 1
 

@@ -10,10 +10,11 @@ __metaclass__ = type
 import os
 
 import pytest
+from ansible import constants as C
 from ansible.errors import AnsibleLookupError
 from ansible.parsing.dataloader import DataLoader
 
-from ansible_collections.factiii.infra.plugins.callback import results_by_stage as rbs
+from ansible_collections.factiii.infra.plugins.plugin_utils import results as rbs
 from ansible_collections.factiii.infra.plugins.lookup import stage_hosts
 
 GOOD_YAML = 'all:\n  children:\n    staging:\n      hosts:\n        s1:\n    prod:\n      hosts: {}\n'
@@ -117,7 +118,7 @@ def test_a_limit_that_asks_no_empty_stage_by_name_runs(tmp_path, limit):
 @pytest.mark.parametrize('enabled', [False, True])
 def test_a_results_file_that_cannot_be_written_stops_the_run_without_the_callback(tmp_path, monkeypatch, enabled):
     (tmp_path / 'hosts.yml').write_text(GOOD_YAML)
-    monkeypatch.setattr(rbs.C, 'CALLBACKS_ENABLED', [rbs.CallbackModule.CALLBACK_NAME] if enabled else [])
+    monkeypatch.setattr(C, 'CALLBACKS_ENABLED', [rbs.CALLBACK_NAME] if enabled else [])
     monkeypatch.setenv('FACTIII_RESULTS_JSON', str(tmp_path / 'nope' / 'r.json'))
     if enabled:  # the callback checks it itself, at the start of the run
         assert lookup(['staging'], [tmp_path / 'hosts.yml']) == ['staging']

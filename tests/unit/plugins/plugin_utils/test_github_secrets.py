@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ansible_collections.factiii.infra.plugins.plugin_utils import github_secrets as gs
+from ansible_collections.factiii.infra.plugins.plugin_utils import github_secrets as gs, reasons
 
 TOKEN = 'ghp_TESTtoken0123456789abcdefSECRET'
 PATH = '/repos/o/r/actions/secrets'
@@ -281,7 +281,7 @@ def test_redirect_is_not_followed_with_the_token(github):
 def test_token_echoed_by_server_is_scrubbed(github):
     github.route(403, {'message': 'token %s lacks permission' % TOKEN})
     results = check(github)
-    assert gs.MASK in results[0]['msg']
+    assert reasons.MASK in results[0]['msg']
 
 
 def test_network_error():

@@ -93,3 +93,37 @@ def test_first_line():
     assert reasons.first_line('Task failed: Module failed: x\nmore', 'd') == 'Module failed: x'
     assert reasons.first_line('\r\n@@@@\r\n  real line  \n', 'd') == 'real line'
     assert reasons.first_line('', 'd') == 'd'
+
+
+def test_task_reason_says_what_to_do_when_become_failed_else_the_first_line():
+    assert reasons.task_reason('Task failed: Incorrect sudo password', 'd').startswith('become failed: sudo rejected')
+    assert reasons.task_reason('Task failed: boom\nmore', 'd') == 'boom'
+    assert reasons.task_reason(None, 'task failed') == 'task failed'
+
+
+def test_join_lines():
+    assert reasons.join_lines('  one\n\n two  \r\nthree\n') == 'one two three'
+    assert reasons.join_lines(ValueError('a\nb')) == 'a b'
+    assert reasons.join_lines('') == ''
+
+
+def test_scrub_masks_a_secret_that_contains_another_whole_in_any_order():
+    """One masking for the secrets stage (a token) and the stage action (every no_log value)."""
+    text = 'key abcdefgh-long, short abc'
+    assert reasons.scrub(text, ['abc', 'abcdefgh-long']) == 'key %s, short %s' % (reasons.MASK, reasons.MASK)
+    assert reasons.scrub(text, 'abcdefgh-long') == 'key %s, short abc' % reasons.MASK
+
+
+def test_scrub_nested_values_and_nothing_to_mask():
+    value = {'msg': 'tok', 'steps': ['a tok', ('tok',)], 'tok': 3, 'n': None}
+    assert reasons.scrub(value, 'tok') == {'msg': reasons.MASK, 'steps': ['a ' + reasons.MASK, [reasons.MASK]],
+                                           reasons.MASK: 3, 'n': None}
+    for nothing in (None, '', [], ['']):
+        assert reasons.scrub('tok', nothing) == 'tok'
+
+
+def test_the_secrets_stage_and_the_stage_action_mask_with_the_same_function():
+    from ansible_collections.factiii.infra.plugins.action import check_vars, stage
+    from ansible_collections.factiii.infra.plugins.plugin_utils import github_secrets
+    assert github_secrets.scrub is reasons.scrub and check_vars.scrub is reasons.scrub
+    assert not hasattr(stage, 'scrub') and not hasattr(stage, 'MASK') and not hasattr(github_secrets, 'MASK')
