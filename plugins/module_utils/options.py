@@ -10,6 +10,7 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.factiii.infra.plugins.module_utils.stage import FIX_ORDER
+from ansible_collections.factiii.infra.plugins.module_utils.user_checks import OPTIONS as CHECKS
 
 STAGE_CHOICES = ['dev', 'secrets', 'staging', 'prod']
 
@@ -104,9 +105,19 @@ def spec(*parts):
     return merged
 
 
+def argument_spec(declared):
+    """A module argument spec from declared options: the same, without their descriptions."""
+    spec_ = {}
+    for name, option in declared.items():
+        spec_[name] = dict((key, argument_spec(value) if key == 'options' else copy.deepcopy(value))
+                           for key, value in option.items() if key != 'description')
+    return spec_
+
+
 def stage_argument_spec():
     """Options of the factiii.infra.stage module and action plugin."""
     merged = spec(NODE, PNPM, DOCKER, REPO, SECRETS)
     merged['stage'] = {'type': 'str', 'required': True, 'choices': STAGE_CHOICES}
     merged['fixes'] = {'type': 'list', 'elements': 'str', 'choices': list(FIX_ORDER)}
+    merged.update(argument_spec(CHECKS))
     return merged

@@ -189,7 +189,8 @@ def _apply(fix, finding, progress=no_progress):
         return Result(FIXED, _done_msg(finding.msg), details=after.details)
     if after.status in (MANUAL, FAILED):
         return after
-    return failed('still not right after the fix: %s' % after.msg)
+    # a user check's finding carries the check's own reason, without the 'would run: ...'
+    return failed('still not right after the fix: %s' % after.details.get('reason', after.msg))
 
 
 def _what(would):

@@ -1,0 +1,335 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Checks declared by users (the stage's ``checks`` option), run in the stage's batch.
+
+A user check is a Fix built from one declaration: its scan runs only the read-only
+check command, its apply runs the fix command, its packages join the stage's one
+package transaction, and the batch verifies it with a fresh scan, as any fix. Commands
+are argv lists (a string only with ``shell: true``), each under its own timeout.
+The declarations come from the operator's inventory: they are checked (names, order,
+command form) before anything runs, and a bad one is a failed row, not a traceback.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import shlex
+
+from ansible_collections.factiii.infra.plugins.module_utils.fix import Fix, failed, manual, needs_fix, ok
+from ansible_collections.factiii.infra.plugins.module_utils.progress import one_line
+
+OPTIONS = {
+    'checks': {
+        'type': 'list',
+        'elements': 'dict',
+        'default': [],
+        'description': [
+            'Checks of your own, run in the same module execution as the built-in fixes (one SSH login, '
+            'one round trip for a scan) and reported like them, as C(<stage>-<name>): C(ok), would fix / '
+            'C(fixed), C(manual) or C(failed), with the command\'s one-line reason.',
+            'A scan runs only the C(check) commands; a fix runs a failing check\'s C(fix) command (after '
+            'its C(packages) are installed, in the stage\'s one package transaction), then runs the check '
+            'again to verify.',
+            'They always run: O(fixes) selects built-in fixes only. They run after the built-in fixes, '
+            'and after the checks and fixes they name in C(requires) or C(after).',
+            'Commands run as the module\'s user (root with become) without a shell, unless C(shell) is '
+            'true. Output that holds a secret given in a C(no_log) option (O(repo_key), a token in '
+            'O(repo_url)) is masked.',
+            'A bad declaration (a name that clashes, an unknown or circular C(requires), a missing '
+            'C(check), a string command without C(shell)) is a C(failed) row, and the stage runs nothing.',
+        ],
+        'options': {
+            'name': {
+                'type': 'str',
+                'required': True,
+                'description': [
+                    'Lower-case letters, digits and C(-), starting with a letter or digit; the row is '
+                    'C(<stage>-<name>). Must not be the name of a built-in fix or of another check.',
+                ],
+            },
+            'check': {
+                'type': 'raw',
+                'description': [
+                    'Required. The read-only command that tells whether all is right: exit code 0 is '
+                    'C(ok) (its first output line is the message), any other is something to fix.',
+                    'A list of strings (program and arguments; a bare program name is looked up in the '
+                    'system\'s directories), or a string run by C(/bin/sh -c) when C(shell) is true.',
+                ],
+            },
+            'fix': {
+                'type': 'raw',
+                'description': [
+                    'The command that makes it right, in the same form as C(check); run only in a fix, '
+                    'only when the check failed. Without C(fix) and C(packages), a failing check is '
+                    'C(manual), with the C(manual) steps.',
+                ],
+            },
+            'shell': {
+                'type': 'bool',
+                'default': False,
+                'description': ['Run C(check) and C(fix), given as strings, by C(/bin/sh -c).'],
+            },
+            'packages': {
+                'type': 'list',
+                'elements': 'str',
+                'default': [],
+                'description': [
+                    'Package names installed when the check fails, in the same single package-manager '
+                    'transaction as the built-in fixes\' packages (apt on Debian/Ubuntu, Homebrew on '
+                    'macOS). Literal names, not options.',
+                ],
+            },
+            'requires': {
+                'type': 'list',
+                'elements': 'str',
+                'default': [],
+                'description': [
+                    'Names of built-in fixes of this stage or of other checks that must end C(ok) or '
+                    'C(fixed) first: when one is C(manual) or C(failed), this check is not attempted.',
+                ],
+            },
+            'after': {
+                'type': 'list',
+                'elements': 'str',
+                'default': [],
+                'description': ['Names of fixes or checks this one runs after, when they run (order only).'],
+            },
+            'manual': {
+                'type': 'list',
+                'elements': 'str',
+                'default': [],
+                'description': ['The steps a human must take, reported when the check fails and there is '
+                                'no C(fix) and no C(packages).'],
+            },
+            'timeout': {
+                'type': 'int',
+                'default': 30,
+                'description': ['Seconds each command (check, fix) may take; then it is killed with its '
+                                'child processes, and the row is C(failed).'],
+            },
+        },
+    },
+}
+
+NAME = re.compile(r'^[a-z0-9][a-z0-9-]*$')
+# A package name, never an option of the package manager (no leading '-'); Homebrew's
+# 'node@20' and tap names 'owner/tap/formula' included.
+PACKAGE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9+._@/-]*$')
+# Rows the stage itself reports besides its fixes: a check must not take their ids.
+RESERVED = ('host-busy', 'host-lock', 'become-failed', 'invalid-arguments', 'task-failed',
+            'host-unreachable', 'interrupted')
+SHELL = '/bin/sh'
+CANNOT_RUN = (126, 127)  # the shell's "cannot execute" and "not found"
+# Lines of a secret shorter than this are not masked on their own (they would garble words).
+MIN_SECRET_LINE = 8
+
+
+def secret_lines(values):
+    """Each line of a multi-line no_log value (a private key): output that shows one line
+    of it holds the secret too, though not the whole value AnsibleModule masks."""
+    found = set()
+    for value in values:
+        found.update(line.strip() for line in str(value).splitlines() if len(line.strip()) >= MIN_SECRET_LINE)
+    return found
+
+
+def shown(command):
+    """A command as a person would type it (for messages)."""
+    if isinstance(command, str):
+        return one_line(command)
+    return one_line(' '.join(shlex.quote(str(arg)) for arg in command))
+
+
+def _command_problem(what, command, shell):
+    if command is None:
+        return '%s is missing' % what if what == 'check' else None
+    if shell:
+        if not isinstance(command, str) or not command.strip():
+            return '%s must be a non-empty string when shell is true' % what
+        return None
+    if isinstance(command, str):
+        return '%s is a string: give a list (program and arguments), or set shell: true' % what
+    if not isinstance(command, list) or not command or not all(isinstance(a, str) and a for a in command):
+        return '%s must be a list of non-empty strings (program and arguments)' % what
+    return None
+
+
+def declaration_problems(decls, builtin_names, present):
+    """{index: one-line problem} of the declarations in ``decls``; ``builtin_names``: every
+    built-in fix, ``present``: those this stage runs. A cycle is one problem, on its first check."""
+    problems = {}
+    names = [d.get('name') for d in decls]
+    for index, decl in enumerate(decls):
+        name = decl.get('name')
+        problem = None
+        if not isinstance(name, str) or not NAME.match(name):
+            problem = 'bad check name %r: use lower-case letters, digits and -' % (name,)
+        elif name in builtin_names or name in RESERVED:
+            problem = 'check name %s is taken by a built-in %s' % (name, 'fix' if name in builtin_names else 'row')
+        elif names.index(name) != index:
+            problem = 'check name %s is declared twice' % name
+        else:
+            problem = (_command_problem('check', decl.get('check'), decl.get('shell'))
+                       or _command_problem('fix', decl.get('fix'), decl.get('shell')))
+        if problem is None:
+            bad = [p for p in decl.get('packages') or [] if not isinstance(p, str) or not PACKAGE.match(p)]
+            if bad:
+                problem = 'bad package name %r (a literal package name)' % (bad[0],)
+        if problem is None:
+            for key in ('requires', 'after'):
+                for dep in decl.get(key) or []:
+                    if dep == name:
+                        problem = '%s names the check itself' % key
+                    elif dep not in names and dep not in builtin_names:
+                        problem = '%s names %s, which is neither a built-in fix nor a check' % (key, dep)
+                    elif key == 'requires' and dep in builtin_names and dep not in present:
+                        problem = 'requires %s, which this stage does not run' % dep
+                    if problem:
+                        break
+                if problem:
+                    break
+        if problem is None and not (decl.get('timeout') or 0) > 0:
+            problem = 'timeout must be a positive number of seconds'
+        if problem:
+            problems[index] = problem
+    if not problems:
+        cycle = _cycle(decls)
+        if cycle:
+            problems[names.index(cycle[0])] = 'checks %s require each other in a circle' % ' -> '.join(cycle)
+    return problems
+
+
+def _cycle(decls):
+    """A list of check names that go round in requires/after (first one repeated), or None."""
+    edges = dict((d['name'], [n for n in list(d.get('requires') or []) + list(d.get('after') or [])])
+                 for d in decls)
+    state = {}
+
+    def visit(name, path):
+        state[name] = 'open'
+        for dep in edges.get(name, ()):
+            if dep not in edges:
+                continue  # a built-in: built-ins never come after a check
+            if state.get(dep) == 'open':
+                return path[path.index(dep):] + [dep]
+            if dep not in state:
+                found = visit(dep, path + [dep])
+                if found:
+                    return found
+        state[name] = 'done'
+        return None
+
+    for decl in decls:
+        if decl['name'] not in state:
+            found = visit(decl['name'], [decl['name']])
+            if found:
+                return found
+    return None
+
+
+def ordered(checks):
+    """Checks in declaration order, each moved after the checks it requires or runs after
+    (built-ins run before every check; the batch sorts them)."""
+    by_name = dict((c.name, c) for c in checks)
+    placed, result = set(), []
+
+    def place(check):
+        if check.name in placed:
+            return
+        placed.add(check.name)
+        for dep in check.requires + check.after:
+            if dep in by_name:
+                place(by_name[dep])
+        result.append(check)
+
+    for check in checks:
+        place(check)
+    return result
+
+
+def user_checks(platform, params, builtin_names, present):
+    """The UserCheck objects of ``params['checks']``, in their run order; a declaration
+    with a problem gives a check whose input_problem() stops the stage."""
+    decls = [dict(d) for d in params.get('checks') or []]
+    problems = declaration_problems(decls, builtin_names, present)
+    checks = [UserCheck(platform, params, decl, problems.get(i)) for i, decl in enumerate(decls)]
+    return checks if problems else ordered(checks)
+
+
+class UserCheck(Fix):
+    """One declared check; ``name``, ``requires`` and ``after`` as a built-in fix has them."""
+
+    def __init__(self, platform, params, decl, problem=None):
+        super(UserCheck, self).__init__(platform, params)
+        self.decl = decl
+        self.problem = problem
+        self.name = decl.get('name') if isinstance(decl.get('name'), str) else 'check'
+        self.requires = tuple(decl.get('requires') or ())
+        self.after = tuple(decl.get('after') or ())
+        self.runner = platform.runner
+
+    def input_problem(self):
+        return failed('bad check: %s; nothing was run' % self.problem) if self.problem else None
+
+    def packages(self):
+        return list(self.decl.get('packages') or [])
+
+    def _argv(self, command):
+        """The argv to run, or None when its program is not found."""
+        if self.decl.get('shell'):
+            return [SHELL, '-c', command]
+        program = command[0]
+        if os.path.isabs(program):
+            return list(command) if os.path.exists(program) else None
+        self.runner.forget(program)  # a package of this stage may have just installed it
+        path = self.runner.which(program)
+        return [path] + list(command[1:]) if path else None
+
+    def _run(self, what):
+        """(CommandResult, None) or (None, reason) when the command could not run at all."""
+        command = self.decl[what]
+        argv = self._argv(command)
+        if argv is None:
+            return None, '%s: command not found' % command[0]
+        res = self.runner.run(argv, timeout=self.decl.get('timeout') or 30)
+        if res.timed_out is not None:
+            return None, '%s %s' % (shown(command), res.reason())
+        if res.rc in CANNOT_RUN:
+            return None, 'cannot run %s: %s' % (shown(command), one_line(res.reason()))
+        return res, None
+
+    def scan(self):
+        res, cannot = self._run('check')
+        if res is not None and res.ok:
+            lines = [line for line in (res.out + '\n' + res.err).splitlines() if line.strip()]
+            return ok(one_line(lines[0]) if lines else 'check passed')
+        packages = self.packages()
+        if cannot and not (packages and cannot.endswith('command not found')):
+            # a timeout, a program that cannot run: a failed check, not a finding
+            return failed(cannot)
+        reason = cannot or one_line(res.reason())
+        todo = []
+        if packages:
+            todo.append('install %s' % ' '.join(packages))
+        if self.decl.get('fix') is not None:
+            todo.append('run: %s' % shown(self.decl['fix']))
+        if not todo:
+            steps = list(self.decl.get('manual') or []) or [
+                'make `%s` succeed, then re-run the stage' % shown(self.decl['check'])]
+            return manual('check failed: %s' % reason, steps)
+        finding = needs_fix('would %s (check: %s)' % (', then '.join(todo), reason), reason=reason)
+        return self.privileged(finding, 'check failed: %s' % reason) if packages else finding
+
+    def apply(self):
+        if self.decl.get('fix') is None:
+            return None  # the packages were the fix
+        res, cannot = self._run('fix')
+        if cannot:
+            return failed('fix failed: %s' % cannot)
+        if not res.ok:
+            return failed('fix %s failed: %s' % (shown(self.decl['fix']), one_line(res.reason())))
+        return None
