@@ -25,6 +25,7 @@ description:
   - The whole run holds this host's lock, shared by scans and exclusive for a fix, whichever
     controller started it; a run that cannot get it within O(lock_timeout) returns one C(failed) row
     C(<stage>-host-busy) naming the run that holds it, and changes nothing.
+  - Checks of your own (O(checks)) run in the same execution and are reported like the built-in fixes.
   - Any C(failed) fix fails the task; C(manual) alone does not.
 author:
   - factiii contributors (@factiii)
@@ -35,6 +36,7 @@ extends_documentation_fragment:
   - factiii.infra.docker
   - factiii.infra.repo
   - factiii.infra.secrets
+  - factiii.infra.checks
 options:
   stage:
     description:
@@ -45,7 +47,7 @@ options:
   fixes:
     description:
       - Names of the fixes to run. Defaults to the stage's list - C(dev) runs git, node, pnpm,
-        docker-missing and docker-not-running; C(staging) and C(prod) run all seven.
+        docker-missing and docker-not-running; C(staging) and C(prod) run all seven. The O(checks) always run.
     type: list
     elements: str
     choices: [git-missing, node-missing, pnpm-missing, docker-missing, docker-not-running, docker-autostart, repo-not-cloned]
@@ -67,6 +69,30 @@ EXAMPLES = r'''
     repo_key: "{{ lookup('ansible.builtin.env', 'STAGING_DEPLOY_KEY') }}"
     repo_known_hosts:
       - "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+  become: true
+
+- name: The staging stage with three checks of the team's own, in the same round trip
+  factiii.infra.stage:
+    stage: staging
+    checks:
+      # a systemd unit enabled (and started) at boot
+      - name: app-enabled
+        check: [systemctl, is-enabled, app.service]
+        fix: [systemctl, enable, --now, app.service]
+      # a port answering: nothing to run, a human looks at it
+      - name: app-port
+        check: [curl, --silent, --fail, --max-time, '5', --output, /dev/null, 'http://127.0.0.1:8080/health']
+        packages: [curl]
+        requires: [app-enabled]
+        manual:
+          - "journalctl -u app.service -n 50  # why the app does not answer on port 8080"
+        timeout: 10
+      # a file with the right mode (the shell is asked for explicitly)
+      - name: env-file-mode
+        check: test "$(stat -c %a /srv/app/.env)" = 600
+        fix: [chmod, '0600', /srv/app/.env]
+        shell: true
+        after: [repo-not-cloned]
   become: true
 
 - name: Check the required GitHub secrets exist (controller side)
@@ -93,7 +119,7 @@ results:
   elements: dict
   contains:
     fix_id:
-      description: C(<stage>-<fix>), the original tool's naming.
+      description: C(<stage>-<fix>), the original tool's naming; C(<stage>-<name>) for a check of O(checks).
       type: str
       sample: staging-docker-missing
     status:

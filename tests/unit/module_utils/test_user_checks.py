@@ -255,3 +255,9 @@ def test_a_hung_check_is_killed_with_its_children_after_its_timeout(tmp_path):
     assert took < 5, took
     time.sleep(2.5)
     assert not marker.exists()  # the background child went with the shell's process group
+
+
+def test_the_doc_fragment_says_what_the_declaration_says():
+    import yaml
+    from ansible_collections.factiii.infra.plugins.doc_fragments.checks import ModuleDocFragment
+    assert yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options'] == OPTIONS
