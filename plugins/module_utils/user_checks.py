@@ -256,7 +256,8 @@ def user_checks(platform, params, builtin_names, present):
     with a problem gives a check whose input_problem() stops the stage."""
     decls = [dict(d) for d in params.get('checks') or []]
     problems = declaration_problems(decls, builtin_names, present)
-    checks = [UserCheck(platform, params, decl, problems.get(i)) for i, decl in enumerate(decls)]
+    checks = [(PackageCheck if decl.get('packages') else UserCheck)(platform, params, decl, problems.get(i))
+              for i, decl in enumerate(decls)]
     return checks if problems else ordered(checks)
 
 
@@ -274,9 +275,6 @@ class UserCheck(Fix):
 
     def input_problem(self):
         return failed('bad check: %s; nothing was run' % self.problem) if self.problem else None
-
-    def packages(self):
-        return list(self.decl.get('packages') or [])
 
     def _argv(self, command):
         """The argv to run, or None when its program is not found."""
@@ -307,7 +305,7 @@ class UserCheck(Fix):
         if res is not None and res.ok:
             lines = [line for line in (res.out + '\n' + res.err).splitlines() if line.strip()]
             return ok(one_line(lines[0]) if lines else 'check passed')
-        packages = self.packages()
+        packages = list(self.decl.get('packages') or [])
         if cannot and not (packages and cannot.endswith('command not found')):
             # a timeout, a program that cannot run: a failed check, not a finding
             return failed(cannot)
@@ -333,3 +331,12 @@ class UserCheck(Fix):
         if not res.ok:
             return failed('fix %s failed: %s' % (shown(self.decl['fix']), one_line(res.reason())))
         return None
+
+
+class PackageCheck(UserCheck):
+    """A check with packages: the batch scans it before its one package transaction (as a
+    built-in fix that installs) and joins its packages to that transaction. A check without
+    packages is scanned in its turn, after what it requires has been fixed."""
+
+    def packages(self):
+        return list(self.decl.get('packages') or [])

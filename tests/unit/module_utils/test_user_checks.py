@@ -261,3 +261,17 @@ def test_the_doc_fragment_says_what_the_declaration_says():
     import yaml
     from ansible_collections.factiii.infra.plugins.doc_fragments.checks import ModuleDocFragment
     assert yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options'] == OPTIONS
+
+
+def test_a_check_without_packages_runs_in_its_turn_after_the_fix_it_requires():
+    enabled = decl('app-enabled', ['systemctl', 'is-enabled', 'app.service'],
+                   fix=['systemctl', 'enable', '--now', 'app.service'])
+    port = decl('app-port', 'port-open', shell=True, requires=['app-enabled'])
+    jq = ('/usr/bin/jq', '--version')
+    host = Host({ENABLED: [(1, 'disabled\n', ''), (0, 'enabled\n', '')], ENABLE: [(0, '', '')],
+                 ('/bin/sh', '-c', 'port-open'): [(0, 'port answers\n', '')], jq: [(0, 'jq-1.6\n', '')]},
+                SYSTEMCTL, packages=CONVERGED)
+    rows = by_id(run(host, [enabled, port, decl('jq', ['jq', '--version'], packages=['jq'])]))
+    assert [r['status'] for r in rows.values()] == ['fixed', 'ok', 'fixed']
+    # the port is checked after the unit was enabled; jq's check before the transaction
+    assert host.user_calls == [list(ENABLED), list(ENABLE), list(ENABLED), ['/bin/sh', '-c', 'port-open'], list(jq)]
