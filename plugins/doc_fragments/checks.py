@@ -40,8 +40,8 @@ options:
         description:
         - 'Required. The read-only command that tells whether all is right: exit code 0 is C(ok) (its first output
           line is the message), any other is something to fix.'
-        - A list of strings (program and arguments; a bare program name is looked up in the system's directories),
-          or a string run by C(/bin/sh -c) when C(shell) is true.
+        - A list of strings (program and arguments, run without a shell; a bare program name is looked up in the
+          system's directories), or a string run by C(/bin/sh -c), allowed only when C(shell) is true.
         type: raw
       fix:
         description:
@@ -50,7 +50,7 @@ options:
         type: raw
       shell:
         description:
-        - Run C(check) and C(fix), given as strings, by C(/bin/sh -c).
+        - Allow C(check) and C(fix) as strings, run by C(/bin/sh -c). A list stays an argv, run without a shell.
         type: bool
         default: false
       packages:

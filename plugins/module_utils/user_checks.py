@@ -56,8 +56,9 @@ OPTIONS = {
                 'description': [
                     'Required. The read-only command that tells whether all is right: exit code 0 is '
                     'C(ok) (its first output line is the message), any other is something to fix.',
-                    'A list of strings (program and arguments; a bare program name is looked up in the '
-                    'system\'s directories), or a string run by C(/bin/sh -c) when C(shell) is true.',
+                    'A list of strings (program and arguments, run without a shell; a bare program name is '
+                    'looked up in the system\'s directories), or a string run by C(/bin/sh -c), allowed only '
+                    'when C(shell) is true.',
                 ],
             },
             'fix': {
@@ -71,7 +72,8 @@ OPTIONS = {
             'shell': {
                 'type': 'bool',
                 'default': False,
-                'description': ['Run C(check) and C(fix), given as strings, by C(/bin/sh -c).'],
+                'description': ['Allow C(check) and C(fix) as strings, run by C(/bin/sh -c). A list stays an '
+                                'argv, run without a shell.'],
             },
             'packages': {
                 'type': 'list',
@@ -145,14 +147,13 @@ def shown(command):
 
 
 def _command_problem(what, command, shell):
+    """A list is always an argv; a string is a shell command, taken only when the shell was asked for."""
     if command is None:
         return '%s is missing' % what if what == 'check' else None
-    if shell:
-        if not isinstance(command, str) or not command.strip():
-            return '%s must be a non-empty string when shell is true' % what
-        return None
     if isinstance(command, str):
-        return '%s is a string: give a list (program and arguments), or set shell: true' % what
+        if not shell:
+            return '%s is a string: give a list (program and arguments), or set shell: true' % what
+        return None if command.strip() else '%s is an empty string' % what
     if not isinstance(command, list) or not command or not all(isinstance(a, str) and a for a in command):
         return '%s must be a list of non-empty strings (program and arguments)' % what
     return None
@@ -278,7 +279,7 @@ class UserCheck(Fix):
 
     def _argv(self, command):
         """The argv to run, or None when its program is not found."""
-        if self.decl.get('shell'):
+        if isinstance(command, str):  # declared with shell: true
             return [SHELL, '-c', command]
         program = command[0]
         if os.path.isabs(program):

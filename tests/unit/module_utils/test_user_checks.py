@@ -200,7 +200,7 @@ def test_a_check_that_requires_a_manual_fix_is_not_attempted_and_checks_run_afte
     ([decl('a', ['true'], fix='rm -rf /tmp/x')], [],
      'fix is a string: give a list (program and arguments), or set shell: true'),
     ([decl('a', ['true', 3])], [], 'check must be a list of non-empty strings (program and arguments)'),
-    ([decl('a', ['true'], shell=True)], [], 'check must be a non-empty string when shell is true'),
+    ([decl('a', ' ', shell=True)], [], 'check is an empty string'),
     ([decl('a', ['true'], requires=['nope'])], [],
      'requires names nope, which is neither a built-in fix nor a check'),
     ([decl('a', ['true'], after=['nope'])], [], 'after names nope, which is neither a built-in fix nor a check'),
