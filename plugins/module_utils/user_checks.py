@@ -294,7 +294,7 @@ class UserCheck(Fix):
         argv = self._argv(command)
         if argv is None:
             return None, '%s: command not found' % command[0]
-        res = self.runner.run(argv, timeout=self.decl.get('timeout') or 30)
+        res = self.runner.run(argv, timeout=self.decl.get('timeout') or 30, strict_timeout=True)
         if res.timed_out is not None:
             return None, '%s %s' % (shown(command), res.reason())
         if res.rc in CANNOT_RUN:

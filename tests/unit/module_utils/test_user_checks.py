@@ -9,6 +9,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.options import argum
 from ansible_collections.factiii.infra.plugins.module_utils.platforms import debian as debian_mod
 from ansible_collections.factiii.infra.plugins.module_utils.platforms.debian import Debian
 from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
+from ansible_collections.factiii.infra.plugins.module_utils import runner as runner_mod
 from ansible_collections.factiii.infra.plugins.module_utils.runner import TIMEOUT_BINS, Runner
 from ansible_collections.factiii.infra.plugins.module_utils.stage import run_fixes
 from ansible_collections.factiii.infra.plugins.module_utils.user_checks import (
@@ -275,3 +276,27 @@ def test_a_check_without_packages_runs_in_its_turn_after_the_fix_it_requires():
     assert [r['status'] for r in rows.values()] == ['fixed', 'ok', 'fixed']
     # the port is checked after the unit was enabled; jq's check before the transaction
     assert host.user_calls == [list(ENABLED), list(ENABLE), list(ENABLED), ['/bin/sh', '-c', 'port-open'], list(jq)]
+
+
+def test_without_coreutils_timeout_perl_kills_a_hung_check_and_its_children(tmp_path, monkeypatch):
+    # macOS has no coreutils timeout: the system's perl limits the check the same way
+    monkeypatch.setattr(runner_mod, 'TIMEOUT_BINS', ('/nonexistent/timeout',))
+    module = RealModule()
+    marker = tmp_path / 'child-survived'
+    checks = [decl('hangs', '(sleep 2; touch %s) & sleep 30' % marker, shell=True, timeout=1),
+              decl('stubborn', 'trap "" TERM; sleep 30', shell=True, timeout=1),
+              decl('exits-3', 'echo why >&2; exit 3', shell=True),
+              decl('passes', ['echo', 'fine'])]
+    monkeypatch.setattr(runner_mod, 'TIMEOUT_KILL_AFTER', 1)
+    start = time.monotonic()
+    rows = by_id(run(Host(), checks, module_runner=Runner(module)))
+    took = time.monotonic() - start
+    assert module.calls[0][:2] == ['/usr/bin/perl', '-e']
+    assert [(r['status'], r['msg']) for r in rows.values()] == [
+        ('failed', '(sleep 2; touch %s) & sleep 30 timed out after 1 s (no answer, or too slow)' % marker),
+        ('failed', 'trap "" TERM; sleep 30 timed out after 1 s (no answer, or too slow)'),  # KILLed 1 s later
+        ('manual', 'check failed: why'),
+        ('ok', 'fine')]
+    assert took < 6, took
+    time.sleep(2.5)
+    assert not marker.exists()
