@@ -41,7 +41,8 @@ options:
         - 'Required. The read-only command that tells whether all is right: exit code 0 is C(ok) (its first output
           line is the message), any other is something to fix.'
         - A list of strings (program and arguments, run without a shell; a bare program name is looked up in the
-          system's directories), or a string run by C(/bin/sh -c), allowed only when C(shell) is true.
+          system's directories), or a string run by C(/bin/sh -c), allowed only when C(shell) is true. Commands
+          run from C(/), with C(LANG=C).
         type: raw
       fix:
         description:

@@ -58,7 +58,7 @@ OPTIONS = {
                     'C(ok) (its first output line is the message), any other is something to fix.',
                     'A list of strings (program and arguments, run without a shell; a bare program name is '
                     'looked up in the system\'s directories), or a string run by C(/bin/sh -c), allowed only '
-                    'when C(shell) is true.',
+                    'when C(shell) is true. Commands run from C(/), with C(LANG=C).',
                 ],
             },
             'fix': {
@@ -159,44 +159,41 @@ def _command_problem(what, command, shell):
     return None
 
 
+def _problem(index, decl, names, builtin_names, present):
+    """The first thing wrong with the declaration at ``index``, or None."""
+    name = decl.get('name')
+    if not isinstance(name, str) or not NAME.match(name):
+        return 'bad check name %r: use lower-case letters, digits and -' % (name,)
+    if name in builtin_names or name in RESERVED:
+        return 'check name %s is taken by a built-in %s' % (name, 'fix' if name in builtin_names else 'row')
+    if names.index(name) != index:
+        return 'check name %s is declared twice' % name
+    problem = (_command_problem('check', decl.get('check'), decl.get('shell'))
+               or _command_problem('fix', decl.get('fix'), decl.get('shell')))
+    if problem:
+        return problem
+    bad = [p for p in decl.get('packages') or [] if not isinstance(p, str) or not PACKAGE.match(p)]
+    if bad:
+        return 'bad package name %r (a literal package name)' % (bad[0],)
+    for key in ('requires', 'after'):
+        for dep in decl.get(key) or []:
+            if dep == name:
+                return '%s names the check itself' % key
+            if dep not in names and dep not in builtin_names:
+                return '%s names %s, which is neither a built-in fix nor a check' % (key, dep)
+            if key == 'requires' and dep in builtin_names and dep not in present:
+                return 'requires %s, which this stage does not run' % dep
+    if not (decl.get('timeout') or 0) > 0:
+        return 'timeout must be a positive number of seconds'
+    return None
+
+
 def declaration_problems(decls, builtin_names, present):
     """{index: one-line problem} of the declarations in ``decls``; ``builtin_names``: every
     built-in fix, ``present``: those this stage runs. A cycle is one problem, on its first check."""
-    problems = {}
     names = [d.get('name') for d in decls]
-    for index, decl in enumerate(decls):
-        name = decl.get('name')
-        problem = None
-        if not isinstance(name, str) or not NAME.match(name):
-            problem = 'bad check name %r: use lower-case letters, digits and -' % (name,)
-        elif name in builtin_names or name in RESERVED:
-            problem = 'check name %s is taken by a built-in %s' % (name, 'fix' if name in builtin_names else 'row')
-        elif names.index(name) != index:
-            problem = 'check name %s is declared twice' % name
-        else:
-            problem = (_command_problem('check', decl.get('check'), decl.get('shell'))
-                       or _command_problem('fix', decl.get('fix'), decl.get('shell')))
-        if problem is None:
-            bad = [p for p in decl.get('packages') or [] if not isinstance(p, str) or not PACKAGE.match(p)]
-            if bad:
-                problem = 'bad package name %r (a literal package name)' % (bad[0],)
-        if problem is None:
-            for key in ('requires', 'after'):
-                for dep in decl.get(key) or []:
-                    if dep == name:
-                        problem = '%s names the check itself' % key
-                    elif dep not in names and dep not in builtin_names:
-                        problem = '%s names %s, which is neither a built-in fix nor a check' % (key, dep)
-                    elif key == 'requires' and dep in builtin_names and dep not in present:
-                        problem = 'requires %s, which this stage does not run' % dep
-                    if problem:
-                        break
-                if problem:
-                    break
-        if problem is None and not (decl.get('timeout') or 0) > 0:
-            problem = 'timeout must be a positive number of seconds'
-        if problem:
-            problems[index] = problem
+    problems = dict((i, p) for i, p in ((i, _problem(i, d, names, builtin_names, present))
+                                        for i, d in enumerate(decls)) if p)
     if not problems:
         cycle = _cycle(decls)
         if cycle:
@@ -206,8 +203,7 @@ def declaration_problems(decls, builtin_names, present):
 
 def _cycle(decls):
     """A list of check names that go round in requires/after (first one repeated), or None."""
-    edges = dict((d['name'], [n for n in list(d.get('requires') or []) + list(d.get('after') or [])])
-                 for d in decls)
+    edges = dict((d['name'], list(d.get('requires') or []) + list(d.get('after') or [])) for d in decls)
     state = {}
 
     def visit(name, path):
@@ -278,37 +274,42 @@ class UserCheck(Fix):
         return failed('bad check: %s; nothing was run' % self.problem) if self.problem else None
 
     def _argv(self, command):
-        """The argv to run, or None when its program is not found."""
+        """The argv to run, or None when its program is not there (or cannot be run)."""
         if isinstance(command, str):  # declared with shell: true
             return [SHELL, '-c', command]
         program = command[0]
         if os.path.isabs(program):
-            return list(command) if os.path.exists(program) else None
+            return list(command) if os.path.isfile(program) and os.access(program, os.X_OK) else None
         self.runner.forget(program)  # a package of this stage may have just installed it
         path = self.runner.which(program)
         return [path] + list(command[1:]) if path else None
 
     def _run(self, what):
-        """(CommandResult, None) or (None, reason) when the command could not run at all."""
+        """(CommandResult, None, False) of the ``what`` command (check, fix), or (None, reason,
+        missing) when it did not run to its end: its program is missing, it timed out, or it
+        could not be executed."""
         command = self.decl[what]
         argv = self._argv(command)
         if argv is None:
-            return None, '%s: command not found' % command[0]
-        res = self.runner.run(argv, timeout=self.decl.get('timeout') or 30, strict_timeout=True)
+            return None, '%s: %s' % (command[0], 'not an executable file' if os.path.isabs(command[0])
+                                     else 'command not found'), True
+        # from /: the same directory in a scan and in a fix (an async job), whatever the login
+        res = self.runner.run(argv, cwd='/', timeout=self.decl.get('timeout') or 30, strict_timeout=True)
         if res.timed_out is not None:
-            return None, '%s %s' % (shown(command), res.reason())
+            return None, '%s %s' % (shown(command), res.reason()), False
         if res.rc in CANNOT_RUN:
-            return None, 'cannot run %s: %s' % (shown(command), one_line(res.reason()))
-        return res, None
+            return None, 'cannot run %s: %s' % (shown(command), one_line(res.reason())), res.rc == 127
+        return res, None, False
 
     def scan(self):
-        res, cannot = self._run('check')
+        res, cannot, missing = self._run('check')
         if res is not None and res.ok:
             lines = [line for line in (res.out + '\n' + res.err).splitlines() if line.strip()]
             return ok(one_line(lines[0]) if lines else 'check passed')
         packages = list(self.decl.get('packages') or [])
-        if cannot and not (packages and cannot.endswith('command not found')):
-            # a timeout, a program that cannot run: a failed check, not a finding
+        if cannot and not (missing and packages):
+            # a timeout, a program that cannot run (and that no package of the check may bring):
+            # the check failed to answer, which is not a finding
             return failed(cannot)
         reason = cannot or one_line(res.reason())
         todo = []
@@ -326,7 +327,7 @@ class UserCheck(Fix):
     def apply(self):
         if self.decl.get('fix') is None:
             return None  # the packages were the fix
-        res, cannot = self._run('fix')
+        res, cannot, dummy = self._run('fix')
         if cannot:
             return failed('fix failed: %s' % cannot)
         if not res.ok:

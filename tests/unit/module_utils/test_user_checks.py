@@ -163,6 +163,22 @@ def test_a_program_that_is_not_there_is_failed_in_one_line():
     assert rows['tool'] == dict(rows['tool'], status='failed', msg='cannot run nosuch: /bin/sh: 1: nosuch: not found')
 
 
+def test_an_absolute_program_that_is_not_executable_is_failed_and_not_run(tmp_path):
+    data = tmp_path / 'data.txt'
+    data.write_text('not a program')
+    host = Host()
+    rows = by_id(run(host, [decl('odd', [str(data), '--check'])]))
+    assert rows['odd'] == dict(rows['odd'], status='failed', msg='%s: not an executable file' % data)
+    assert host.calls == []
+
+
+def test_a_shell_check_whose_program_a_package_brings_would_install_it():
+    host = Host({('/bin/sh', '-c', 'jq -n 1'): [(127, '', '/bin/sh: 1: jq: not found\n')]}, check_mode=True)
+    rows = by_id(run(host, [decl('jq', 'jq -n 1', shell=True, packages=['jq'])], check_mode=True))
+    assert rows['jq'] == dict(rows['jq'], status='fixed',
+                              msg='would install jq (check: cannot run jq -n 1: /bin/sh: 1: jq: not found)')
+
+
 def test_packages_join_the_one_transaction_of_the_built_in_fixes():
     jq = ('/usr/bin/jq', '--version')
     host = Host({jq: [(0, 'jq-1.6\n', '')]}, packages=('nodejs', 'npm', 'docker.io'))
