@@ -79,14 +79,16 @@ EXAMPLES = r'''
       - name: app-enabled
         check: [systemctl, is-enabled, app.service]
         fix: [systemctl, enable, --now, app.service]
-      # a port answering: nothing to run, a human looks at it
+      # a port answering (the app may still be starting: curl retries); curl installed with the
+      # stage's other packages; when the app does not answer, a human looks at it
       - name: app-port
-        check: [curl, --silent, --fail, --max-time, '5', --output, /dev/null, 'http://127.0.0.1:8080/health']
+        check: [curl, --silent, --fail, --max-time, '3', --retry, '5', --retry-delay, '1', --retry-connrefused,
+                --output, /dev/null, 'http://127.0.0.1:8080/health']
         packages: [curl]
         requires: [app-enabled]
         manual:
           - "journalctl -u app.service -n 50  # why the app does not answer on port 8080"
-        timeout: 10
+        timeout: 20
       # a file with the right mode (the shell is asked for explicitly)
       - name: env-file-mode
         check: test "$(stat -c %a /srv/app/.env)" = 600

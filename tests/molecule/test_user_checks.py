@@ -3,13 +3,16 @@
 One Debian test host (tests/testhost.py, prefix t17c, loopback ports 24080-24119). A playbook runs
 factiii.infra.stage for stage staging with the built-in git-missing and these checks:
 
+  app-enabled, app-port, env-file-mode
+                the three examples of the module's documentation, as they are written there:
+                a systemd unit enabled (`systemctl is-enabled`, fixed by `enable --now`), a port
+                answering (curl, which joins the stage's apt transaction), a file with the right
+                mode (a shell check, fixed by chmod)
   hangs         a shell check that hangs (and starts a child): timeout 2, a failed row in ~2 s,
                 its child killed with it, and the stage goes on
-  app-enabled   a systemd unit enabled: `systemctl is-enabled`, fixed by `systemctl enable --now`
-  app-port      a port answering (the unit's HTTP server), requires app-enabled, Manual steps
-  conf-mode     a file with the right mode (a shell check), fixed by chmod
   fix-fails     a fix that fails: systemctl enable of a unit that does not exist
-  jq            packages: jq joins git's apt transaction (one transaction)
+  by-hand       no fix: Manual, with its steps
+  jq            packages: jq joins git's apt transaction too (one transaction)
   marker        a fix that leaves a marker and counts its runs: a scan runs only checks
   key-line, token  output that holds a no_log value (a line of repo_key, the token in repo_url)
 
@@ -17,30 +20,22 @@ Scan (--check), fix, fix again: the scan changes nothing, each run is one SSH au
 second fix changes nothing, and no secret shows in a row, the output or the log.
 """
 import json
-import os
 import subprocess
 import time
 
 import yaml
 
+from ansible_collections.factiii.infra.plugins.modules import stage as stage_module
 from support import run_reported, tool
 from testhost import TestHosts
 
 PORT = 24080  # this file's loopback ports: 24080-24119
-UNIT = 'factiii-demo.service'
-SERVE = ('[Unit]\nDescription=factiii demo app\n[Service]\n'
-         'ExecStart=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv\n'
+DOCUMENTED = next(task['factiii.infra.stage']['checks'] for task in yaml.safe_load(stage_module.EXAMPLES)
+                  if 'checks' in task.get('factiii.infra.stage', {}))
+UNIT = 'app.service'
+SERVE = ('[Unit]\nDescription=the app of the documented examples\n[Service]\n'
+         'ExecStart=/usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 --directory /srv/www\n'
          '[Install]\nWantedBy=multi-user.target\n')
-# the app answers a moment after `systemctl enable --now`: the check waits up to 5 s
-PORT_CHECK = ('import socket, sys, time\n'
-              'for attempt in range(10):\n'
-              '    try:\n'
-              '        socket.create_connection(("127.0.0.1", 8080), 1).close()\n'
-              '        sys.exit(print("port 8080 answers"))\n'
-              '    except OSError as exc:\n'
-              '        error = exc\n'
-              '        time.sleep(0.5)\n'
-              'sys.exit("port 8080: %s" % error)\n')
 TOKEN = 'ghp_t17cSecretToken0123456789abcdef'
 TRANSACTIONS = "cat /var/log/apt/history.log 2>/dev/null | grep -c '^Start-Date:' || true"
 PLAYBOOK = [{
@@ -58,19 +53,17 @@ PLAYBOOK = [{
         },
     }],
 }]
+ORDER = ['git-missing', 'app-enabled', 'app-port', 'env-file-mode', 'hangs', 'fix-fails', 'by-hand', 'jq', 'marker',
+         'key-line', 'token']
 
 
 def checks(tmp_marker):
-    return [
+    return DOCUMENTED + [
         {'name': 'hangs', 'check': '(sleep 4; touch %s) & sleep 60' % tmp_marker, 'shell': True, 'timeout': 2},
-        {'name': 'app-enabled', 'check': ['systemctl', 'is-enabled', UNIT],
-         'fix': ['systemctl', 'enable', '--now', UNIT]},
-        {'name': 'app-port', 'check': ['python3', '-c', PORT_CHECK], 'requires': ['app-enabled'],
-         'manual': ['journalctl -u %s -n 50  # why nothing answers on port 8080' % UNIT], 'timeout': 10},
-        {'name': 'conf-mode', 'check': 'test "$(stat -c %a /etc/factiii-demo.conf)" = 600', 'shell': True,
-         'fix': ['chmod', '0600', '/etc/factiii-demo.conf']},
         {'name': 'fix-fails', 'check': ['systemctl', 'is-enabled', 'factiii-nosuch.service'],
          'fix': ['systemctl', 'enable', 'factiii-nosuch.service']},
+        {'name': 'by-hand', 'check': ['test', '-e', '/etc/factiii-by-hand'],
+         'manual': ['touch /etc/factiii-by-hand  # once the team has looked']},
         {'name': 'jq', 'check': ['jq', '--version'], 'packages': ['jq']},
         {'name': 'marker', 'check': ['test', '-e', '/root/marker'],
          'fix': 'echo run >> /root/fix-runs; touch /root/marker', 'shell': True},
@@ -81,7 +74,8 @@ def checks(tmp_marker):
 
 def prepare(host, key):
     host.exec("printf '%%s' '%s' > /etc/systemd/system/%s && systemctl daemon-reload" % (SERVE, UNIT))
-    host.exec('echo setting=1 > /etc/factiii-demo.conf && chmod 0644 /etc/factiii-demo.conf')
+    host.exec('mkdir -p /srv/www /srv/app && echo ok > /srv/www/health && echo SETTING=1 > /srv/app/.env && '
+              'chmod 0644 /srv/app/.env')
     subprocess.run(['docker', 'exec', '-i', host.name, 'sh', '-c', 'cat > /root/key-copy'], input=key, text=True,
                    check=True, capture_output=True)
     host.exec('echo %s > /root/token-copy' % TOKEN)
@@ -121,6 +115,7 @@ def test_user_checks_scan_fix_and_fix_again_on_a_real_host(test_host_image, ansi
                    check=True, capture_output=True)
     key = (tmp_path / 'deploy').read_text()
     secrets = [line for line in key.splitlines()[1:-1] if line.strip()] + [TOKEN]
+    assert [c['name'] for c in DOCUMENTED] == ['app-enabled', 'app-port', 'env-file-mode']
     with TestHosts('t17c', 1, tmp_path, base_port=PORT) as hosts:
         host = hosts[0]
         prepare(host, key)
@@ -128,30 +123,29 @@ def test_user_checks_scan_fix_and_fix_again_on_a_real_host(test_host_image, ansi
 
         logins, transactions = host.ssh_logins(), count(host, TRANSACTIONS)
         proc, scan, log = run(ansible_env, hosts, tmp_path, 'scan', key, marker, '--check')
-        assert proc.returncode != 0, proc.report  # the hung check and the failing fix are failed rows
+        assert proc.returncode != 0, proc.report  # the hung check is a failed row
         assert host.ssh_logins() - logins == 1, proc.report
-        assert [name for name in scan] == ['git-missing', 'hangs', 'app-enabled', 'app-port', 'conf-mode',
-                                           'fix-fails', 'jq', 'marker', 'key-line', 'token'], proc.report
+        assert list(scan) == ORDER, proc.report
         assert statuses(scan) == {
-            'git-missing': 'fixed', 'hangs': 'failed', 'app-enabled': 'fixed', 'app-port': 'manual',
-            'conf-mode': 'fixed', 'fix-fails': 'fixed', 'jq': 'fixed', 'marker': 'fixed', 'key-line': 'fixed',
-            'token': 'ok'}, proc.report
+            'git-missing': 'fixed', 'app-enabled': 'fixed', 'app-port': 'fixed', 'env-file-mode': 'fixed',
+            'hangs': 'failed', 'fix-fails': 'fixed', 'by-hand': 'manual', 'jq': 'fixed', 'marker': 'fixed',
+            'key-line': 'fixed', 'token': 'ok'}, proc.report
+        assert scan['app-enabled']['msg'] == 'would run: systemctl enable --now app.service (check: disabled)'
+        assert scan['app-port']['msg'] == 'would install curl (check: curl: command not found)', proc.report
+        assert scan['env-file-mode']['msg'] == 'would run: chmod 0600 /srv/app/.env (check: exit code 1)'
         assert scan['hangs']['msg'] == ('(sleep 4; touch %s) & sleep 60 timed out after 2 s '
                                         '(no answer, or too slow)' % marker), proc.report
-        assert scan['app-enabled']['msg'] == (
-            'would run: systemctl enable --now %s (check: disabled)' % UNIT), proc.report
-        assert scan['app-port']['msg'].startswith('check failed: port 8080: '), proc.report
-        assert scan['app-port']['steps'] == ['journalctl -u %s -n 50  # why nothing answers on port 8080' % UNIT]
-        assert scan['conf-mode']['msg'] == 'would run: chmod 0600 /etc/factiii-demo.conf (check: exit code 1)'
+        assert (scan['by-hand']['msg'], scan['by-hand']['steps']) == (
+            'check failed: exit code 1', ['touch /etc/factiii-by-hand  # once the team has looked']), proc.report
         assert scan['jq']['msg'] == 'would install jq (check: jq: command not found)', proc.report
         assert scan['key-line']['msg'] == 'would run: true (check: ********)', proc.report
         assert scan['token']['msg'] == 'token=********', proc.report
         # a scan runs only check commands: nothing changed
         assert host.exec('test -e /root/marker || test -e /root/fix-runs', check=False).returncode == 1
         assert host.exec('systemctl is-enabled %s' % UNIT, check=False).stdout.strip() == 'disabled'
-        assert host.exec('stat -c %a /etc/factiii-demo.conf').stdout.strip() == '644'
+        assert host.exec('stat -c %a /srv/app/.env').stdout.strip() == '644'
         assert count(host, TRANSACTIONS) == transactions
-        assert host.exec('command -v jq || command -v git', check=False).returncode != 0
+        assert host.exec('command -v jq || command -v curl || command -v git', check=False).returncode != 0
         time.sleep(3)  # the hung check's child would have touched its file by now
         assert host.exec('test -e %s' % marker, check=False).returncode == 1, 'the hung check left a child'
         scan_seconds = proc.seconds
@@ -162,20 +156,20 @@ def test_user_checks_scan_fix_and_fix_again_on_a_real_host(test_host_image, ansi
         assert proc.returncode != 0, proc.report
         assert host.ssh_logins() - logins == 1, proc.report
         assert statuses(fix) == {
-            'git-missing': 'fixed', 'hangs': 'failed', 'app-enabled': 'fixed', 'app-port': 'ok',
-            'conf-mode': 'fixed', 'fix-fails': 'failed', 'jq': 'fixed', 'marker': 'fixed', 'key-line': 'failed',
-            'token': 'ok'}, proc.report
-        assert fix['app-port']['msg'] == 'port 8080 answers'
+            'git-missing': 'fixed', 'app-enabled': 'fixed', 'app-port': 'fixed', 'env-file-mode': 'fixed',
+            'hangs': 'failed', 'fix-fails': 'failed', 'by-hand': 'manual', 'jq': 'fixed', 'marker': 'fixed',
+            'key-line': 'failed', 'token': 'ok'}, proc.report
+        assert fix['app-enabled']['msg'] == 'done: run: systemctl enable --now app.service (check: disabled)'
+        assert fix['app-port']['msg'] == 'done: install curl (check: curl: command not found)', proc.report
         assert fix['fix-fails']['msg'] == ('fix systemctl enable factiii-nosuch.service failed: Failed to enable '
                                            'unit: Unit file factiii-nosuch.service does not exist.'), proc.report
-        assert fix['jq']['msg'] == 'done: install jq (check: jq: command not found)', proc.report
         assert fix['key-line']['msg'] == 'still not right after the fix: ********', proc.report
-        # jq joined git's one transaction
+        # curl and jq joined git's one transaction
         assert count(host, TRANSACTIONS) == transactions + 1, proc.report
         last = host.exec("grep '^Commandline:' /var/log/apt/history.log | tail -1").stdout
-        assert last.split()[-2:] == ['git', 'jq'], last
+        assert last.split()[-3:] == ['git', 'curl', 'jq'], last
         assert host.exec('systemctl is-enabled %s' % UNIT).stdout.strip() == 'enabled'
-        assert host.exec('stat -c %a /etc/factiii-demo.conf').stdout.strip() == '600'
+        assert host.exec('stat -c %a /srv/app/.env').stdout.strip() == '600'
         assert host.exec('cat /root/fix-runs').stdout.split() == ['run']
 
         logins = host.ssh_logins()
@@ -183,9 +177,11 @@ def test_user_checks_scan_fix_and_fix_again_on_a_real_host(test_host_image, ansi
         log += again_log
         assert host.ssh_logins() - logins == 1, proc.report
         assert statuses(again) == {
-            'git-missing': 'ok', 'hangs': 'failed', 'app-enabled': 'ok', 'app-port': 'ok', 'conf-mode': 'ok',
-            'fix-fails': 'failed', 'jq': 'ok', 'marker': 'ok', 'key-line': 'failed', 'token': 'ok'}, proc.report
-        assert again['app-enabled']['msg'] == 'enabled' and again['conf-mode']['msg'] == 'check passed'
+            'git-missing': 'ok', 'app-enabled': 'ok', 'app-port': 'ok', 'env-file-mode': 'ok', 'hangs': 'failed',
+            'fix-fails': 'failed', 'by-hand': 'manual', 'jq': 'ok', 'marker': 'ok', 'key-line': 'failed',
+            'token': 'ok'}, proc.report
+        assert (again['app-enabled']['msg'], again['app-port']['msg'], again['env-file-mode']['msg']) == (
+            'enabled', 'check passed', 'check passed'), proc.report
         assert count(host, TRANSACTIONS) == transactions + 1
         assert host.exec('cat /root/fix-runs').stdout.split() == ['run']  # the fix did not run again
 
