@@ -261,6 +261,8 @@ def user_checks(platform, params, builtin_names, present):
 class UserCheck(Fix):
     """One declared check; ``name``, ``requires`` and ``after`` as a built-in fix has them."""
 
+    rank = 10000  # ties of the run order: after every built-in fix, then in declaration order
+
     def __init__(self, platform, params, decl, problem=None):
         super(UserCheck, self).__init__(platform, params)
         self.decl = decl
