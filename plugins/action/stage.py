@@ -79,10 +79,11 @@ def _strings(value):
 
 
 def _culprit(spec, args):
-    """'value of OPTION: ' for the first option whose value alone breaks Ansible's validator, else ''."""
+    """'value of OPTION: ' for the first option whose value alone fails or breaks Ansible's validator, else ''."""
     for key in sorted(k for k in args if isinstance(k, str) and k in spec):
         try:
-            ArgumentSpecValidator({key: spec[key]}).validate({key: args[key]})
+            if ArgumentSpecValidator({key: spec[key]}).validate({key: args[key]}).error_messages:
+                return 'value of %s: ' % key
         except Exception:  # pylint: disable=broad-exception-caught
             return 'value of %s: ' % key
     return ''
@@ -160,7 +161,11 @@ class ActionModule(ActionBase):
         try:
             dummy, args = self.validate_argument_spec(
                 argument_spec=spec, mutually_exclusive=mutually_exclusive(FIXES.values()))
-        except AnsibleActionFail:
+        except AnsibleActionFail as exc:
+            # Ansible's message on a bad list of dicts (checks: 'a string') names no option
+            culprit = _culprit(spec, self._task.args)
+            if culprit and culprit[len('value of '):-len(': ')] not in '%s' % exc:
+                raise AnsibleActionFail('invalid arguments for factiii.infra.stage: %s%s' % (culprit, exc))
             raise
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # Ansible's validator itself can break on odd values (a list of
@@ -347,9 +352,10 @@ class ActionModule(ActionBase):
         # its imports (about 5 MB each; bench/README.md).
         from ansible_collections.factiii.infra.plugins.plugin_utils import github_secrets  # pylint: disable=import-outside-toplevel
 
-        if args.get('fixes'):
-            display.warning('factiii.infra.stage: fixes are ignored for stage secrets; '
-                            'it checks the names in secrets')
+        for ignored in ('fixes', 'checks'):
+            if args.get(ignored):
+                display.warning('factiii.infra.stage: %s are ignored for stage secrets; '
+                                'it checks the names in secrets' % ignored)
         # The controller's environment, on purpose: task `environment:` is for
         # the remote side, and this stage never goes there.
         results = github_secrets.check_secrets(

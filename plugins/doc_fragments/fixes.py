@@ -19,7 +19,7 @@ options:
       - 'Defaults to the stage''s own list: C(dev) runs git-missing, node-missing, docker-missing, pnpm-missing,
         docker-not-running; C(staging) runs git-missing, node-missing, docker-missing, repo-not-cloned, pnpm-missing,
         docker-not-running, docker-autostart; C(prod) runs git-missing, node-missing, docker-missing, repo-not-cloned,
-        pnpm-missing, docker-not-running, docker-autostart.'
+        pnpm-missing, docker-not-running, docker-autostart. The O(checks) always run.'
     type: list
     elements: str
     choices:

@@ -20,12 +20,13 @@ from ansible_collections.factiii.infra.plugins.module_utils.options import (
 )
 from ansible_collections.factiii.infra.plugins.module_utils.progress import no_progress
 from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
+from ansible_collections.factiii.infra.plugins.module_utils.user_checks import OPTIONS as CHECKS
 
 STAGES = tuple(STAGE_CHOICES)
 
 # Options of the stage module and of every stage role that are no fix's own, by doc fragment
 # (scripts/generate writes plugins/doc_fragments/<name>.py): declared like a fix's options.
-STAGE_OPTION_GROUPS = {'common': COMMON}
+STAGE_OPTION_GROUPS = {'common': COMMON, 'checks': CHECKS}
 
 
 class OrderError(ValueError):
@@ -247,7 +248,8 @@ def _apply(fix, finding, progress=no_progress):
         return Result(FIXED, _done_msg(finding.msg), details=after.details)
     if after.status in (MANUAL, FAILED):
         return after
-    return failed('still not right after the fix: %s' % after.msg)
+    # a user check's finding carries the check's own reason, without the 'would run: ...'
+    return failed('still not right after the fix: %s' % after.details.get('reason', after.msg))
 
 
 def _what(would):

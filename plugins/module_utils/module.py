@@ -20,6 +20,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.platforms.select imp
 from ansible_collections.factiii.infra.plugins.module_utils.progress import OPTION as PROGRESS_FILE, Progress
 from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXES
 from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
+from ansible_collections.factiii.infra.plugins.module_utils.user_checks import secret_lines, user_checks
 
 
 def _platform(module):
@@ -70,6 +71,8 @@ def run_stage_module():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=mutually_exclusive(FIXES.values()))
     mask_url_credentials(module)
+    # a user check's output may show one line of a private key: each line is masked too
+    module.no_log_values.update(secret_lines(module.no_log_values))
     progress = Progress(module.params[PROGRESS_FILE], mask=lambda text: remove_values(text, module.no_log_values))
     stage = module.params['stage']
     names = module.params['fixes']
@@ -77,6 +80,8 @@ def run_stage_module():
         names = default_fixes(stage)
     platform = _platform(module)
     fixes = [FIXES[name](platform, module.params) for name in names]
+    # user checks always run (fixes selects built-ins); after the built-ins, in their own order
+    fixes += user_checks(platform, module.params, FIXES, names)
     rows = locked_rows(module, stage, lambda: run_fixes(fixes, stage, module.check_mode, progress=progress),
                        progress=progress)
     _finish(module, stage_return(stage, rows, module.check_mode))

@@ -105,6 +105,16 @@ ERROR_PREFIXES = ('fatal:', 'E: ')
 TIMEOUT_BINS = ('/usr/bin/timeout', '/bin/timeout')
 TIMEOUT_KILL_AFTER = 10
 TIMED_OUT = (124, 128 + 9)  # timeout's own code, and a KILLed command
+# Where there is no coreutils timeout (macOS), the system's perl does the same: the command in
+# its own process group, TERM to the group at the limit, KILL after the grace, timeout's codes.
+PERL = '/usr/bin/perl'
+PERL_TIMEOUT = (
+    'my ($limit, $grace) = splice(@ARGV, 0, 2); my $pid = fork; defined $pid or die "fork: $!\n";'
+    ' if (!$pid) { setpgrp(0, 0); exec { $ARGV[0] } @ARGV; print STDERR "$ARGV[0]: $!\n"; exit 127 }'
+    ' setpgrp($pid, $pid); my $timed_out = 0;'
+    " $SIG{ALRM} = sub { kill 'KILL', -$pid if $timed_out++; kill 'TERM', -$pid; alarm $grace }; alarm $limit;"
+    ' 1 while waitpid($pid, 0) != $pid;'
+    ' exit($timed_out ? (($? & 127) == 9 ? 137 : 124) : (($? & 127) ? 128 + ($? & 127) : $? >> 8));')
 
 
 class CommandResult:
@@ -171,6 +181,10 @@ class Runner:
                 found.append(path)
         return found
 
+    def limit_with_perl(self):
+        """Whether the system's perl may limit a command's time (root controls it, as on macOS)."""
+        return os.access(PERL, os.X_OK) and (self.euid != 0 or self._root_controls(PERL))
+
     def _root_controls(self, path):
         try:
             return self.program_owner(path) is None
@@ -182,13 +196,14 @@ class Runner:
         for key in [k for k in self._paths if name is None or k[0] == name]:
             del self._paths[key]
 
-    def run(self, argv, env=None, data=None, cwd=None, timeout=None):
+    def run(self, argv, env=None, data=None, cwd=None, timeout=None, strict_timeout=False):
         """Run ``argv``; with ``timeout`` (seconds), stop it when it takes longer.
 
         run_command has no timeout, and stays the one way commands run (its
         environment handling; unit tests fake it): the timeout is coreutils'
         timeout in front of argv. Where there is none (macOS), the command
-        runs without it; callers also set the tool's own stall limits.
+        runs without it (callers also set the tool's own stall limits), unless
+        ``strict_timeout``: then the system's perl limits it the same way.
         """
         environ = {'LANG': 'C', 'LC_ALL': 'C', 'LC_MESSAGES': 'C'}
         environ.update(self.extra_env)
@@ -206,6 +221,9 @@ class Runner:
         limiter = next((path for path in TIMEOUT_BINS if os.access(path, os.X_OK)), None) if timeout else None
         if limiter:
             argv = [limiter, '--kill-after=%d' % TIMEOUT_KILL_AFTER, str(int(timeout))] + argv
+        elif timeout and strict_timeout and self.limit_with_perl():
+            limiter = PERL
+            argv = [PERL, '-e', PERL_TIMEOUT, str(int(timeout)), str(TIMEOUT_KILL_AFTER)] + argv
         rc, out, err = self.module.run_command(
             argv, environ_update=environ, data=data, cwd=cwd, check_rc=False, binary_data=False)
         return CommandResult(rc, out, err, timeout=int(timeout) if limiter else None)

@@ -25,6 +25,7 @@ description:
   - The whole run holds this host's lock, shared by scans and exclusive for a fix, whichever
     controller started it; a run that cannot get it within O(lock_timeout) returns one C(failed) row
     C(<stage>-host-busy) naming the run that holds it, and changes nothing.
+  - Checks of your own (O(checks)) run in the same execution and are reported like the built-in fixes.
   - Any C(failed) fix fails the task; C(manual) alone does not.
 author:
   - factiii contributors (@factiii)
@@ -32,6 +33,7 @@ extends_documentation_fragment:
   - factiii.infra.common
   - factiii.infra.fixes
   - factiii.infra.secrets
+  - factiii.infra.checks
 options:
   stage:
     description:
@@ -59,6 +61,32 @@ EXAMPLES = r'''
       - "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
   become: true
 
+- name: The staging stage with three checks of the team's own, in the same round trip
+  factiii.infra.stage:
+    stage: staging
+    checks:
+      # a systemd unit enabled (and started) at boot
+      - name: app-enabled
+        check: [systemctl, is-enabled, app.service]
+        fix: [systemctl, enable, --now, app.service]
+      # a port answering (the app may still be starting: curl retries); curl installed with the
+      # stage's other packages; when the app does not answer, a human looks at it
+      - name: app-port
+        check: [curl, --silent, --fail, --max-time, '3', --retry, '5', --retry-delay, '1', --retry-connrefused,
+                --output, /dev/null, 'http://127.0.0.1:8080/health']
+        packages: [curl]
+        requires: [app-enabled]
+        manual:
+          - "journalctl -u app.service -n 50  # why the app does not answer on port 8080"
+        timeout: 20
+      # a file with the right mode (the shell is asked for explicitly)
+      - name: env-file-mode
+        check: test "$(stat -c %a /srv/app/.env)" = 600
+        fix: [chmod, '0600', /srv/app/.env]
+        shell: true
+        after: [repo-not-cloned]
+  become: true
+
 - name: Check the required GitHub secrets exist (controller side)
   factiii.infra.stage:
     stage: secrets
@@ -83,7 +111,7 @@ results:
   elements: dict
   contains:
     fix_id:
-      description: C(<stage>-<fix>), the original tool's naming.
+      description: C(<stage>-<fix>), the original tool's naming; C(<stage>-<name>) for a check of O(checks).
       type: str
       sample: staging-docker-missing
     status:

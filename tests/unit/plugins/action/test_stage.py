@@ -458,3 +458,33 @@ def test_the_host_keys_action_says_what_the_stage_says_without_connecting(var_op
         assert result['msg'].startswith('host key checking is off for staging-1 (host_key_checking is false, from var: ')
     else:
         assert result['msg'] == 'host key checking is on for staging-1'
+
+
+def test_user_checks_reach_the_module_validated_with_their_defaults():
+    action = make_action({'stage': 'staging', 'fixes': [], 'checks': [
+        {'name': 'app-enabled', 'check': ['systemctl', 'is-enabled', 'app.service']}]})
+    action.run(task_vars={'inventory_hostname': 'h'})
+    sent = action._execute_module.call_args.kwargs['module_args']['checks']
+    assert sent == [{'name': 'app-enabled', 'check': ['systemctl', 'is-enabled', 'app.service'], 'fix': None,
+                     'shell': False, 'packages': [], 'requires': [], 'after': [], 'manual': [], 'timeout': 30}]
+
+
+@pytest.mark.parametrize('checks, says', [
+    ('systemctl is-enabled app', 'checks'),
+    ([{'check': ['true']}], 'name'),
+    ([{'name': 'a', 'check': ['true'], 'timout': 5}], 'timout'),
+])
+def test_badly_typed_user_checks_are_one_line_and_run_nothing(checks, says):
+    action = make_action({'stage': 'staging', 'checks': checks})
+    result = action.run(task_vars={'inventory_hostname': 'h'})
+    assert_one_line_failure(result)
+    assert says in result['msg']
+    action._execute_module.assert_not_called()
+
+
+def test_user_checks_on_the_secrets_stage_are_ignored_with_a_warning(no_github_env):
+    action = make_action({'stage': 'secrets', 'github_repo': 'o/r', 'checks': [{'name': 'a', 'check': ['true']}]})
+    with patch('ansible_collections.factiii.infra.plugins.action.stage.display') as display:
+        action.run(task_vars={})
+    action._execute_module.assert_not_called()
+    assert any('checks are ignored for stage secrets' in str(c) for c in display.warning.call_args_list)
