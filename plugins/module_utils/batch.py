@@ -153,16 +153,19 @@ def run_fixes(fixes, stage, check_mode, progress=no_progress):
     ``progress(msg)`` is told each step that changes the host (the transaction,
     each apply, its verification) as it starts: the controller prints it.
     """
+    order_error = None
     try:
         fixes = ordered(fixes)
     except OrderError as exc:
-        return [failed('%s; nothing was run' % exc).as_dict('%s-fix-order' % stage)]
-    platform = fixes[0].platform if fixes else None
-    progress('checking %s' % ', '.join(fix.fix_id(stage) for fix in fixes))
-
+        order_error = exc
+    # a fix's own bad input (a user check declared twice) says more than the order it breaks
     bad_input = _input_problems(fixes)
     if bad_input:
         return [res.as_dict(fix.fix_id(stage)) for fix, res in bad_input]
+    if order_error is not None:
+        return [failed('%s; nothing was run' % order_error).as_dict('%s-fix-order' % stage)]
+    platform = fixes[0].platform if fixes else None
+    progress('checking %s' % ', '.join(fix.fix_id(stage) for fix in fixes))
 
     early = {}
     batch = []
