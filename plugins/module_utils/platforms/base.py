@@ -199,7 +199,6 @@ class Platform(ABC):
 class UnsupportedPlatform(Platform):
     """Any OS we have no backend for: every operation is a MANUAL row, never a traceback."""
 
-
     def __init__(self, runner, check_mode=False, options=None, description='unknown'):
         super(UnsupportedPlatform, self).__init__(runner, check_mode, options)
         self.description = description
