@@ -29,7 +29,7 @@ options:
         holds a secret given in a C(no_log) option (O(repo_key), a token in O(repo_url)) is masked.
       - A bad declaration (a name that clashes, an unknown or circular C(requires), a missing C(check), a string
         command without C(shell)) is a C(failed) row, and the stage runs nothing.
-    options:
+    suboptions:
       name:
         type: str
         required: true

@@ -39,7 +39,6 @@ options:
       - Content of a private deploy key; written 0600 to a private temporary directory for the clone and removed
         afterwards. Never logged.
     type: str
-    no_log: true
   repo_known_hosts:
     description:
       - Pinned C(known_hosts) lines for the git server. Host keys are always checked (C(StrictHostKeyChecking=yes));

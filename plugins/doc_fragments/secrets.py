@@ -26,7 +26,6 @@ options:
     default:
       - STAGING_SSH
       - PROD_SSH
-    no_log: false
   github_repo:
     description:
       - Repository (C(owner/name)) whose secrets are checked. Defaults to the environment variable C(GITHUB_REPOSITORY).

@@ -275,12 +275,6 @@ def test_a_hung_check_is_killed_with_its_children_after_its_timeout(tmp_path):
     assert not marker.exists()  # the background child went with the shell's process group
 
 
-def test_the_doc_fragment_says_what_the_declaration_says():
-    import yaml
-    from ansible_collections.factiii.infra.plugins.doc_fragments.checks import ModuleDocFragment
-    assert yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options'] == OPTIONS
-
-
 def test_a_check_without_packages_runs_in_its_turn_after_the_fix_it_requires():
     enabled = decl('app-enabled', ['systemctl', 'is-enabled', 'app.service'],
                    fix=['systemctl', 'enable', '--now', 'app.service'])
