@@ -202,7 +202,7 @@ def user_checks(platform, params, builtin_names, present):
     with the built-ins); a declaration with a problem gives a check whose input_problem() stops the stage."""
     decls = [dict(d) for d in params.get('checks') or []]
     problems = declaration_problems(decls, builtin_names, present)
-    checks = [(PackageCheck if decl.get('packages') else UserCheck)(platform, params, decl, problems.get(i))
+    checks = [(PackageCheck if decl.get('packages') else UserCheck)(platform, params, decl, problems.get(i), i)
               for i, decl in enumerate(decls)]
     return checks
 
@@ -212,11 +212,13 @@ class UserCheck(Fix):
 
     rank = 10000  # ties of the run order: after every built-in fix, then in declaration order
 
-    def __init__(self, platform, params, decl, problem=None):
+    def __init__(self, platform, params, decl, problem=None, index=0):
         super(UserCheck, self).__init__(platform, params)
         self.decl = decl
         self.problem = problem
-        self.name = decl.get('name') if isinstance(decl.get('name'), str) else 'check'
+        name = decl.get('name')
+        # a bad name is not a row id (its problem quotes it): the check's place in the list is
+        self.name = name if isinstance(name, str) and NAME.match(name) else 'check-%d' % (index + 1)
         self.requires = tuple(decl.get('requires') or ())
         self.after = tuple(decl.get('after') or ())
         self.runner = platform.runner

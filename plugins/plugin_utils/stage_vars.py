@@ -74,10 +74,37 @@ def problem(stage, names):
         '; '.join(parts), stage)
 
 
+def _entry_problems(name, option, value):
+    """For a list of mappings with declared keys (``<stage>_checks``): each entry that is no mapping,
+    or has a key the spec does not know, by its index and name, with the closest known key. The
+    role's own check would name neither the entry nor the key meant."""
+    known = sorted(option.get('options') or {})
+    if option.get('type') != 'list' or option.get('elements') != 'dict' or not known or not isinstance(value, list):
+        return []
+    found = []
+    for index, entry in enumerate(value):
+        where = '%s[%d]' % (name, index)
+        if not isinstance(entry, dict):
+            found.append('%s is not a mapping (%s)' % (where, ', '.join('%s: ...' % k for k in known[:3])))
+            continue
+        if isinstance(entry.get('name'), str):
+            where += ' (%s)' % entry['name']
+        for key in sorted(k for k in entry if k not in known):
+            close = difflib.get_close_matches('%s' % key, known, n=1, cutoff=0.6)
+            found.append('%s: unknown key %s%s' % (where, key, ': did you mean %s?' % close[0] if close else
+                                                  ' (known: %s)' % ', '.join(known)))
+    return found
+
+
 def value_problem(stage, values):
     """None, or one line: what the role's own argument check would refuse in ``values`` (templated,
     only the role's options), as that check would say it, without its spec dumped."""
-    errors = ArgumentSpecValidator(role_options(stage)).validate(values).error_messages
+    options = role_options(stage)
+    entries = [line for name in sorted(values) if name in options
+               for line in _entry_problems(name, options[name], values[name])]
+    if entries:
+        return 'role factiii.infra.%s: %s; nothing was run' % (stage, '; '.join(entries))
+    errors = ArgumentSpecValidator(options).validate(values).error_messages
     lines = [' '.join(str(e).split()) for e in errors if str(e).strip()]
     if not lines:
         return None

@@ -311,3 +311,9 @@ def test_without_coreutils_timeout_perl_kills_a_hung_check_and_its_children(tmp_
     assert took < 6, took
     time.sleep(2.5)
     assert not marker.exists()
+
+
+def test_a_bad_name_is_not_the_row_id():
+    rows = run(Host(), [decl('fine', ['true']), decl('Bad Name', ['true'])])
+    assert [(r['fix_id'], r['msg']) for r in rows] == [
+        ('staging-check-2', "bad check: bad check name 'Bad Name': use lower-case letters, digits and -; nothing was run")]

@@ -188,3 +188,16 @@ def test_a_deploy_typo_names_the_deploy_variable():
     assert stage_vars.problem('deploy', ['deploy_ref', 'deploy_start_command', 'deploy_health_ulr']).startswith(
         'unknown variable deploy_health_ulr: did you mean deploy_health_url? (ansible-doc -t role '
         'factiii.infra.deploy lists its variables)')
+
+
+def test_a_typo_inside_a_check_names_the_check_and_the_key_meant():
+    checks = [{'name': 'ok-one', 'check': ['true']},
+              {'name': 'typo-key', 'chek': ['true']},
+              'not a mapping']
+    assert stage_vars.value_problem('staging', {'staging_checks': checks}) == (
+        'role factiii.infra.staging: staging_checks[1] (typo-key): unknown key chek: did you mean check?; '
+        'staging_checks[2] is not a mapping (after: ..., check: ..., fix: ...); nothing was run')
+    assert stage_vars.value_problem('dev', {'dev_checks': [{'name': 'x', 'zzz': 1}]}) == (
+        'role factiii.infra.dev: dev_checks[0] (x): unknown key zzz (known: after, check, fix, manual, name, '
+        'packages, requires, shell, timeout); nothing was run')
+    assert stage_vars.value_problem('dev', {'dev_checks': [{'name': 'fine', 'check': ['true']}]}) is None
