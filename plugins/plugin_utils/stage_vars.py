@@ -91,8 +91,8 @@ def _entry_problems(name, option, value):
             where += ' (%s)' % entry['name']
         for key in sorted(k for k in entry if k not in known):
             close = difflib.get_close_matches('%s' % key, known, n=1, cutoff=0.6)
-            found.append('%s: unknown key %s%s' % (where, key, ': did you mean %s?' % close[0] if close else
-                                                  ' (known: %s)' % ', '.join(known)))
+            hint = ': did you mean %s?' % close[0] if close else ' (known: %s)' % ', '.join(known)
+            found.append('%s: unknown key %s%s' % (where, key, hint))
     return found
 
 
