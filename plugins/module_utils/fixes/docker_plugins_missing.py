@@ -36,8 +36,7 @@ class DockerPluginsMissing(Fix):
         missing = self.platform.missing_docker_plugins()
         if not missing:
             return ok('docker compose and docker buildx are installed')
-        what = 'docker %s missing' % ' and docker '.join(missing)
-        what += ' is' if len(missing) == 1 else ' are'
+        what = 'docker %s %s missing' % (' and docker '.join(missing), 'is' if len(missing) == 1 else 'are')
         packages = self.platform.docker_plugin_packages(missing)
         if not packages:
             return manual(what, self.platform.docker_plugin_steps(missing))

@@ -33,7 +33,7 @@ class SudoNeedsPassword(Fix):
             'type': 'str',
         },
     }
-    uses = ('passwordless_sudo', 'sudoers_group')
+    uses = ('passwordless_sudo', 'sudoers_group', 'setting')
 
     def user(self):
         return self.params.get('deploy_user') or os.environ.get('SUDO_USER')
@@ -47,7 +47,8 @@ class SudoNeedsPassword(Fix):
     def scan(self):
         user = self.user()
         if not user:
-            return ok('runs as root with no deploy user to check (set deploy_user)')
+            hint = self.platform.setting('deploy_user', '<user>')
+            return ok('runs as root with no deploy user to check' + (' (%s)' % hint if hint else ''))
         if not USER_NAME.match(user):
             return failed('SUDO_USER %r is not a user name this check can write a rule for' % user[:40])
         allowed, why = self.platform.passwordless_sudo(user)

@@ -496,14 +496,18 @@ class Debian(Platform):
         except (IOError, OSError):
             return None
 
-    def logind_settings(self):
-        """logind's [Login] settings as logind reads them: logind.conf, then its drop-ins."""
+    def logind_files(self):
+        """logind.conf, then its drop-ins in the order logind reads them."""
         dropins = {}
         for folder in LOGIND_DROPINS:
             for path in glob.glob(os.path.join(folder, '*.conf')):
                 dropins[os.path.basename(path)] = path  # a later folder hides the same name
+        return [LOGIND_CONF] + [dropins[name] for name in sorted(dropins)]
+
+    def logind_settings(self):
+        """logind's [Login] settings as logind reads them: the last file that sets one wins."""
         settings = {}
-        for path in [LOGIND_CONF] + [dropins[name] for name in sorted(dropins)]:
+        for path in self.logind_files():
             section = None
             for line in (self.read_text(path) or '').splitlines():
                 line = line.strip()
@@ -568,9 +572,12 @@ class Debian(Platform):
         # an admin chose it: say what it means, do not undo it
         return manual('unattended-upgrades reboots this host by itself after some updates '
                       '(Unattended-Upgrade::Automatic-Reboot "%s")' % value, [
-                          'Set Unattended-Upgrade::Automatic-Reboot "false"; in the file of /etc/apt/apt.conf.d '
-                          'that sets it (apt-config dump shows the value), or keep it and set '
-                          'Unattended-Upgrade::Automatic-Reboot-Time to a quiet hour'])
+                          # apt reads /etc/apt/apt.conf.d in name order: the last value wins
+                          "echo 'Unattended-Upgrade::Automatic-Reboot \"false\";' "
+                          '| sudo tee /etc/apt/apt.conf.d/99factiii-no-reboot >/dev/null',
+                          'apt-config dump Unattended-Upgrade::Automatic-Reboot  # must print "false"',
+                          'Or keep the reboots at a quiet hour: Unattended-Upgrade::Automatic-Reboot-Time '
+                          '"04:00"; in the same way'])
 
     def disable_update_reboot(self):
         raise PlatformError(self.update_reboot_state())  # never NEEDS_FIX: the admin's choice
