@@ -13,7 +13,7 @@ short_description: Make the server power on by itself after a power failure
 version_added: 1.0.0
 description:
   - On macOS, sets C(pmset -a autorestart 1).
-  - On Debian/Ubuntu it is a firmware setting: an C(ok) row says so and names it.
+  - On Debian/Ubuntu it is a firmware setting, so an C(ok) row says so and names it.
   - Reported as fix C(<stage>-autorestart-off). The same fix runs inside M(factiii.infra.stage) with the rest of its stage.
 author:
   - factiii contributors (@factiii)

@@ -36,7 +36,9 @@ class SudoNeedsPassword(Fix):
     uses = ('passwordless_sudo', 'sudoers_group', 'setting')
 
     def user(self):
-        return self.params.get('deploy_user') or os.environ.get('SUDO_USER')
+        # become from root to root (Ansible connected as root) leaves SUDO_USER=root: no deploy user
+        sudo_user = os.environ.get('SUDO_USER')
+        return self.params.get('deploy_user') or (sudo_user if sudo_user != 'root' else None)
 
     def input_problem(self):
         user = self.params.get('deploy_user')
