@@ -14,7 +14,8 @@ version_added: 1.0.0
 description:
   - On macOS, sets C(pmset -a autorestart 1).
   - On Debian/Ubuntu it is a firmware setting, so an C(ok) row says so and names it.
-  - Reported as fix C(<stage>-autorestart-off). The same fix runs inside M(factiii.infra.stage) with the rest of its stage.
+  - Reported as fix C(<stage>-autorestart-off). The same fix runs inside M(factiii.infra.stage) with the rest of its
+    stage.
 author:
   - factiii contributors (@factiii)
 extends_documentation_fragment:

@@ -12,10 +12,13 @@ module: docker_plugins_missing
 short_description: Install the docker compose and buildx plugins
 version_added: 1.0.0
 description:
-  - Installs C(docker compose) and C(docker buildx) where the package manager has them as docker CLI plugins (Homebrew's C(docker-compose) and C(docker-buildx); Debian 13's C(docker-compose) and C(docker-buildx)).
-  - Debian 12's C(docker-compose) is Compose v1, not a plugin. There, and when docker does not find Homebrew's plugins (C(cliPluginsExtraDirs)), the result is C(manual) with Docker's documented steps.
+  - Installs C(docker compose) and C(docker buildx) where the package manager has them as docker CLI plugins
+    (Homebrew's C(docker-compose) and C(docker-buildx); Debian 13's C(docker-compose) and C(docker-buildx)).
+  - Debian 12's C(docker-compose) is Compose v1, not a plugin. There, and when docker does not find Homebrew's plugins
+    (C(cliPluginsExtraDirs)), the result is C(manual) with Docker's documented steps.
   - Not in any stage's default fixes; add it to O(factiii.infra.stage#module:fixes).
-  - Reported as fix C(<stage>-docker-plugins-missing). The same fix runs inside M(factiii.infra.stage) with the rest of its stage.
+  - Reported as fix C(<stage>-docker-plugins-missing). The same fix runs inside M(factiii.infra.stage) with the rest
+    of its stage.
 author:
   - factiii contributors (@factiii)
 extends_documentation_fragment:

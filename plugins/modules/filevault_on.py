@@ -12,9 +12,12 @@ module: filevault_on
 short_description: Report FileVault, which stops an unattended boot
 version_added: 1.0.0
 description:
-  - On macOS, C(manual) when C(fdesetup status) says FileVault is on, because after a restart the Mac waits for a password. The steps give the options (turn it off, or restart only with C(fdesetup authrestart)). Never changes anything.
+  - On macOS, C(manual) when C(fdesetup status) says FileVault is on, because after a restart the Mac waits for a
+    password. The steps give the options (turn it off, or restart only with C(fdesetup authrestart)). Never changes
+    anything.
   - On Debian/Ubuntu, C(ok) (not applicable).
-  - Reported as fix C(<stage>-filevault-on). The same fix runs inside M(factiii.infra.stage) with the rest of its stage.
+  - Reported as fix C(<stage>-filevault-on). The same fix runs inside M(factiii.infra.stage) with the rest of its
+    stage.
 author:
   - factiii contributors (@factiii)
 extends_documentation_fragment:

@@ -14,7 +14,8 @@ version_added: 1.0.0
 description:
   - On macOS, C(manual) when Remote Login is off (launchd has C(com.openssh.sshd) disabled). Never changes anything.
   - On Debian/Ubuntu, C(ok), since factiii reached the host over SSH.
-  - Reported as fix C(<stage>-remote-login-off). The same fix runs inside M(factiii.infra.stage) with the rest of its stage.
+  - Reported as fix C(<stage>-remote-login-off). The same fix runs inside M(factiii.infra.stage) with the rest of its
+    stage.
 author:
   - factiii contributors (@factiii)
 extends_documentation_fragment:

@@ -13,8 +13,11 @@ short_description: Keep the server from sleeping on its own
 version_added: 1.0.0
 description:
   - On macOS, sets C(pmset -a sleep 0 disksleep 0 standby 0 powernap 0) (only the timers that are not 0).
-  - On Debian/Ubuntu, when something can suspend the host (logind's C(IdleAction), or a lid and C(HandleLidSwitch)), masks C(sleep.target), C(suspend.target), C(hibernate.target) and C(hybrid-sleep.target); a server with neither is C(ok) as it is.
-  - Reported as fix C(<stage>-sleep-enabled). The same fix runs inside M(factiii.infra.stage) with the rest of its stage.
+  - On Debian/Ubuntu, when something can suspend the host (logind's C(IdleAction), or a lid and C(HandleLidSwitch)),
+    masks C(sleep.target), C(suspend.target), C(hibernate.target) and C(hybrid-sleep.target); a server with neither is
+    C(ok) as it is.
+  - Reported as fix C(<stage>-sleep-enabled). The same fix runs inside M(factiii.infra.stage) with the rest of its
+    stage.
 author:
   - factiii contributors (@factiii)
 extends_documentation_fragment:

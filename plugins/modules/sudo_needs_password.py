@@ -12,9 +12,11 @@ module: sudo_needs_password
 short_description: Report a deploy user who cannot sudo without a password
 version_added: 1.0.0
 description:
-  - Checks that O(deploy_user) (by default the user Ansible became root from) can run C(sudo -n); C(manual) otherwise, with a C(/etc/sudoers.d) file checked by C(visudo -cf) before it is installed. Never changes anything.
+  - Checks that O(deploy_user) (by default the user Ansible became root from) can run C(sudo -n); C(manual) otherwise,
+    with a C(/etc/sudoers.d) file checked by C(visudo -cf) before it is installed. Never changes anything.
   - When Ansible connects as root and O(deploy_user) is not set, C(ok) (nothing to check).
-  - Reported as fix C(<stage>-sudo-needs-password). The same fix runs inside M(factiii.infra.stage) with the rest of its stage.
+  - Reported as fix C(<stage>-sudo-needs-password). The same fix runs inside M(factiii.infra.stage) with the rest of
+    its stage.
 author:
   - factiii contributors (@factiii)
 extends_documentation_fragment:

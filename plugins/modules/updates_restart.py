@@ -12,9 +12,12 @@ module: updates_restart
 short_description: Keep automatic updates from restarting the server
 version_added: 1.0.0
 description:
-  - On macOS, turns off Software Update's automatic install of macOS updates (C(AutomaticallyInstallMacOSUpdates) false in C(/Library/Preferences/com.apple.SoftwareUpdate)); C(manual) when a configuration profile (MDM) sets it.
-  - On Debian/Ubuntu, C(manual) when unattended-upgrades has C(Unattended-Upgrade::Automatic-Reboot) true (an admin's choice), else C(ok).
-  - Reported as fix C(<stage>-updates-restart). The same fix runs inside M(factiii.infra.stage) with the rest of its stage.
+  - On macOS, turns off Software Update's automatic install of macOS updates (C(AutomaticallyInstallMacOSUpdates)
+    false in C(/Library/Preferences/com.apple.SoftwareUpdate)); C(manual) when a configuration profile (MDM) sets it.
+  - On Debian/Ubuntu, C(manual) when unattended-upgrades has C(Unattended-Upgrade::Automatic-Reboot) true (an admin's
+    choice), else C(ok).
+  - Reported as fix C(<stage>-updates-restart). The same fix runs inside M(factiii.infra.stage) with the rest of its
+    stage.
 author:
   - factiii contributors (@factiii)
 extends_documentation_fragment:
