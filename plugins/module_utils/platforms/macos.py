@@ -768,7 +768,9 @@ class MacOS(Platform):
     def remote_login_state(self):
         if self._disabled(SSHD_LABEL) is False:
             return ok('Remote Login is on (launchd has %s enabled)' % SSHD_LABEL)
-        return manual('Remote Login is off (launchd has %s disabled): no SSH after a restart' % SSHD_LABEL, [
+        # ssh.plist ships Disabled: Remote Login on is an "enabled" entry in launchd's database
+        return manual('Remote Login is off (launchd does not have %s enabled): no SSH after a restart'
+                      % SSHD_LABEL, [
             'System Settings > General > Sharing > Remote Login: on',
             'Or sudo systemsetup -setremotelogin on (the terminal needs Full Disk Access)'])
 
