@@ -154,7 +154,8 @@ class SimMac:
                        'docker': 'Docker version 27.4.0, build bde2b89'}[tool] + '\n', ''
         if tool == 'docker' and argv[1:] in (['compose', 'version'], ['buildx', 'version']):
             # Homebrew's formulae link the plugin into $(brew --prefix)/lib/docker/cli-plugins, where
-            # docker looks only when told (the formulae's caveat: cliPluginsExtraDirs)
+            # docker looks only when told (the formulae's caveat: cliPluginsExtraDirs). The version
+            # line is not recorded output: the backend reads only the exit status
             if 'docker-' + argv[1] in self.formulae and self.plugin_dirs:
                 return 0, '%s version %s\n' % (argv[1], self.known['docker-' + argv[1]]), ''
             return 1, '', NOT_A_COMMAND % argv[1]
@@ -165,7 +166,8 @@ class SimMac:
         if tool == 'defaults':
             return self._defaults(argv[1:])
         if tool == 'sudo' and argv[1:3] == ['-n', '-u'] and argv[4:] == ['/usr/bin/sudo', '-n', 'true']:
-            # sudo's own words when a password would be needed and -n forbids asking
+            # sudo's own words when a password would be needed and -n forbids asking (sudo 1.9's
+            # "a password is required"; the same text on the Debian test hosts, tests/molecule/test_unattended.py)
             return (0, '', '') if argv[3] in self.sudoers else (1, '', 'sudo: a password is required\n')
         if tool == 'docker':
             host = (env or {}).get('DOCKER_HOST', 'unix:///var/run/docker.sock')

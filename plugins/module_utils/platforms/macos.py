@@ -49,9 +49,10 @@ FDESETUP = '/usr/bin/fdesetup'
 SUDO = '/usr/bin/sudo'
 # pmset(1) timers that put an unattended Mac to sleep, or its disks, or into standby and Power Nap
 SLEEP_KEYS = ('sleep', 'disksleep', 'standby', 'powernap')
-# Software Update's "Install macOS updates" (restarts the Mac by itself); a configuration profile
-# (MDM) sets the same key in Managed Preferences, which wins over the local one (Apple's
-# device-management schema, mdm/profiles/com.apple.SoftwareUpdate.yaml)
+# Software Update's "Install macOS updates" (restarts the Mac by itself). A configuration profile's
+# com.apple.SoftwareUpdate payload sets the same key, in Managed Preferences, and "prevents the user
+# from changing the option" (Apple's device-management schema, mdm/profiles/com.apple.SoftwareUpdate.yaml;
+# that payload is deprecated in macOS 26, whose declarative software update settings are not read here)
 SOFTWARE_UPDATE = '/Library/Preferences/com.apple.SoftwareUpdate'
 MANAGED_SOFTWARE_UPDATE = '/Library/Managed Preferences/com.apple.SoftwareUpdate'
 AUTO_MACOS_UPDATES = 'AutomaticallyInstallMacOSUpdates'
