@@ -18,8 +18,10 @@ options:
       - Names of the fixes to run, in any order (they run in dependency order).
       - 'Defaults to the stage''s own list: C(dev) runs git-missing, node-missing, docker-missing, pnpm-missing,
         docker-not-running; C(staging) runs git-missing, node-missing, docker-missing, repo-not-cloned, pnpm-missing,
-        docker-not-running, docker-autostart; C(prod) runs git-missing, node-missing, docker-missing, repo-not-cloned,
-        pnpm-missing, docker-not-running, docker-autostart. The O(checks) always run.'
+        docker-not-running, docker-autostart, sleep-enabled, autorestart-off, updates-restart, filevault-on, remote-login-off,
+        sudo-needs-password; C(prod) runs git-missing, node-missing, docker-missing, repo-not-cloned, pnpm-missing,
+        docker-not-running, docker-autostart, sleep-enabled, autorestart-off, updates-restart, filevault-on, remote-login-off,
+        sudo-needs-password. The O(checks) always run.'
     type: list
     elements: str
     choices:
@@ -30,6 +32,13 @@ options:
       - pnpm-missing
       - docker-not-running
       - docker-autostart
+      - docker-plugins-missing
+      - sleep-enabled
+      - autorestart-off
+      - updates-restart
+      - filevault-on
+      - remote-login-off
+      - sudo-needs-password
   node_min_major:
     description:
       - Lowest acceptable Node.js major version. When the platform's package is older, the fix reports C(manual)
@@ -99,4 +108,9 @@ options:
       - Seconds to wait, polling C(docker info), for the engine to answer after starting it.
     type: int
     default: 60
+  deploy_user:
+    description:
+      - 'The user who deploys on the server and must run C(sudo) without a password. Default: the user Ansible connected
+        as when it became root (C(SUDO_USER)); when it connects as root and this is not set, the check is skipped.'
+    type: str
 '''

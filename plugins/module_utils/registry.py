@@ -8,13 +8,20 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.factiii.infra.plugins.module_utils.fixes.autorestart_off import AutorestartOff
 from ansible_collections.factiii.infra.plugins.module_utils.fixes.docker_autostart import DockerAutostart
 from ansible_collections.factiii.infra.plugins.module_utils.fixes.docker_missing import DockerMissing
 from ansible_collections.factiii.infra.plugins.module_utils.fixes.docker_not_running import DockerNotRunning
+from ansible_collections.factiii.infra.plugins.module_utils.fixes.docker_plugins_missing import DockerPluginsMissing
+from ansible_collections.factiii.infra.plugins.module_utils.fixes.filevault_on import FilevaultOn
 from ansible_collections.factiii.infra.plugins.module_utils.fixes.git_missing import GitMissing
 from ansible_collections.factiii.infra.plugins.module_utils.fixes.node_missing import NodeMissing
 from ansible_collections.factiii.infra.plugins.module_utils.fixes.pnpm_missing import PnpmMissing
+from ansible_collections.factiii.infra.plugins.module_utils.fixes.remote_login_off import RemoteLoginOff
 from ansible_collections.factiii.infra.plugins.module_utils.fixes.repo_not_cloned import RepoNotCloned
+from ansible_collections.factiii.infra.plugins.module_utils.fixes.sleep_enabled import SleepEnabled
+from ansible_collections.factiii.infra.plugins.module_utils.fixes.sudo_needs_password import SudoNeedsPassword
+from ansible_collections.factiii.infra.plugins.module_utils.fixes.updates_restart import UpdatesRestart
 
 FIXES = dict((cls.name, cls) for cls in (
     GitMissing,
@@ -24,4 +31,11 @@ FIXES = dict((cls.name, cls) for cls in (
     PnpmMissing,
     DockerNotRunning,
     DockerAutostart,
+    DockerPluginsMissing,
+    SleepEnabled,
+    AutorestartOff,
+    UpdatesRestart,
+    FilevaultOn,
+    RemoteLoginOff,
+    SudoNeedsPassword,
 ))

@@ -25,7 +25,8 @@ SERVER_BIN = '/opt/factiii-ansible/bin'
 HOST = 'factiii-t12sync-0'  # TestHosts('t12sync', ...) below
 BASE = '/opt/factiii'
 FIXES = ('git-missing', 'node-missing', 'docker-missing', 'repo-not-cloned', 'pnpm-missing', 'docker-not-running',
-         'docker-autostart')
+         'docker-autostart', 'sleep-enabled', 'autorestart-off', 'updates-restart', 'filevault-on', 'remote-login-off',
+         'sudo-needs-password')
 STAGE_IDS = ['staging-%s' % name for name in FIXES]
 
 

@@ -24,13 +24,28 @@ PACKAGE_BINS = {
     'nodejs': {'node': '/usr/bin/node'},
     'npm': {'npm': '/usr/bin/npm'},
     'docker.io': {'docker': '/usr/bin/docker', 'dockerd': '/usr/sbin/dockerd'},
+    'unattended-upgrades': {'unattended-upgrade': '/usr/bin/unattended-upgrade'},
 }
+# /etc/systemd/logind.conf as Debian 12 and 13 ship it (systemd 252, 257): every setting commented
+# out (the [Login] lines that matter here, read in the test host images, tests/hosts/build-image)
+LOGIND_CONF = ('[Login]\n#HandleLidSwitch=suspend\n#HandleLidSwitchExternalPower=suspend\n'
+               '#HandleLidSwitchDocked=ignore\n#IdleAction=ignore\n#IdleActionSec=30min\n')
+SLEEP_TARGETS = ('sleep.target', 'suspend.target', 'hibernate.target', 'hybrid-sleep.target')
 FRONTEND, LISTS = '/var/lib/dpkg/lock-frontend', '/var/lib/apt/lists/lock'
 SOURCE = 'http://127.0.0.1:23448/debian'
 VERSIONS = {
     'git': 'git version 2.39.5',
     'docker': 'Docker version 20.10.24+dfsg1, build 297e128',
 }
+# apt-cache policy's Candidate of the plugin packages, by image (None: no such package)
+PLUGIN_CANDIDATES = {
+    'docker-compose': {'20.10': '1.29.2-3', '26.1': '2.26.1-4'},
+    'docker-buildx': {'20.10': None, '26.1': '0.13.1+ds1-3'},
+}
+# `docker compose version`, `docker buildx version` on trixie with the packages installed (recorded
+# on the trixie test host image: both packages put the plugin in /usr/libexec/docker/cli-plugins)
+PLUGIN_VERSIONS = {'docker-compose': 'Docker Compose version 2.26.1-4',
+                   'docker-buildx': 'github.com/docker/buildx 0.13.1+ds1 0.13.1+ds1-3'}
 # `docker info --format '{{.ServerVersion}}'` by Docker CLI version: (the answer while dockerd runs,
 # the answer while it is down, the answer to a user outside the docker group).
 TEMPLATE_NIL = ('template: :1:2: executing "" at <.ServerVersion>: reflect: indirection through nil pointer to '
@@ -55,7 +70,15 @@ class SimDebian:
     def __init__(self, packages=(), node='20.19.2', candidate_node='20.19.2-1nodesource1',
                  docker_running=False, docker_enabled=False, pnpm=None, euid=0, sudo=False,
                  apt_error=None, start_error=None, check_mode=False, lock=None, updates_dir=None,
-                 configure_error=None, source_down=False, docker_cli='20.10', docker_group=False):
+                 configure_error=None, source_down=False, docker_cli='20.10', docker_group=False,
+                 logind=None, lid=False, auto_reboot=None):
+        # logind's files (path -> text, in the order logind reads them), a lid in /proc/acpi/button,
+        # the Automatic-Reboot value unattended-upgrades was given (None: not set)
+        self.logind = dict(logind or {'/etc/systemd/logind.conf': LOGIND_CONF})
+        self.lid = lid
+        self.auto_reboot = auto_reboot
+        self.masked = set()
+        self.sudoers = set()  # users root lets sudo without a password
         self.docker_cli = docker_cli
         self.docker_group = docker_group
         self.packages = set(packages)
@@ -136,6 +159,8 @@ class SimDebian:
             as_root = True
             if argv == ['true']:
                 return 0, '', ''
+        elif argv[0] == '/usr/bin/sudo' and argv[2:3] == ['-u']:  # root asks: may this user sudo -n?
+            return (0, '', '') if argv[3] in self.sudoers else (1, '', 'sudo: a password is required\n')
         elif argv[0] == '/usr/bin/sudo':
             return (0, '', '') if self.sudo else (1, '', 'sudo: a password is required\n')
         if argv[0].endswith('/docker') and argv[1] == 'info' and not (as_root or self.docker_group):
@@ -150,6 +175,20 @@ class SimDebian:
             if tool == 'pnpm':
                 return 0, '%s\n' % self.pnpm, ''
             return 0, VERSIONS[tool] + '\n', ''
+        if tool == 'apt-cache' and argv[-1] in PLUGIN_CANDIDATES:
+            # recorded with apt-cache policy in the bookworm and trixie test host images: bookworm's
+            # docker-compose is Compose v1, it has no docker-buildx (nothing printed, exit 0)
+            candidate = PLUGIN_CANDIDATES[argv[-1]]['26.1' if self.docker_cli != '20.10' else '20.10']
+            if candidate is None:
+                return 0, '', ''
+            installed = candidate if argv[-1] in self.packages else '(none)'
+            return 0, '%s:\n  Installed: %s\n  Candidate: %s\n' % (argv[-1], installed, candidate), ''
+        if tool == 'docker' and argv[1:] in (['compose', 'version'], ['buildx', 'version']):
+            package = 'docker-' + argv[1]
+            if package in self.packages:
+                return 0, PLUGIN_VERSIONS[package] + '\n', ''
+            # Docker CLI 20.10 and 26.1 alike (recorded on both test host images)
+            return 1, '', "docker: '%s' is not a docker command.\nSee 'docker --help'\n" % argv[1]
         if tool == 'apt-cache' and argv[-1] == 'docker-cli':
             # bookworm has no such package: apt-cache policy prints nothing and exits 0
             if self.docker_cli == '20.10':
@@ -173,6 +212,18 @@ class SimDebian:
                 return 1, '', self.start_error
             self.docker_running = 'docker.io' in self.packages
             return 0, '', ''
+        if argv[:2] == ['systemctl', 'is-enabled'] and argv[2:] == list(SLEEP_TARGETS):
+            # static units (no [Install]), "masked" once masked; exit 1 when one is masked
+            states = ['masked' if unit in self.masked else 'static' for unit in SLEEP_TARGETS]
+            return (1 if self.masked else 0), '\n'.join(states) + '\n', ''
+        if argv[:2] == ['systemctl', 'mask']:
+            self.masked.update(argv[2:])
+            return 0, '', ''.join('Created symlink /etc/systemd/system/%s \u2192 /dev/null.\n' % u for u in argv[2:])
+        if argv[0] == 'apt-config' and argv[1:] == ['dump', 'Unattended-Upgrade::Automatic-Reboot']:
+            # apt 2.6 prints the one key asked for, nothing (exit 0) when it is not set
+            if self.auto_reboot is None:
+                return 0, '', ''
+            return 0, 'Unattended-Upgrade::Automatic-Reboot "%s";\n' % self.auto_reboot, ''
         if argv[:2] == ['systemctl', 'is-enabled']:
             if 'docker.io' not in self.packages:
                 return 1, '', 'Failed to get unit file state for docker.service: No such file or directory\n'
@@ -218,6 +269,13 @@ class SimDebian:
         if 'docker.io' in pkgs:  # the package's postinst starts and enables it
             self.docker_running = self.docker_enabled = True
         return 0, 'Setting up %s ...\n' % pkgs[-1], ''
+
+    def attach(self, platform):
+        """``platform`` (a Debian backend) reading this host's logind files and lid."""
+        platform.logind_files = lambda: list(self.logind)
+        platform.read_text = self.logind.get
+        platform.has_lid = lambda: self.lid
+        return platform
 
     def installs(self):
         return [c for c in self.calls if 'apt-get' in c and 'install' in c]

@@ -38,10 +38,32 @@ NOT_FOUND = 'Could not find service "%s" in domain for system\n' % LABEL
 # releases of those months (nodejs.org/dist/index.json for node), as state for the
 # simulation, not recorded output: the backend reads only node's majors from them.
 NOV_2024 = {'node': '23.3.0', 'node@22': '22.11.0', 'node@20': '20.18.1', 'node@18': '18.20.5',
-            'git': '2.47.1', 'colima': '0.8.1', 'docker': '27.3.1'}
+            'git': '2.47.1', 'colima': '0.8.1', 'docker': '27.3.1',
+            'docker-compose': '2.31.0', 'docker-buildx': '0.19.2'}
 # A Mac whose brew has not refreshed its formula data since April 2023.
 APR_2023 = {'node': '20.0.0', 'node@18': '18.16.0', 'node@16': '16.20.0', 'node@14': '14.21.3',
             'git': '2.40.0', 'colima': '0.5.4', 'docker': '23.0.4'}
+
+
+# `pmset -g` of a Mac mini as it ships (issue 16 point 6). The settings and their order are those a
+# Mac mini on macOS Sonoma printed (ezone.co.uk, "Setting up a power schedule for macOS with pmset",
+# which lists `pmset -g` on a Mac mini upgraded from Monterey); the column layout (one space, the
+# name padded to 21 characters, the value, then any "(... prevented by ...)") is pmset's, as in the
+# outputs quoted in public test suites of pmset parsers. autorestart is 0 here, pmset's default
+# (that Mac's owner had set 1). Unverified on a real Mac by this project.
+PMSET_MAC_MINI = (('disksleep', 10), ('powernap', 1), ('womp', 1), ('networkoversleep', 0),
+                  ('sleep', 10), ('Sleep On Power Button', 1), ('ttyskeepawake', 1), ('tcpkeepalive', 1),
+                  ('autorestart', 0), ('standby', 0), ('displaysleep', 10))
+PREVENTED = {'sleep': ' (sleep prevented by sharingd, powerd, bluetoothd)'}
+# `defaults read` of a key that is not set: exit 1, this line on stderr (defaults(1); the wording
+# as quoted in issue threads, unverified here: the backend reads only the exit status)
+NO_DEFAULT = 'The domain/default pair of (%s, %s) does not exist\n'
+SOFTWARE_UPDATE = '/Library/Preferences/com.apple.SoftwareUpdate'
+MANAGED_SOFTWARE_UPDATE = '/Library/Managed Preferences/com.apple.SoftwareUpdate'
+# `docker <plugin> version` when docker finds no such plugin: the text Docker CLI 20.10 and 26.1 print
+# (recorded on the Debian test hosts, cli/cobra.go); not recorded for 27.4 on a Mac: the backend
+# reads only the exit status
+NOT_A_COMMAND = "docker: '%s' is not a docker command.\nSee 'docker --help'\n"
 
 
 def unavailable(name, level='Error'):
@@ -75,6 +97,14 @@ class SimMac:
         self.pnpm = None
         self.calls = []
         self.check_mode = False
+        # a Mac that comes back unattended (issue 16 point 6)
+        self.pmset = dict(PMSET_MAC_MINI)
+        self.filevault = 'FileVault is Off.'  # fdesetup status' line (Jamf Protect's and Pareto
+        # Security's FileVault checks match "FileVault is On." / "FileVault is Off.")
+        self.prefs = {}  # (domain, key) -> what `defaults read` prints (a bool prints 1 or 0)
+        self.remote_login = True  # launchd has com.openssh.sshd enabled
+        self.sudoers = set()  # users who may sudo without a password
+        self.plugin_dirs = False  # jon's ~/.docker/config.json has Homebrew's cliPluginsExtraDirs
 
     def crash_vm(self):
         self.colima_running = False
@@ -122,6 +152,23 @@ class SimMac:
         if argv[1:] == ['--version']:
             return 0, {'git': 'git version 2.47.1', 'node': 'v' + self.node_version(), 'pnpm': self.pnpm or '',
                        'docker': 'Docker version 27.4.0, build bde2b89'}[tool] + '\n', ''
+        if tool == 'docker' and argv[1:] in (['compose', 'version'], ['buildx', 'version']):
+            # Homebrew's formulae link the plugin into $(brew --prefix)/lib/docker/cli-plugins, where
+            # docker looks only when told (the formulae's caveat: cliPluginsExtraDirs). The version
+            # line is not recorded output: the backend reads only the exit status
+            if 'docker-' + argv[1] in self.formulae and self.plugin_dirs:
+                return 0, '%s version %s\n' % (argv[1], self.known['docker-' + argv[1]]), ''
+            return 1, '', NOT_A_COMMAND % argv[1]
+        if tool == 'pmset':
+            return self._pmset(argv[1:])
+        if tool == 'fdesetup' and argv[1:] == ['status']:
+            return 0, self.filevault + '\n', ''
+        if tool == 'defaults':
+            return self._defaults(argv[1:])
+        if tool == 'sudo' and argv[1:3] == ['-n', '-u'] and argv[4:] == ['/usr/bin/sudo', '-n', 'true']:
+            # sudo's own words when a password would be needed and -n forbids asking (sudo 1.9's
+            # "a password is required"; the same text on the Debian test hosts, tests/molecule/test_unattended.py)
+            return (0, '', '') if argv[3] in self.sudoers else (1, '', 'sudo: a password is required\n')
         if tool == 'docker':
             host = (env or {}).get('DOCKER_HOST', 'unix:///var/run/docker.sock')
             reached = self.colima_running and host == self._docker_socket()
@@ -135,6 +182,26 @@ class SimMac:
             return self._launchctl(argv[1:])
         raise AssertionError('unexpected command %r' % (argv,))
 
+    def _pmset(self, args):
+        if args == ['-g']:
+            lines = ['System-wide power settings:', 'Currently in use:']
+            lines += [' %-21s%d%s' % (key, value, PREVENTED.get(key, '')) for key, value in self.pmset.items()]
+            return 0, '\n'.join(lines) + '\n', ''
+        assert args[0] == '-a' and len(args) % 2 == 1, args
+        for key, value in zip(args[1::2], args[2::2]):
+            assert key in self.pmset, 'pmset -a of a setting this Mac does not show: %r' % key
+            self.pmset[key] = int(value)
+        return 0, '', ''
+
+    def _defaults(self, args):
+        if args[0] == 'read' and len(args) == 3:
+            value = self.prefs.get((args[1], args[2]))
+            return (0, value + '\n', '') if value is not None else (1, '', NO_DEFAULT % (args[1], args[2]))
+        if args[0] == 'write' and args[3:] == ['-bool', 'false']:
+            self.prefs[(args[1], args[2])] = '0'
+            return 0, '', ''
+        raise AssertionError('unexpected defaults %r' % (args,))
+
     def _launchctl(self, args):
         target = 'system/' + LABEL
         if args == ['print', target]:
@@ -145,6 +212,10 @@ class SimMac:
         if args == ['print-disabled', 'system']:
             line = ('\t"%s" => %s\n' % (LABEL, 'disabled' if self.disabled else 'enabled')
                     if self.disabled or self.enabled_once else '')
+            # Remote Login's job: "=> enabled" when on, "=> disabled" when off (the values the
+            # macOS Security Compliance Project's rules sysprefs_ssh_enable and
+            # system_settings_ssh_disable read from print-disabled)
+            line += '\t"com.openssh.sshd" => %s\n' % ('enabled' if self.remote_login else 'disabled')
             return 0, 'disabled services = {\n%s}\n' % line, ''
         if args == ['enable', target]:
             self.disabled, self.enabled_once = False, True

@@ -23,6 +23,8 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import (
 )
 from ansible_collections.factiii.infra.plugins.module_utils.options import setting
 
+# docker CLI plugins a deploy needs (`docker compose up --build` builds with buildx)
+PLUGINS = ('compose', 'buildx')
 POLL_INTERVAL = 1.0  # seconds between two looks at something a backend waits for
 
 
@@ -177,6 +179,67 @@ class Platform(ABC):
         """Make docker start at boot (what docker_boot() said NEEDS_FIX), or raise
         PlatformError (FAILED or MANUAL)."""
 
+    # -- a server that comes back unattended (issue 16 point 6) ----------
+    @abstractmethod
+    def sleep_state(self):
+        """OK when nothing puts this host to sleep on its own, else NEEDS_FIX (what
+        disable_sleep() would do) or MANUAL (this process may not change it). Read-only."""
+
+    @abstractmethod
+    def disable_sleep(self):
+        """Make sleep_state() OK, or raise PlatformError (FAILED or MANUAL)."""
+
+    @abstractmethod
+    def power_restore_state(self):
+        """OK / NEEDS_FIX / MANUAL Result about the host powering on by itself after a power
+        failure (OK 'not applicable' where only the firmware decides). Read-only."""
+
+    @abstractmethod
+    def enable_power_restore(self):
+        """Make power_restore_state() OK, or raise PlatformError (FAILED or MANUAL)."""
+
+    @abstractmethod
+    def update_reboot_state(self):
+        """OK / NEEDS_FIX / MANUAL Result about automatic updates that restart the host by
+        themselves. Read-only."""
+
+    @abstractmethod
+    def disable_update_reboot(self):
+        """Make update_reboot_state() OK, or raise PlatformError (FAILED or MANUAL)."""
+
+    @abstractmethod
+    def disk_unlock_state(self):
+        """OK, or MANUAL when a boot stops until someone types a disk password (FileVault).
+        Never NEEDS_FIX: turning disk encryption off is the owner's decision. Read-only."""
+
+    @abstractmethod
+    def remote_login_state(self):
+        """OK, or MANUAL when the host does not accept SSH logins after a boot. Read-only."""
+
+    @abstractmethod
+    def passwordless_sudo(self, user):
+        """(True, None) when ``user`` may run ``sudo -n`` without a password, (False, why not)
+        otherwise, (None, why) when this process cannot tell. Read-only."""
+
+    @abstractmethod
+    def sudoers_group(self):
+        """The group that owns /etc/sudoers.d files here ('root', 'wheel')."""
+
+    @abstractmethod
+    def missing_docker_plugins(self):
+        """The docker CLI plugins of PLUGINS that ``docker <plugin> version`` does not find,
+        as the user whose docker the deploy runs (a new list, in PLUGINS' order). Read-only."""
+
+    @abstractmethod
+    def docker_plugin_packages(self, plugins):
+        """The packages that install ``plugins`` as docker CLI plugins, or None when the
+        package manager has none (then docker_plugin_steps() says what to do). Read-only."""
+
+    @abstractmethod
+    def docker_plugin_steps(self, plugins):
+        """Exact steps (list of str) to get ``plugins`` by hand, when no package has them or
+        docker does not find the installed ones. Read-only."""
+
     # -- helpers for backends -----------------------------------------
     def wait_until(self, predicate, timeout):
         """Poll ``predicate`` every POLL_INTERVAL seconds until true or ``timeout`` seconds:
@@ -248,3 +311,42 @@ class UnsupportedPlatform(Platform):
 
     def enable_docker_at_boot(self):
         raise PlatformError(self._manual())
+
+    def sleep_state(self):
+        return self._manual()
+
+    def disable_sleep(self):
+        raise PlatformError(self._manual())
+
+    def power_restore_state(self):
+        return self._manual()
+
+    def enable_power_restore(self):
+        raise PlatformError(self._manual())
+
+    def update_reboot_state(self):
+        return self._manual()
+
+    def disable_update_reboot(self):
+        raise PlatformError(self._manual())
+
+    def disk_unlock_state(self):
+        return self._manual()
+
+    def remote_login_state(self):
+        return self._manual()
+
+    def passwordless_sudo(self, user):
+        return None, self._manual().msg
+
+    def sudoers_group(self):
+        return 'root'
+
+    def missing_docker_plugins(self):
+        return list(PLUGINS)
+
+    def docker_plugin_packages(self, plugins):
+        return None
+
+    def docker_plugin_steps(self, plugins):
+        return self._manual().steps

@@ -35,7 +35,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import (
     PlatformError, failed, manual, needs_fix, ok,
 )
 from ansible_collections.factiii.infra.plugins.module_utils.git import redact_url
-from ansible_collections.factiii.infra.plugins.module_utils.platforms.base import Platform
+from ansible_collections.factiii.infra.plugins.module_utils.platforms.base import PLUGINS, Platform
 
 APT_LISTS = '/var/lib/apt/lists'
 LISTS_MAX_AGE = 3600  # seconds before `apt-get update` runs again
@@ -63,6 +63,21 @@ DPKG_LOCK_HOLDER = re.compile(r'dpkg (frontend|database) lock (?:was|is) locked 
 DPKG_LOCKS = {'frontend': '/var/lib/dpkg/lock-frontend', 'database': '/var/lib/dpkg/lock'}
 # `apt-get update` exits 0 when a source cannot be fetched; these lines say which and why.
 FETCH_FAILED = re.compile(r'^[WE]: Failed to fetch .*$', re.M)
+
+# Sleep (issue 16 point 6). The targets Debian's wiki masks so that nothing suspends a host
+# (wiki.debian.org/Suspend, "Disable suspend and hibernation").
+SLEEP_TARGETS = ('sleep.target', 'suspend.target', 'hibernate.target', 'hybrid-sleep.target')
+# logind.conf(5) actions that sleep; what a masked sleep.target stops
+SLEEP_ACTIONS = ('suspend', 'hibernate', 'hybrid-sleep', 'suspend-then-hibernate', 'sleep')
+# logind.conf and its drop-ins, lowest priority first (systemd.syntax(7), logind.conf(5)): a drop-in
+# of one name in /etc hides the same name in /run and /usr/lib; all are read in name order
+LOGIND_CONF = '/etc/systemd/logind.conf'
+LOGIND_DROPINS = ('/usr/lib/systemd/logind.conf.d', '/usr/local/lib/systemd/logind.conf.d',
+                  '/run/systemd/logind.conf.d', '/etc/systemd/logind.conf.d')
+LID = '/proc/acpi/button/lid'
+# the Debian packages that are docker CLI plugins (trixie: docker-compose 2.x, docker-buildx);
+# bookworm's docker-compose is Compose v1 (1.29, python), not a plugin
+PLUGIN_PACKAGES = {'compose': ('docker-compose', 2), 'buildx': ('docker-buildx', 0)}
 
 
 def lock_holder(text):
@@ -472,3 +487,143 @@ class Debian(Platform):
         else:
             self.run_or_raise(self._as_root(['update-rc.d', 'docker', 'defaults']), 'update-rc.d docker defaults')
             self.run_or_raise(self._as_root(['update-rc.d', 'docker', 'enable']), 'update-rc.d docker enable')
+
+    # -- a server that comes back unattended (issue 16 point 6) ----------
+    def read_text(self, path):
+        try:
+            with open(path) as handle:
+                return handle.read()
+        except (IOError, OSError):
+            return None
+
+    def logind_files(self):
+        """logind.conf, then its drop-ins in the order logind reads them."""
+        dropins = {}
+        for folder in LOGIND_DROPINS:
+            for path in glob.glob(os.path.join(folder, '*.conf')):
+                dropins[os.path.basename(path)] = path  # a later folder hides the same name
+        return [LOGIND_CONF] + [dropins[name] for name in sorted(dropins)]
+
+    def logind_settings(self):
+        """logind's [Login] settings as logind reads them: the last file that sets one wins."""
+        settings = {}
+        for path in self.logind_files():
+            section = None
+            for line in (self.read_text(path) or '').splitlines():
+                line = line.strip()
+                if line.startswith('['):
+                    section = line
+                elif section == '[Login]' and '=' in line and not line.startswith(('#', ';')):
+                    key, value = line.split('=', 1)
+                    settings[key.strip()] = value.strip()
+        return settings
+
+    def has_lid(self):
+        return bool(glob.glob(os.path.join(LID, '*')))
+
+    def _sleep_causes(self):
+        """What can suspend this host by itself (logind's idle action, a lid), as text."""
+        logind = self.logind_settings()
+        causes = []
+        idle = logind.get('IdleAction', 'ignore')
+        if idle in SLEEP_ACTIONS:
+            causes.append('logind IdleAction=%s' % idle)
+        if self.has_lid():
+            for key in ('HandleLidSwitch', 'HandleLidSwitchExternalPower'):
+                action = logind.get(key, logind.get('HandleLidSwitch', 'suspend'))
+                if action in SLEEP_ACTIONS:
+                    causes.append('a lid, with logind %s=%s' % (key, action))
+                    break
+        return causes, idle
+
+    def sleep_state(self):
+        if not self._systemd():
+            return ok('not applicable: no systemd, so no logind to suspend this host')
+        causes, idle = self._sleep_causes()
+        if not causes:
+            return ok('nothing suspends this host: no lid (%s), logind IdleAction=%s' % (LID, idle))
+        res = self.runner.run(['systemctl', 'is-enabled'] + list(SLEEP_TARGETS))
+        states = res.out.split()
+        if len(states) == len(SLEEP_TARGETS) and set(states) == {'masked'}:
+            return ok('the sleep targets are masked (%s can ask, nothing happens)' % ', '.join(causes))
+        what = 'this host can suspend itself: %s' % ', '.join(causes)
+        if self._prefix() is None:
+            return manual('%s and masking the sleep targets needs root' % what, self.admin_problem().steps)
+        return needs_fix('would mask %s (%s)' % (' '.join(SLEEP_TARGETS), what))
+
+    def disable_sleep(self):
+        self.run_or_raise(self._as_root(['systemctl', 'mask'] + list(SLEEP_TARGETS)), 'systemctl mask')
+
+    def power_restore_state(self):
+        return ok('not applicable: powering on after a power failure is a firmware setting here '
+                  '(the BIOS/UEFI "Restore on AC power loss", or "AC Power Recovery": set it to on)')
+
+    def enable_power_restore(self):
+        raise PlatformError(self.power_restore_state())  # never NEEDS_FIX: nothing to do here
+
+    def update_reboot_state(self):
+        if not self.which('unattended-upgrade'):
+            return ok('unattended-upgrades is not installed: nothing reboots this host for updates')
+        res = self.runner.run(['apt-config', 'dump', 'Unattended-Upgrade::Automatic-Reboot'])
+        match = re.search(r'^Unattended-Upgrade::Automatic-Reboot "([^"]*)";', res.out, re.M)
+        value = match.group(1) if match else 'false'  # unattended-upgrades' default
+        if value.lower() not in ('true', 'yes', 'on', '1'):
+            return ok('unattended-upgrades does not reboot this host (Automatic-Reboot %s)' % value)
+        # an admin chose it: say what it means, do not undo it
+        return manual('unattended-upgrades reboots this host by itself after some updates '
+                      '(Unattended-Upgrade::Automatic-Reboot "%s")' % value, [
+                          # apt reads /etc/apt/apt.conf.d in name order: the last value wins
+                          "echo 'Unattended-Upgrade::Automatic-Reboot \"false\";' "
+                          '| sudo tee /etc/apt/apt.conf.d/99factiii-no-reboot >/dev/null',
+                          'apt-config dump Unattended-Upgrade::Automatic-Reboot  # must print "false"',
+                          'Or keep the reboots at a quiet hour: Unattended-Upgrade::Automatic-Reboot-Time '
+                          '"04:00"; in the same way'])
+
+    def disable_update_reboot(self):
+        raise PlatformError(self.update_reboot_state())  # never NEEDS_FIX: the admin's choice
+
+    def disk_unlock_state(self):
+        return ok('not applicable: FileVault is macOS\'s (an encrypted Debian root asks at boot as it was set up)')
+
+    def remote_login_state(self):
+        return ok('sshd answered: this host runs it (factiii reached it over SSH)')
+
+    def passwordless_sudo(self, user):
+        sudo = self.which('sudo')
+        if not sudo:
+            return False, 'sudo is not installed'
+        if self.runner.euid == 0:
+            argv = [sudo, '-n', '-u', user, sudo, '-n', 'true']
+        elif self._user() == user:
+            argv = [sudo, '-n', 'true']
+        else:
+            return None, 'only root can tell whether %s may sudo' % user
+        res = self.runner.run(argv)
+        return (True, None) if res.ok else (False, res.reason())
+
+    def sudoers_group(self):
+        return 'root'
+
+    def missing_docker_plugins(self):
+        docker = self.which('docker')
+        return [plugin for plugin in PLUGINS
+                if not (docker and self.runner.run([docker, plugin, 'version']).ok)]
+
+    def docker_plugin_packages(self, plugins):
+        packages = []
+        for plugin in plugins:
+            package, major = PLUGIN_PACKAGES[plugin]
+            version = self.candidate_version(package)
+            digits = re.match(r'(?:\d+:)?(\d+)', version or '')
+            if not digits or int(digits.group(1)) < major:
+                return None
+            packages.append(package)
+        return packages
+
+    def docker_plugin_steps(self, plugins):
+        # docs.docker.com/engine/install/debian/ (Docker's apt repository) and
+        # docs.docker.com/compose/install/linux/ "Install the plugin manually"
+        return ['Add Docker\'s apt repository as docs.docker.com/engine/install/debian/ says, then '
+                'apt-get install %s' % ' '.join('docker-%s-plugin' % p for p in plugins),
+                'Or put the plugin binaries in /usr/local/lib/docker/cli-plugins as '
+                'docs.docker.com/compose/install/linux/ ("Install the plugin manually") says']

@@ -34,7 +34,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.fix import (
     MANUAL, PlatformError, failed, manual, needs_fix, ok,
 )
 from ansible_collections.factiii.infra.plugins.module_utils.fixes.node_missing import major as _major
-from ansible_collections.factiii.infra.plugins.module_utils.platforms.base import Platform
+from ansible_collections.factiii.infra.plugins.module_utils.platforms.base import PLUGINS, Platform
 from ansible_collections.factiii.infra.plugins.module_utils.runner import as_user_argv
 
 # System tools by absolute path: over SSH PATH is short, and coreutils' gnubin
@@ -44,6 +44,19 @@ LAUNCHCTL = '/bin/launchctl'
 DEFAULTS = '/usr/bin/defaults'
 OPEN = '/usr/bin/open'
 SW_VERS = '/usr/bin/sw_vers'
+PMSET = '/usr/bin/pmset'
+FDESETUP = '/usr/bin/fdesetup'
+SUDO = '/usr/bin/sudo'
+# pmset(1) timers that put an unattended Mac to sleep, or its disks, or into standby and Power Nap
+SLEEP_KEYS = ('sleep', 'disksleep', 'standby', 'powernap')
+# Software Update's "Install macOS updates" (restarts the Mac by itself). A configuration profile's
+# com.apple.SoftwareUpdate payload sets the same key, in Managed Preferences, and "prevents the user
+# from changing the option" (Apple's device-management schema, mdm/profiles/com.apple.SoftwareUpdate.yaml;
+# that payload is deprecated in macOS 26, whose declarative software update settings are not read here)
+SOFTWARE_UPDATE = '/Library/Preferences/com.apple.SoftwareUpdate'
+MANAGED_SOFTWARE_UPDATE = '/Library/Managed Preferences/com.apple.SoftwareUpdate'
+AUTO_MACOS_UPDATES = 'AutomaticallyInstallMacOSUpdates'
+SSHD_LABEL = 'com.openssh.sshd'  # Remote Login's job (/System/Library/LaunchDaemons/ssh.plist)
 
 BREW_ENV = (('HOMEBREW_NO_AUTO_UPDATE', '1'), ('HOMEBREW_NO_INSTALL_CLEANUP', '1'))
 HOMEBREW_INSTALL = [
@@ -116,6 +129,17 @@ def _colima_reason(res):
             m = re.search(r'msg="((?:[^"\\]|\\.)*)"', line)
             return m.group(1) if m else re.sub(r'^FATA\[\d+\]\s*', '', line).strip()
     return res.reason()
+
+
+def pmset_settings(text):
+    """{setting: int} of `pmset -g` ("Currently in use:" lines like ` sleep  1 (sleep prevented by
+    sharingd)`); settings this Mac does not have are absent."""
+    found = {}
+    for line in text.splitlines():
+        m = re.match(r'^\s+(\w+)\s+(-?\d+)\b', line)
+        if m:
+            found[m.group(1)] = int(m.group(2))
+    return found
 
 
 def _open_reason(res):
@@ -511,17 +535,18 @@ class MacOS(Platform):
     def _loaded(self):
         return self.runner.run([LAUNCHCTL, 'print', 'system/' + LABEL]).ok
 
-    def _disabled(self):
-        """launchd's disabled database (`launchctl disable`, `unload -w`) holds our label: it is
-        then never loaded, at boot nor by bootstrap ("Service is disabled"), until enabled."""
+    def _disabled(self, label=LABEL):
+        """launchd's disabled database (`launchctl disable`, `unload -w`) holds ``label``: it is
+        then never loaded, at boot nor by bootstrap ("Service is disabled"), until enabled.
+        True / False, or None when the database does not name it."""
         res = self.runner.run([LAUNCHCTL, 'print-disabled', 'system'])
-        key = '"%s" =>' % LABEL
+        key = '"%s" =>' % label
         for line in res.out.splitlines():
             line = line.strip()
             if line.startswith(key):
                 # "=> disabled" since Big Sur, "=> true" before (the values seen in print-disabled)
                 return line[len(key):].strip() in ('disabled', 'true')
-        return False
+        return None
 
     def docker_boot(self):
         runtime = self._runtime()
@@ -645,3 +670,152 @@ class MacOS(Platform):
             raise PlatformError(failed('LaunchDaemon %s is loaded, but docker did not answer within %ss: %s '
                                        '(colima logs to %s)' % (LABEL, timeout, self.docker_state()[1],
                                                                 COLIMA_LOG)))
+
+    # -- a Mac that comes back unattended (issue 16 point 6) ------------
+    def _as_root_or_manual(self, what, argv, finding):
+        """``finding`` (NEEDS_FIX) as root, else MANUAL with ``argv`` to run with sudo."""
+        if self.runner.euid == 0:
+            return finding
+        return manual('%s and changing it needs root' % what,
+                      ['sudo %s' % _cmdline(argv),
+                       'Or %s: factiii then runs it itself' % self.setting('become', 'true')])
+
+    def _pmset(self):
+        res = self.runner.run([PMSET, '-g'])
+        if not res.ok:
+            raise PlatformError(failed('pmset -g failed: %s' % res.reason()))
+        return pmset_settings(res.out)
+
+    def _sleep_argv(self, settings):
+        awake = [key for key in SLEEP_KEYS if settings.get(key, 0) != 0]
+        return awake, [PMSET, '-a'] + [word for key in awake for word in (key, '0')]
+
+    def sleep_state(self):
+        try:
+            settings = self._pmset()
+        except PlatformError as exc:
+            return exc.result
+        awake, argv = self._sleep_argv(settings)
+        if not awake:
+            return ok('the Mac never sleeps on its own (pmset: %s)' % ', '.join(
+                '%s 0' % key for key in SLEEP_KEYS if key in settings))
+        what = 'the Mac sleeps on its own (pmset: %s)' % ', '.join('%s %d' % (k, settings[k]) for k in awake)
+        return self._as_root_or_manual(what, argv, needs_fix('would run %s (%s)' % (_cmdline(argv), what)))
+
+    def disable_sleep(self):
+        awake, argv = self._sleep_argv(self._pmset())
+        if awake:
+            self.run_or_raise(argv, 'pmset -a')
+
+    def power_restore_state(self):
+        try:
+            settings = self._pmset()
+        except PlatformError as exc:
+            return exc.result
+        if 'autorestart' not in settings:
+            return manual('pmset -g shows no autorestart setting on this Mac', [
+                'System Settings > Energy (or Energy Saver) > Start up automatically after a power failure'])
+        if settings['autorestart']:
+            return ok('the Mac starts up by itself after a power failure (pmset autorestart 1)')
+        argv = [PMSET, '-a', 'autorestart', '1']
+        what = 'the Mac stays off after a power failure (pmset autorestart 0)'
+        return self._as_root_or_manual(what, argv, needs_fix('would run %s (%s)' % (_cmdline(argv), what)))
+
+    def enable_power_restore(self):
+        self.run_or_raise([PMSET, '-a', 'autorestart', '1'], 'pmset -a autorestart 1')
+
+    def _read_default(self, domain, key):
+        """The value `defaults read` prints, or None when the domain or key is not set
+        ("The domain/default pair of (..., ...) does not exist", exit 1)."""
+        res = self.runner.run([DEFAULTS, 'read', domain, key])
+        return res.out.strip() if res.ok else None
+
+    def update_reboot_state(self):
+        managed = self._read_default(MANAGED_SOFTWARE_UPDATE, AUTO_MACOS_UPDATES)
+        if managed is not None:
+            if managed == '0':
+                return ok('a configuration profile turns off automatic macOS updates')
+            # the profile wins over the local preference: writing it would change nothing
+            return manual('a configuration profile (MDM) makes macOS install its updates by itself, '
+                          'restarting the Mac', [
+                              'In your MDM, set %s to false in the Software Update payload '
+                              '(com.apple.SoftwareUpdate) of the profile on this Mac' % AUTO_MACOS_UPDATES])
+        local = self._read_default(SOFTWARE_UPDATE, AUTO_MACOS_UPDATES)
+        if local == '0':
+            return ok('macOS does not install its updates by itself (%s 0)' % AUTO_MACOS_UPDATES)
+        argv = [DEFAULTS, 'write', SOFTWARE_UPDATE, AUTO_MACOS_UPDATES, '-bool', 'false']
+        what = ('macOS installs its updates by itself, restarting the Mac (%s %s)'
+                % (AUTO_MACOS_UPDATES, local if local is not None else 'not set: macOS decides'))
+        return self._as_root_or_manual(what, argv, needs_fix('would run %s (%s)' % (_cmdline(argv), what)))
+
+    def disable_update_reboot(self):
+        self.run_or_raise([DEFAULTS, 'write', SOFTWARE_UPDATE, AUTO_MACOS_UPDATES, '-bool', 'false'],
+                          'defaults write %s' % SOFTWARE_UPDATE)
+
+    def disk_unlock_state(self):
+        res = self.runner.run([FDESETUP, 'status'])
+        if not res.ok:
+            return failed('fdesetup status failed: %s' % res.reason())
+        status = res.out.strip().splitlines()[0] if res.out.strip() else ''
+        if status.startswith('FileVault is Off') and 'will be enabled' not in status:
+            return ok('FileVault is off: the Mac boots without anyone typing a password')
+        return manual('%s: after a restart the Mac waits at the FileVault unlock screen, docker and '
+                      'SSH down, until someone types a password' % status.rstrip('.'), [
+                          'Turn FileVault off: System Settings > Privacy & Security > FileVault > Turn Off '
+                          '(or sudo fdesetup disable)',
+                          'Or keep it, and restart on purpose only with sudo fdesetup authrestart (it unlocks '
+                          'the next boot once); a power cut still stops at the unlock screen'])
+
+    def remote_login_state(self):
+        if self._disabled(SSHD_LABEL) is False:
+            return ok('Remote Login is on (launchd has %s enabled)' % SSHD_LABEL)
+        # ssh.plist ships Disabled: Remote Login on is an "enabled" entry in launchd's database
+        return manual('Remote Login is off (launchd does not have %s enabled): no SSH after a restart'
+                      % SSHD_LABEL, [
+            'System Settings > General > Sharing > Remote Login: on',
+            'Or sudo systemsetup -setremotelogin on (the terminal needs Full Disk Access)'])
+
+    def passwordless_sudo(self, user):
+        if self.runner.euid == 0:
+            argv = [SUDO, '-n', '-u', user, SUDO, '-n', 'true']
+        elif self.user_name(self.runner.euid) == user:
+            argv = [SUDO, '-n', 'true']
+        else:
+            return None, 'only root can tell whether %s may sudo' % user
+        res = self.runner.run(argv)
+        return (True, None) if res.ok else (False, res.reason())
+
+    def sudoers_group(self):
+        return 'wheel'
+
+    def _docker_plugin_runs(self, plugin):
+        docker = self.which('docker')
+        return bool(docker) and self.runner.run([docker, plugin, 'version']).ok
+
+    def missing_docker_plugins(self):
+        return [plugin for plugin in PLUGINS if not self._docker_plugin_runs(plugin)]
+
+    def docker_plugin_packages(self, plugins):
+        prefix = self._brew()[1]
+        if any(self.exists(self._plugin_link(prefix, plugin)) for plugin in plugins):
+            return None  # installed, but docker does not look there: docker_plugin_steps()
+        return ['docker-%s' % plugin for plugin in plugins]
+
+    @staticmethod
+    def _plugin_link(prefix, plugin):
+        # the formulae link their plugin here (Formula/d/docker-compose.rb, docker-buildx.rb:
+        # (lib/"docker/cli-plugins").install_symlink)
+        return '%s/lib/docker/cli-plugins/docker-%s' % (prefix, plugin)
+
+    def docker_plugin_steps(self, plugins):
+        try:
+            prefix, owner = self._brew()[1:]
+        except PlatformError as exc:
+            return exc.result.steps
+        # the formulae's caveat: docker finds Homebrew's plugins only through cliPluginsExtraDirs
+        # (/usr/local/lib/docker/cli-plugins is one of docker's own plugin directories, not
+        # /opt/homebrew/lib/docker/cli-plugins)
+        return ['sudo -u %s -H brew install %s' % (owner, ' '.join('docker-' + p for p in plugins)),
+                'Add "cliPluginsExtraDirs": ["%s/lib/docker/cli-plugins"] to %s/.docker/config.json '
+                '(the formulae\'s caveat), then check with docker compose version'
+                % (prefix, self.user_home(owner))]

@@ -9,6 +9,7 @@ from ansible_collections.factiii.infra.plugins.module_utils.registry import FIXE
 from ansible_collections.factiii.infra.plugins.module_utils.runner import Runner
 from ansible_collections.factiii.infra.plugins.module_utils.batch import default_fixes, run_fixes
 
+import sim_debian
 from sim_debian import FRONTEND, LISTS, SimDebian
 
 PARAMS = {'node_min_major': 20, 'pnpm_version': '10', 'package_lock_timeout': 30,
@@ -16,6 +17,9 @@ PARAMS = {'node_min_major': 20, 'pnpm_version': '10', 'package_lock_timeout': 30
 DEV = default_fixes('dev')
 SERVER = [n for n in default_fixes('staging') if n != 'repo-not-cloned']
 CONVERGED = ('git', 'nodejs', 'npm', 'docker.io')
+# issue 16 point 6: on an ordinary Debian server (and the test hosts) these are ok as they are
+UNATTENDED = ('sleep-enabled', 'autorestart-off', 'updates-restart', 'filevault-on', 'remote-login-off',
+              'sudo-needs-password')
 
 
 @pytest.fixture
@@ -32,7 +36,8 @@ def run(host, names, check_mode=False, monkeypatch=None, **params):
     debian_mod.os.geteuid = lambda: host.euid
     platform = Debian(Runner(host), check_mode=check_mode, options=dict(PARAMS, **params))
     platform.clock, platform.sleep = host.clock, host.sleep  # simulated time: apt's waits and ours
-    platform.lock_holders = host.lock_holders  # the host's /proc/locks
+    platform.lock_holders = host.lock_holders
+    host.attach(platform)  # the host's /proc/locks
     fixes = [FIXES[n](platform, dict(PARAMS, **params)) for n in names]
     return dict((r['fix_id'][len('staging-'):], r) for r in run_fixes(fixes, 'staging', check_mode))
 
@@ -60,7 +65,7 @@ def test_converged_host_is_all_ok_and_runs_only_checks(systemd):
 def test_scan_of_bare_host_reports_every_fix_as_would_fix_and_changes_nothing(systemd):
     host = SimDebian(check_mode=True)
     rows = run(host, SERVER, check_mode=True)
-    assert statuses(rows) == dict.fromkeys(rows, 'fixed')
+    assert statuses(rows) == dict((n, 'ok' if n in UNATTENDED else 'fixed') for n in rows)
     assert rows['git-missing']['msg'] == 'would install git (git)'
     assert rows['node-missing']['msg'] == 'would install node (nodejs npm 20.19.2-1nodesource1)'
     assert rows['pnpm-missing']['msg'] == 'would install pnpm@10 with npm'
@@ -77,7 +82,7 @@ def test_fix_of_bare_host_installs_all_packages_in_one_transaction_then_is_idemp
         'git-missing': 'fixed', 'node-missing': 'fixed', 'pnpm-missing': 'fixed',
         'docker-missing': 'fixed',
         # docker.io's postinst starts and enables it: nothing left for these two
-        'docker-not-running': 'ok', 'docker-autostart': 'ok'}
+        'docker-not-running': 'ok', 'docker-autostart': 'ok', **dict.fromkeys(UNATTENDED, 'ok')}
     assert host.installs() == [['apt-get', '-o', 'DPkg::Lock::Timeout=30', '-q', '-y', 'install',
                                 'git', 'nodejs', 'npm', 'docker.io']]
     assert ['/usr/bin/npm', 'install', '-g', '--ignore-scripts', '--no-fund', '--no-audit', 'pnpm@10'] in host.calls
@@ -371,7 +376,8 @@ def test_unreachable_package_source_fails_the_package_fixes_and_the_rest_go_on(s
     rows = run(host, SERVER, node_min_major=18)
     assert statuses(rows) == {
         'git-missing': 'ok', 'node-missing': 'failed', 'docker-missing': 'ok',
-        'pnpm-missing': 'failed', 'docker-not-running': 'fixed', 'docker-autostart': 'fixed'}
+        'pnpm-missing': 'failed', 'docker-not-running': 'fixed', 'docker-autostart': 'fixed',
+        **dict.fromkeys(UNATTENDED, 'ok')}
     assert rows['node-missing']['msg'] == (
         'apt-get install nodejs npm failed: E: Unable to locate package nodejs; apt-get update: '
         'W: Failed to fetch http://127.0.0.1:23448/debian/dists/bookworm/InRelease  Could not connect to '
@@ -516,3 +522,113 @@ def test_an_apt_that_starts_while_the_journal_is_read_is_waited_for_not_taken_fo
     assert rows['git-missing'] == dict(rows['git-missing'], status='fixed', msg='done: install git (git)')
     assert host.now == 6 and not [c for c in host.calls if c[0] == 'dpkg']
     assert real() == []
+
+
+# -- issue 16 point 6: a server that comes back unattended ------------------------------------
+
+def test_an_ordinary_server_is_left_alone_with_the_reasons(systemd):
+    host = SimDebian(CONVERGED, pnpm='10.2.1', docker_running=True, docker_enabled=True)
+    rows = run(host, list(UNATTENDED))
+    assert dict((n, (r['status'], r['msg'])) for n, r in rows.items()) == {
+        'sleep-enabled': ('ok', 'nothing suspends this host: no lid (/proc/acpi/button/lid), logind IdleAction=ignore'),
+        'autorestart-off': ('ok', 'not applicable: powering on after a power failure is a firmware setting here '
+                                  '(the BIOS/UEFI "Restore on AC power loss", or "AC Power Recovery": set it to on)'),
+        'updates-restart': ('ok', 'unattended-upgrades is not installed: nothing reboots this host for updates'),
+        'filevault-on': ('ok', "not applicable: FileVault is macOS's (an encrypted Debian root asks at boot as it "
+                               "was set up)"),
+        'remote-login-off': ('ok', 'sshd answered: this host runs it (factiii reached it over SSH)'),
+        'sudo-needs-password': ('ok', 'runs as root with no deploy user to check (set deploy_user: <user> on the task)'),
+    }
+    assert not [c for c in host.calls if c[0] == 'systemctl']  # nothing to suspend it: not even asked
+
+
+IDLE_SUSPEND = {'/etc/systemd/logind.conf': sim_debian.LOGIND_CONF,
+                '/etc/systemd/logind.conf.d/t16g.conf': '[Login]\nIdleAction=suspend\n'}
+
+
+@pytest.mark.parametrize('logind, lid, cause', [
+    (IDLE_SUSPEND, False, 'logind IdleAction=suspend'),
+    (None, True, 'a lid, with logind HandleLidSwitch=suspend'),  # the default action of a lid
+])
+def test_a_host_that_can_suspend_itself_gets_its_sleep_targets_masked(systemd, logind, lid, cause):
+    scan_host = SimDebian(CONVERGED, logind=logind, lid=lid)
+    scan = run(scan_host, ['sleep-enabled'], check_mode=True)['sleep-enabled']
+    assert (scan['status'], scan['msg']) == (
+        'fixed', 'would mask sleep.target suspend.target hibernate.target hybrid-sleep.target '
+                 '(this host can suspend itself: %s)' % cause)
+    assert not scan_host.masked
+    host = SimDebian(CONVERGED, logind=logind, lid=lid)
+    row = run(host, ['sleep-enabled'])['sleep-enabled']
+    assert row['status'] == 'fixed', row
+    assert host.masked == set(sim_debian.SLEEP_TARGETS)
+    host.calls = []
+    again = run(host, ['sleep-enabled'])['sleep-enabled']
+    assert (again['status'], again['msg']) == ('ok', 'the sleep targets are masked (%s can ask, nothing happens)' % cause)
+    assert not [c for c in host.calls if c[:2] == ['systemctl', 'mask']]
+
+
+def test_a_lid_set_to_ignore_and_a_later_drop_in_that_undoes_idle_suspend_are_ok(systemd):
+    logind = dict(IDLE_SUSPEND, **{'/etc/systemd/logind.conf.d/zz-server.conf':
+                                   '[Login]\nIdleAction=ignore\nHandleLidSwitch=ignore\n'})
+    row = run(SimDebian(CONVERGED, logind=logind, lid=True), ['sleep-enabled'])['sleep-enabled']
+    assert row['status'] == 'ok' and 'IdleAction=ignore' in row['msg'], row
+
+
+def test_sleep_targets_as_a_user_without_sudo_is_manual(systemd):
+    host = SimDebian(CONVERGED, logind=IDLE_SUSPEND, euid=1000, sudo=False)
+    row = run(host, ['sleep-enabled'])['sleep-enabled']
+    assert row['status'] == 'manual' and row['msg'].startswith(
+        'this host can suspend itself: logind IdleAction=suspend and masking the sleep targets needs root'), row
+    assert not host.masked
+
+
+def test_unattended_upgrades_that_reboot_are_the_admins_choice_manual(systemd):
+    host = SimDebian(CONVERGED + ('unattended-upgrades',), auto_reboot='true')
+    row = run(host, ['updates-restart'])['updates-restart']
+    assert row['status'] == 'manual'
+    assert row['msg'] == ('unattended-upgrades reboots this host by itself after some updates '
+                          '(Unattended-Upgrade::Automatic-Reboot "true")')
+    quiet = run(SimDebian(CONVERGED + ('unattended-upgrades',)), ['updates-restart'])['updates-restart']
+    assert (quiet['status'], quiet['msg']) == (
+        'ok', 'unattended-upgrades does not reboot this host (Automatic-Reboot false)')
+
+
+def test_a_deploy_user_without_passwordless_sudo_is_manual_with_a_checked_sudoers_file(systemd, monkeypatch):
+    monkeypatch.setenv('SUDO_USER', 'deploy')
+    host = SimDebian(CONVERGED)
+    row = run(host, ['sudo-needs-password'])['sudo-needs-password']
+    assert ['/usr/bin/sudo', '-n', '-u', 'deploy', '/usr/bin/sudo', '-n', 'true'] in host.calls
+    assert row['status'] == 'manual'
+    assert row['msg'] == 'deploy cannot sudo without a password (sudo: a password is required)'
+    assert row['steps'] == [
+        "rule=$(mktemp) && printf '%s\\n' 'deploy ALL=(ALL) NOPASSWD: ALL' > \"$rule\"  # as root",
+        'visudo -cf "$rule"  # checks it: must say "parsed OK"',
+        'install -m 0440 -o root -g root "$rule" /etc/sudoers.d/factiii-deploy && rm -f "$rule"']
+    host.sudoers.add('deploy')
+    assert run(host, ['sudo-needs-password'])['sudo-needs-password']['msg'] == 'deploy may sudo without a password'
+    # deploy_user wins over SUDO_USER; a name that is not one is bad input, run nothing
+    bad = run(host, ['sudo-needs-password'], deploy_user='x;rm -rf /')['sudo-needs-password']
+    assert bad['status'] == 'failed' and 'is not a user name' in bad['msg']
+
+
+@pytest.mark.parametrize('docker_cli, expected', [
+    # Debian 12: docker-compose is Compose v1 (1.29.2), there is no docker-buildx: Docker's steps
+    ('20.10', 'manual'),
+    # Debian 13: docker-compose 2.26.1 and docker-buildx 0.13.1 are docker CLI plugins
+    ('26.1', 'fixed'),
+])
+def test_docker_plugins_come_from_apt_only_where_apt_has_them_as_plugins(systemd, docker_cli, expected):
+    packages = TRIXIE if docker_cli == '26.1' else CONVERGED
+    host = SimDebian(packages, docker_cli=docker_cli, docker_running=True, docker_enabled=True)
+    rows = run(host, ['docker-missing', 'docker-plugins-missing'])
+    row = rows['docker-plugins-missing']
+    assert row['status'] == expected, row
+    if expected == 'manual':
+        assert row['msg'] == 'docker compose and docker buildx are missing'
+        assert 'docs.docker.com/engine/install/debian/' in row['steps'][0]
+        assert not host.installs()
+    else:
+        assert row['msg'] == 'done: install docker-compose docker-buildx'
+        assert host.installs()[0][-2:] == ['docker-compose', 'docker-buildx']
+        again = run(host, ['docker-missing', 'docker-plugins-missing'])['docker-plugins-missing']
+        assert (again['status'], again['msg']) == ('ok', 'docker compose and docker buildx are installed')

@@ -32,6 +32,7 @@ def run(host, check_mode):
     platform = Debian(Runner(host), check_mode=check_mode, options=dict(PARAMS))
     platform.clock, platform.sleep = host.clock, host.sleep
     platform.lock_holders = host.lock_holders
+    host.attach(platform)
     said = []
     rows = run_fixes([FIXES[n](platform, dict(PARAMS)) for n in SERVER], 'staging', check_mode,
                      progress=lambda msg: said.append((msg, len(host.installs()))))

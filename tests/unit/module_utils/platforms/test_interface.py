@@ -21,6 +21,10 @@ OPERATIONS = {
     'which', 'admin_problem', 'package_names', 'candidate_version', 'install_blocker',
     'install_packages', 'npm_install_global', 'node_upgrade_steps', 'docker_installed',
     'docker_packages', 'docker_state', 'start_docker', 'docker_boot', 'enable_docker_at_boot',
+    # issue 16 point 6: a server that comes back unattended
+    'sleep_state', 'disable_sleep', 'power_restore_state', 'enable_power_restore', 'update_reboot_state',
+    'disable_update_reboot', 'disk_unlock_state', 'remote_login_state', 'passwordless_sudo', 'sudoers_group',
+    'missing_docker_plugins', 'docker_plugin_packages', 'docker_plugin_steps',
 }
 
 

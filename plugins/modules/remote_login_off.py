@@ -1,0 +1,69 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: remote_login_off
+short_description: Report Remote Login (SSH) being off
+version_added: 1.0.0
+description:
+  - On macOS, C(manual) when Remote Login is off (launchd has C(com.openssh.sshd) disabled). Never changes anything.
+  - On Debian/Ubuntu, C(ok), since factiii reached the host over SSH.
+  - Reported as fix C(<stage>-remote-login-off). The same fix runs inside M(factiii.infra.stage) with the rest of its
+    stage.
+author:
+  - factiii contributors (@factiii)
+extends_documentation_fragment:
+  - factiii.infra.fix
+  - factiii.infra.common
+'''
+
+EXAMPLES = r'''
+- name: Run the remote-login-off fix
+  factiii.infra.remote_login_off:
+    stage: staging
+  become: true
+'''
+
+RETURN = r'''
+fix_id:
+  description: The fix's id, C(<stage>-remote-login-off).
+  returned: always
+  type: str
+  sample: staging-remote-login-off
+status:
+  description: C(ok), C(fixed) (in check mode, would fix), C(manual) or C(failed).
+  returned: always
+  type: str
+  sample: ok
+msg:
+  description: One line saying what was found or done.
+  returned: always
+  type: str
+  sample: "Remote Login is on (launchd has com.openssh.sshd enabled)"
+steps:
+  description: For C(manual), the exact steps a human must take; empty otherwise.
+  returned: always
+  type: list
+  elements: str
+details:
+  description: Extra facts the fix found (for example versions).
+  returned: always
+  type: dict
+'''
+
+from ansible_collections.factiii.infra.plugins.module_utils.fixes.remote_login_off import RemoteLoginOff
+from ansible_collections.factiii.infra.plugins.module_utils.module import run_fix_module
+
+
+def main():
+    run_fix_module(RemoteLoginOff)
+
+
+if __name__ == '__main__':
+    main()
