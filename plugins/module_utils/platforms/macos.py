@@ -770,10 +770,10 @@ class MacOS(Platform):
         if self._disabled(SSHD_LABEL) is False:
             return ok('Remote Login is on (launchd has %s enabled)' % SSHD_LABEL)
         # ssh.plist ships Disabled: Remote Login on is an "enabled" entry in launchd's database
+        steps = ['System Settings > General > Sharing > Remote Login: on',
+                 'Or sudo systemsetup -setremotelogin on (the terminal needs Full Disk Access)']
         return manual('Remote Login is off (launchd does not have %s enabled): no SSH after a restart'
-                      % SSHD_LABEL, [
-            'System Settings > General > Sharing > Remote Login: on',
-            'Or sudo systemsetup -setremotelogin on (the terminal needs Full Disk Access)'])
+                      % SSHD_LABEL, steps)
 
     def passwordless_sudo(self, user):
         if self.runner.euid == 0:
