@@ -11,6 +11,7 @@ import os
 import pytest
 import yaml
 
+from ansible_collections.factiii.infra.plugins.module_utils.batch import fix_names
 from support import run_reported, tool
 from testhost import TestHosts
 
@@ -86,8 +87,11 @@ def test_unknown_fix_name_in_the_role(bad, tmp_path):
     results = tmp_path / 'r.json'
     proc = bad.run('playbooks/fix.yml', '-l', 'staging', '-e', json.dumps({'staging_fixes': ['git-missing', 'no-such-fix']}),
                    env={'FACTIII_RESULTS_JSON': str(results)})
-    one_line_error(proc, 'value of staging_fixes must be one or more of: git-missing, node-missing, docker-missing, '
-                         'repo-not-cloned, pnpm-missing, docker-not-running, docker-autostart. Got no match for: no-such-fix')
+    # the choices are every fix, in run order (declared by the fixes, not listed here)
+    assert fix_names()[:7] == ['git-missing', 'node-missing', 'docker-missing', 'repo-not-cloned', 'pnpm-missing',
+                               'docker-not-running', 'docker-autostart']
+    one_line_error(proc, 'value of staging_fixes must be one or more of: %s. Got no match for: no-such-fix'
+                   % ', '.join(fix_names()))
     assert 'Scan and fix stage' not in proc.stdout, proc.report
     # the report says it too, as a Failed row of the stage (a workflow reads the JSON)
     row = ('   Failed: staging-invalid-arguments: role factiii.infra.staging: value of staging_fixes must be one or more '
