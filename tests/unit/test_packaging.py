@@ -136,4 +136,3 @@ def test_changelog_md_is_generated_from_changelogs(tmp_path):
     assert (tree / 'CHANGELOG.md').read_text(encoding='utf-8') == committed, (
         'CHANGELOG.md is not what `antsibull-changelog generate` writes from changelogs/: run it, and put '
         'changes in changelogs/fragments/')
-
