@@ -103,6 +103,22 @@ EXAMPLES = r'''
     stage: secrets
     github_repo: example/app
     secrets: [STAGING_SSH, PROD_SSH]
+
+# The common options, set once for the stage module and every fix module of a block or play
+# (the action group factiii.infra.infra)
+- name: Scan staging with a longer wait for the host's lock and for apt's
+  module_defaults:
+    group/factiii.infra.infra:
+      lock_timeout: 900
+      package_lock_timeout: 600
+  block:
+    - name: Scan the staging stage
+      factiii.infra.stage:
+        stage: staging
+        repo_url: git@github.com:example/app.git
+        repo_dest: /srv/app
+      check_mode: true
+      become: true
 '''
 
 RETURN = r'''
