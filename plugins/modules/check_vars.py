@@ -29,8 +29,16 @@ description:
     checks C(deploy) (the P(factiii.infra.deploy#role) role's C(deploy_) variables) and the stage, and
     C(factiii.infra.dev_sync) the stage, before anything reaches the server.
   - Runs on the controller only; it never connects to the host.
+attributes:
+  check_mode:
+    support: full
+    details:
+      - It only reads variables, in check mode or not.
 author:
   - factiii contributors (@factiii)
+extends_documentation_fragment:
+  - factiii.infra.attributes
+  - factiii.infra.attributes.controller
 options:
   stage:
     description: The stage whose role's variables are checked, or C(deploy) for the deploy role's.

@@ -22,8 +22,19 @@ description:
   - A user and token in an HTTPS O(repo_url) are passed to git in its environment for the fetch only,
     and never shown (C(https://***@host/...)).
   - In check mode the ref is fetched, resolved and checked; nothing is checked out.
+attributes:
+  check_mode:
+    support: partial
+    details:
+      - In check mode the ref is still fetched into the clone (git objects and the fetched ref), then resolved and
+        checked; the work tree is not changed and nothing is checked out.
+  diff_mode:
+    support: none
 author:
   - factiii contributors (@factiii)
+extends_documentation_fragment:
+  - factiii.infra.attributes
+  - factiii.infra.attributes.host
 options:
   repo_dest:
     description: The clone of the app repository on the host.

@@ -24,8 +24,16 @@ description:
     stops a deploy (it is about the next boot).'
   - Fails, with one line naming the ref, the failed step and the rollback's outcome, when a row is Failed.
   - Runs on the controller only; it never connects to a host.
+attributes:
+  check_mode:
+    support: full
+    details:
+      - It only reads the results it is given, in check mode or not.
 author:
   - factiii contributors (@factiii)
+extends_documentation_fragment:
+  - factiii.infra.attributes
+  - factiii.infra.attributes.controller
 options:
   stage:
     description: The stage deployed to.

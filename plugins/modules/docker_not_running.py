@@ -22,6 +22,10 @@ description:
 author:
   - factiii contributors (@factiii)
 extends_documentation_fragment:
+  - factiii.infra.attributes
+  - factiii.infra.attributes.actiongroup_infra
+  - factiii.infra.attributes.scan
+  - factiii.infra.attributes.host
   - factiii.infra.fix
   - factiii.infra.common
   - factiii.infra.docker_not_running

@@ -22,8 +22,16 @@ description:
   - The same check runs inside M(factiii.infra.stage) for every server stage; this module is for playbooks
     that reach a server without a stage first (C(factiii.infra.dev_sync)).
   - Runs on the controller only; it never connects to the host.
+attributes:
+  check_mode:
+    support: full
+    details:
+      - It only reads the connection's settings, in check mode or not.
 author:
   - factiii contributors (@factiii)
+extends_documentation_fragment:
+  - factiii.infra.attributes
+  - factiii.infra.attributes.controller
 options: {}
 notes:
   - Pin each server's key in a known_hosts file named by C(ansible_ssh_common_args)

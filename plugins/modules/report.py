@@ -21,8 +21,16 @@ description:
     if set. When the callback is enabled, the callback does both, once, and this task prints nothing.
   - Fails (one line) when any fix failed or a host was unreachable, so the run exits non-zero.
   - Runs on the controller only; it never connects to a host.
+attributes:
+  check_mode:
+    support: full
+    details:
+      - In check mode (a scan) it prints the report and writes E(FACTIII_RESULTS_JSON) too - they are the scan's output.
 author:
   - factiii contributors (@factiii)
+extends_documentation_fragment:
+  - factiii.infra.attributes
+  - factiii.infra.attributes.controller
 options: {}
 notes:
   - Reads the fact C(factiii__outcomes) of each host of its play, which C(playbooks/stages.yml) sets;

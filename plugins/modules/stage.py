@@ -27,9 +27,20 @@ description:
     C(<stage>-host-busy) naming the run that holds it, and changes nothing.
   - Checks of your own (O(checks)) run in the same execution and are reported like the built-in fixes.
   - Any C(failed) fix fails the task; C(manual) alone does not.
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details:
+      - The action plugin validates the options and refuses a host whose host key would not be checked, then runs
+        the module once on the host; the C(secrets) stage runs on the controller only.
 author:
   - factiii contributors (@factiii)
 extends_documentation_fragment:
+  - factiii.infra.attributes
+  - factiii.infra.attributes.actiongroup_infra
+  - factiii.infra.attributes.scan
+  - factiii.infra.attributes.host
   - factiii.infra.common
   - factiii.infra.fixes
   - factiii.infra.secrets
@@ -92,6 +103,22 @@ EXAMPLES = r'''
     stage: secrets
     github_repo: example/app
     secrets: [STAGING_SSH, PROD_SSH]
+
+# The common options, set once for the stage module and every fix module of a block or play
+# (the action group factiii.infra.infra)
+- name: Scan staging with a longer wait for the host's lock and for apt's
+  module_defaults:
+    group/factiii.infra.infra:
+      lock_timeout: 900
+      package_lock_timeout: 600
+  block:
+    - name: Scan the staging stage
+      factiii.infra.stage:
+        stage: staging
+        repo_url: git@github.com:example/app.git
+        repo_dest: /srv/app
+      check_mode: true
+      become: true
 '''
 
 RETURN = r'''

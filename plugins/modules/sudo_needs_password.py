@@ -20,6 +20,10 @@ description:
 author:
   - factiii contributors (@factiii)
 extends_documentation_fragment:
+  - factiii.infra.attributes
+  - factiii.infra.attributes.actiongroup_infra
+  - factiii.infra.attributes.scan
+  - factiii.infra.attributes.host
   - factiii.infra.fix
   - factiii.infra.common
   - factiii.infra.sudo_needs_password

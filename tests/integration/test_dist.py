@@ -83,6 +83,31 @@ def test_the_files_are_named_by_the_version_and_the_wheel_carries_the_collection
                                                os.path.basename(tarball)), proc.report
 
 
+# The top level of the collection tarball: what a user runs or reads, nothing test-only or dev tooling.
+SHIPPED = ['CHANGELOG.md', 'CONTRIBUTING.md', 'FILES.json', 'LICENSE', 'MANIFEST.json', 'README.md', 'SECURITY.md',
+           'app-template', 'bin', 'changelogs', 'inventories', 'meta', 'playbooks', 'plugins', 'roles',
+           'workflow-templates']
+
+
+def test_the_collection_tarball_ships_no_test_only_file_nor_dev_tooling(built_collection):
+    """galaxy.yml's build_ignore: no tests, test-only collection requirements (requirements.yml),
+    dev settings, caches or changelog fragments; the license and galaxy.yml's links are in the manifest."""
+    with tarfile.open(built_collection[0]) as tar:
+        names = sorted(m.name for m in tar.getmembers() if m.isfile())
+        manifest = json.load(tar.extractfile('MANIFEST.json'))
+        shipped_license = tar.extractfile('LICENSE').read()
+    assert sorted(set(n.split('/')[0] for n in names)) == SHIPPED, names
+    assert [n for n in names if n.startswith('changelogs/')] == ['changelogs/changelog.yaml']
+    assert [n for n in names if '__pycache__' in n or n.endswith(('.pyc', '.tar.gz'))] == []
+    with open(os.path.join(ROOT, 'LICENSE'), 'rb') as handle:
+        assert shipped_license == handle.read()
+    info = manifest['collection_info']
+    assert info['license'] == ['GPL-3.0-or-later']
+    assert [info[k] for k in ('repository', 'documentation', 'homepage', 'issues')] == [
+        'https://github.com/factiii/factiii.infra', 'https://github.com/factiii/factiii.infra/blob/main/README.md',
+        'https://github.com/factiii/factiii.infra', 'https://github.com/factiii/factiii.infra/issues']
+
+
 def test_versions_that_differ_stop_the_build(tmp_path):
     """galaxy.yml says one version, the CLI another: build-dist fails loudly, writes nothing."""
     tree = tmp_path / 'tree'

@@ -1,3 +1,6 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) factiii contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The platform interface: the only place that knows apt vs brew, systemd vs launchd.
 
 Fixes and the batch are written against this interface alone: every operation they call
