@@ -24,6 +24,7 @@ import tempfile
 import pytest
 import yaml
 
+import ee_image
 from support import run_reported, tool
 from testhost import TestHosts
 
@@ -41,11 +42,11 @@ FIX_HINT = 'set ansible_host_key_checking: true for it in the inventory'
 
 
 @pytest.fixture(scope='module')
-def ee_image(test_host_image):
-    import ee_image as ee  # tests/ (on sys.path through tests/conftest.py)
+def image(test_host_image):
+    """The EE image's name (its base is the test host image's base)."""
     try:
-        return ee.build()
-    except ee.EEError as exc:
+        return ee_image.build()
+    except ee_image.EEError as exc:
         pytest.fail(str(exc))
 
 
@@ -137,13 +138,13 @@ def git_installed(host):
 
 
 @pytest.mark.parametrize('path', PATHS)
-def test_scan_and_fix_in_the_ee(ee_image, hosts, tmp_path, path):
+def test_scan_and_fix_in_the_ee(image, hosts, tmp_path, path):
     host = hosts[PATHS.index(path)]
     pdd = private_data_dir(tmp_path, hosts, host)
     assert not git_installed(host)
     for mode, row in (('scan', 'Would fix'), ('fix', 'Fixed')):
         logins = host.ssh_logins()
-        rc, stdout, proc = run_ee(path, ee_image, pdd, mode, hosts.workdir)
+        rc, stdout, proc = run_ee(path, image, pdd, mode, hosts.workdir)
         assert rc == 0, '%s\n--- job stdout\n%s' % (proc.report, stdout[-5000:])
         block = report_block(stdout)
         assert block, 'no RESULTS BY STAGE in the job output:\n%s\n%s' % (stdout[-5000:], proc.report)
@@ -158,7 +159,7 @@ def test_scan_and_fix_in_the_ee(ee_image, hosts, tmp_path, path):
 
 
 @pytest.fixture
-def wrong_known_hosts(hosts, tmp_path):
+def wrong_known_hosts(hosts):
     """A known_hosts pinning another key for the host key test host's address."""
     host = hosts[len(PATHS)]
     key = tempfile.mkdtemp(prefix='ee-key-', dir=hosts.workdir)
@@ -172,13 +173,13 @@ def wrong_known_hosts(hosts, tmp_path):
     return path
 
 
-@pytest.mark.parametrize('path', ['transmit', 'runner'])
-def test_host_keys_under_ansible_runner(ee_image, hosts, tmp_path, wrong_known_hosts, path):
-    host = hosts[len(PATHS)]
+def test_host_keys_under_ansible_runner(image, hosts, tmp_path, wrong_known_hosts):
+    # through transmit | worker | process, as AWX runs a job (ansible-runner sets the variable in the worker)
+    path, host = 'transmit', hosts[len(PATHS)]
     logins = host.ssh_logins()
     # runner's ANSIBLE_HOST_KEY_CHECKING=False, no inventory setting, a wrong pinned key: refused, no login
     pdd = private_data_dir(tmp_path / 'off', hosts, host, checking=False, known_hosts=wrong_known_hosts)
-    rc, stdout, proc = run_ee(path, ee_image, pdd, 'scan', hosts.workdir)
+    rc, stdout, proc = run_ee(path, image, pdd, 'scan', hosts.workdir)
     assert rc != 0, 'a scan with host key checking off ran:\n%s' % stdout[-5000:]
     refusals = [line for line in stdout.splitlines() if 'host key checking is off for %s' % host.name in line]
     assert refusals, 'no refusal in the job output:\n%s\n%s' % (stdout[-5000:], proc.report)
@@ -187,13 +188,13 @@ def test_host_keys_under_ansible_runner(ee_image, hosts, tmp_path, wrong_known_h
     assert host.ssh_logins() == logins, 'the refused run logged in'
     # the inventory setting on, the same wrong key: ssh refuses the host
     pdd = private_data_dir(tmp_path / 'wrong', hosts, host, known_hosts=wrong_known_hosts)
-    rc, stdout, proc = run_ee(path, ee_image, pdd, 'scan', hosts.workdir)
+    rc, stdout, proc = run_ee(path, image, pdd, 'scan', hosts.workdir)
     assert rc != 0, 'a scan with a wrong pinned host key ran:\n%s' % stdout[-5000:]
     assert 'Host key verification failed' in stdout or 'host key changed' in stdout, stdout[-5000:]
     assert host.ssh_logins() == logins, 'a run with a wrong host key logged in'
     # the inventory setting on and the right key: it runs
     pdd = private_data_dir(tmp_path / 'right', hosts, host)
-    rc, stdout, proc = run_ee(path, ee_image, pdd, 'scan', hosts.workdir)
+    rc, stdout, proc = run_ee(path, image, pdd, 'scan', hosts.workdir)
     assert rc == 0, '%s\n--- job stdout\n%s' % (proc.report, stdout[-5000:])
     assert report_block(stdout), stdout[-5000:]
     assert host.ssh_logins() == logins + 1
