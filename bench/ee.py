@@ -11,12 +11,15 @@ next to the plain ansible-playbook run, interleaved, and their ratio.
 Both inventories say ansible_host_key_checking: true (ansible-runner turns checking off otherwise,
 and the stage refuses the host). Each repetition runs both, the order alternating. The hosts are
 bench.py's converged hosts (its cached image), here on ports 24250-24259, named factiii-ee18-bench-*.
-Controller CPU of (x) is what runs on the machine outside the container (transmit, process, docker's
-client): the Ansible run itself is in the container, so only the wall time compares.
+Controller CPU: (e) the wait4 rusage of ansible-playbook and everything it waited for (bench.py's);
+(x) that of transmit, docker's client and process, plus the worker's own in the container (a small
+Python wrapper there reports the rusage of ansible-runner worker and its children). Neither counts
+dockerd's and containerd's work of starting the container.
 """
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -30,6 +33,11 @@ sys.path.insert(0, os.path.join(b.ROOT, 'tests'))
 import ee_image  # noqa: E402  pylint: disable=wrong-import-position
 
 EE = 'x'
+# runs the worker in the container and writes its CPU time (user + system of it and every process it
+# waited for: ansible-playbook, its forks, ssh) to stderr, which the run's log gets
+CPU_WRAPPER = ('import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); '
+               'u = resource.getrusage(resource.RUSAGE_CHILDREN); '
+               'sys.stderr.write("factiii-ee-cpu %.3f\\n" % (u.ru_utime + u.ru_stime)); sys.exit(code)')
 PORT = 24250
 NAMES = {'e': 'plain ansible-playbook', EE: 'EE: runner transmit|worker|process'}
 GROUP_VARS = dict(b.STAGING_VARS, ansible_host_key_checking=True)
@@ -56,17 +64,28 @@ class EEBench(b.Bench):
         out = os.path.join(pdd, 'out')
         # the key and known_hosts at the inventory's paths (read-only); the report JSON into the logs
         script = ('set -o pipefail; ansible-runner transmit "$1" -p scan.yml | docker run -i --rm --user 0 '
-                  '--network host -v "$2:$2:ro" -v "$3:$3" "$4" ansible-runner worker --private-data-dir=/runner '
-                  '| ansible-runner process "$5"')
-        return [['bash', '-c', script, 'ee', pdd, hosts.workdir, self.logs, self.image, out]], dict(os.environ)
+                  '--network host -v "$2:$2:ro" -v "$3:$3" "$4" python3 -c "$6" ansible-runner worker '
+                  '--private-data-dir=/runner | ansible-runner process "$5"')
+        return [['bash', '-c', script, 'ee', pdd, hosts.workdir, self.logs, self.image, out, CPU_WRAPPER]], dict(os.environ)
+
+    def measure(self, variant, mode, hosts, inventory, counts_before=None):
+        m = super().measure(variant, mode, hosts, inventory, counts_before)
+        if variant == EE:
+            # the container's CPU (the Ansible run itself) added to the machine-side CPU
+            tag = '%03d-%s-%s-n%d' % (self.counter, variant, mode, len(hosts.hosts))
+            with open(os.path.join(self.logs, tag + '.0.log'), encoding='utf-8') as handle:
+                found = re.findall(r'^factiii-ee-cpu (\S+)$', handle.read(), re.M)
+            m.host_cpu = m.cpu
+            m.cpu = m.cpu + float(found[-1]) if found else None
+        return m
 
     def verdict(self, variant, outputs, results, codes):  # pylint: disable=arguments-differ
         return super().verdict('e' if variant == EE else variant, outputs, results, codes)
 
 
 def table(rows):
-    headers = ['N', 'plain wall s', 'EE wall s', 'EE / plain', 'EE - plain s', 'plain ctl CPU s',
-               'auth/host plain', 'auth/host EE', 'reps', 'verdicts']
+    headers = ['N', 'plain wall s', 'EE wall s', 'EE / plain wall', 'EE - plain s', 'plain CPU s', 'EE CPU s',
+               'EE / plain CPU', 'auth/host plain / EE', 'reps']
     return b.table(headers, rows)
 
 
@@ -112,12 +131,14 @@ def main():
         for n in sizes:
             plain, ee = cells[(n, 'e')], cells[(n, EE)]
             wall_p, wall_e = b.median([m.wall for m in plain]), b.median([m.wall for m in ee])
+            cpu_p, cpu_e = b.median([m.cpu for m in plain]), b.median([m.cpu for m in ee if m.cpu is not None])
+            auths = '%s / %s' % (b._span([a for m in plain for a in m.auths]),  # pylint: disable=protected-access
+                                 b._span([a for m in ee for a in m.auths]))  # pylint: disable=protected-access
             rows.append([str(n), b.fmt_s(wall_p), b.fmt_s(wall_e), '%.2f' % (wall_e / wall_p), b.fmt_s(wall_e - wall_p),
-                         b.fmt_s(b.median([m.cpu for m in plain])),
-                         b._span([a for m in plain for a in m.auths]),  # pylint: disable=protected-access
-                         b._span([a for m in ee for a in m.auths]),  # pylint: disable=protected-access
-                         str(len(plain)), 'fixed 0 in every run'])
-        print('%s\nEE image %s, converged image %s\n%s' % (machine, bench.image, image, table(rows)))
+                         b.fmt_s(cpu_p), b.fmt_s(cpu_e), '%.2f' % (cpu_e / cpu_p) if cpu_e else '-', auths,
+                         str(len(plain))])
+        print('%s\nEE image %s, converged image %s; every scan said fixed 0\n%s' % (
+            machine, bench.image, image, table(rows)))
     except (b.BenchError, ee_image.EEError) as exc:
         sys.stderr.write('bench/ee: %s\n' % exc)
         sys.exit(1)
