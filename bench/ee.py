@@ -79,8 +79,9 @@ class EEBench(b.Bench):
             m.cpu = m.cpu + float(found[-1]) if found else None
         return m
 
-    def verdict(self, variant, outputs, results, codes):  # pylint: disable=arguments-differ
-        return super().verdict('e' if variant == EE else variant, outputs, results, codes)
+    @staticmethod
+    def verdict(variant, outputs, results, codes):
+        return b.Bench.verdict('e' if variant == EE else variant, outputs, results, codes)
 
 
 def table(rows):
