@@ -91,7 +91,8 @@ def build(log=None):
     found = subprocess.run(['docker', 'image', 'inspect', '-f', '{{.Id}}', base], capture_output=True, text=True,
                            check=False)
     if found.returncode != 0:
-        raise EEError('no base image %s: run tests/hosts/build-image (it makes it from Debian packages)' % base)
+        raise EEError('no base image %s: tests/hosts/build-image makes it from Debian packages when it builds the '
+                      'test host image (docker rmi that one first if it says it is up to date)' % base)
     stage = tempfile.mkdtemp(prefix='factiii-ee-')
     try:
         os.makedirs(os.path.join(stage, 'meta', 'ca'))
