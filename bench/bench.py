@@ -271,6 +271,8 @@ class Bench:
         self.trees = {}
         self.baseline = None        # {'ref', 'commit'} of --baseline
         self.keep = False           # keep the work directory (its logs) whatever --keep says
+        # (prefix, port) of the host converged_image builds on: another benchmark sets its own
+        self.source_host = ('bench-source', PORTS['source'])
 
     def tree(self, variant):
         return self.trees.get(variant, (ROOT, self.collections))
@@ -339,7 +341,8 @@ class Bench:
             log('converged image %s is up to date' % image)
             return image
         log('building the converged image %s (fix of one bare host, then docker commit)' % image)
-        with BenchHosts('bench-source', 1, os.path.join(self.workdir, 'source'), PORTS['source']) as hosts:
+        prefix, port = self.source_host
+        with BenchHosts(prefix, 1, os.path.join(self.workdir, 'source'), port) as hosts:
             hosts.put_repo(self.bare_repo)
             inventory = hosts.inventory({'staging': hosts.names}, {'staging': STAGING_VARS})
             fix = self.measure('e', 'fix', hosts, inventory)
