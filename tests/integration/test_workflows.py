@@ -957,3 +957,46 @@ def test_ssh_run_checks_the_host_key(ssh_host, tmp_path):
     assert 'Host key verification failed' in proc.stdout + proc.stderr or 'HOST IDENTIFICATION HAS CHANGED' in proc.stdout, \
         proc.report
     assert os.listdir(str(proc.tmp)) == []
+
+
+# --- issue 18: the fleet workflow's slices merged by factiii-summary --slices ------------------
+
+
+def _slice_file(tmp_path, name, stage, hosts, check_mode=True):
+    from ansible_collections.factiii.infra.plugins.plugin_utils import results as cb
+    report = cb.new_report()
+    for host in hosts:
+        cb.add_results(report, stage, host, [{'fix_id': '%s-git-missing' % stage, 'status': 'fixed', 'msg': 'git',
+                                              'steps': []}], check_mode=check_mode)
+    path = tmp_path / name
+    assert cb.write_json(report, str(path)) is None
+    return path
+
+
+def test_summary_of_slices_is_one_report_and_refuses_a_host_twice_or_a_missing_slice(tmp_path, summary_script):
+    one = _slice_file(tmp_path, 'slice-1.json', 'staging', ['s1', 's2'])
+    two = _slice_file(tmp_path, 'slice-2.json', 'staging', ['s3'])
+    proc = summary(summary_script, '--slices', one, two)
+    assert proc.returncode == 0, proc.stderr
+    assert '| STAGING | 3 | 0 | 0 | 0 |' in proc.text.splitlines()
+
+    again = _slice_file(tmp_path, 'slice-3.json', 'staging', ['s4', 's2'])
+    proc = summary(summary_script, '--slices', one, two, again)
+    assert proc.returncode == 1, proc.text
+    assert ('> **%s**: does not fit the other slices: stage "staging" host "s2" is in another slice\'s results '
+            'too: each host belongs to one slice' % str(again).replace('_', '\\_')) in proc.text.splitlines()
+    # the slices that fit are still shown; the one that does not adds nothing
+    assert '| STAGING | 3 | 0 | 0 | 0 |' in proc.text.splitlines()
+
+    # a slice whose job never wrote its file (failed before the run, artifact missing) is no success
+    proc = summary(summary_script, '--slices', one, tmp_path / 'slice-2-of-2.json')
+    assert proc.returncode == 1 and 'slice-2-of-2.json**: no results' in proc.text, proc.text
+
+    hostile = tmp_path / 'hostile.json'
+    hostile.write_text('{"stages": {"staging": {"hosts": {"s9": {"results": [{"fix_id": 1}]}}}}}')
+    proc = summary(summary_script, '--slices', one, hostile)
+    assert proc.returncode == 1 and not proc.stderr, proc.stderr
+    assert 'not a usable results file: stage "staging" host "s9" result 1 is not a fix result' in proc.text
+
+    # without --slices, files are merged as before (stages of other runs)
+    assert summary(summary_script, one, again).returncode == 0
