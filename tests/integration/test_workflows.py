@@ -1071,6 +1071,20 @@ def test_the_fleet_splits_a_stage_into_slices_that_hold_each_host_once(tmp_path,
     assert proc.outputs['count'] == str(len(expected))
     selected = [host for m in matrix for host in list_hosts(inventory, m['limit'])]
     assert sorted(selected) == sorted(names), 'every host in exactly one slice'
+    # the fan-out benchmark measures these same slices
+    assert bench_fanout().slice_limits('staging', hosts, slices) == expected
+
+
+def bench_fanout():
+    """bench/fanout.py as a module (bench/ is no package)."""
+    import importlib.util
+    import sys
+    if os.path.join(ROOT, 'bench') not in sys.path:
+        sys.path.insert(0, os.path.join(ROOT, 'bench'))  # fanout.py imports bench.py
+    spec = importlib.util.spec_from_file_location('factiii_bench_fanout', os.path.join(ROOT, 'bench', 'fanout.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.parametrize('stage,slices,error', [
