@@ -12,7 +12,7 @@ exits, the controller CPU (user + system of every process and what it waited for
 authentications per host (each host in exactly one slice: 1), the peak PSS of the controller's
 process tree. Forks: N/k per process (one per host, as (e) has).
 
-Its hosts are factiii-fo18-fan-*, on loopback ports 24280-24299 (N <= 20).
+Its hosts are factiii-fo18-fan-*, on loopback ports 24288-24299 (N <= 12; 24280-24287 are test_fleet.py's).
 """
 import json
 import math
@@ -21,7 +21,7 @@ import sys
 
 import bench
 
-PREFIX, BASE_PORT, MAX_HOSTS = 'fo18-fan', 24280, 20
+PREFIX, BASE_PORT, MAX_HOSTS = 'fo18-fan', 24288, 12  # test_fleet.py has 24280-24287
 
 
 def slice_limits(stage, count, k):
@@ -76,7 +76,7 @@ def main(b, image, args):
     sizes = [int(x) for x in (args.sizes or '8').split(',')]
     ks = [int(x) for x in (args.slices or '1,2,4').split(',')]
     if max(sizes) > MAX_HOSTS:
-        raise bench.BenchError('--fanout: at most %d hosts (ports %d-%d)' % (MAX_HOSTS, BASE_PORT, BASE_PORT + 19))
+        raise bench.BenchError('--fanout: at most %d hosts (ports %d-%d)' % (MAX_HOSTS, BASE_PORT, BASE_PORT + MAX_HOSTS - 1))
     cells = {}
     for n in sizes:
         workdir = os.path.join(fan.workdir, 'fanout-%d' % n)
