@@ -1091,6 +1091,8 @@ def bench_fanout():
     ('staging', '0', 'slices must be a whole number from 1 to 64'),
     ('staging', '65', 'slices must be a whole number from 1 to 64'),
     ('staging', '2; touch pwned', 'slices must be a whole number from 1 to 64'),
+    ('staging', '99999999999999999999', 'slices must be a whole number from 1 to 64'),
+    ('staging', '-3', 'slices must be a whole number from 1 to 64'),
     ('dev', '2', 'stage must be staging or prod'),
     ('prod', '2', 'the prod group has no host in the inventory'),
 ])
