@@ -847,6 +847,10 @@ def main():
                              'empty: none)')
     parser.add_argument('--bare-fix-sizes', default='1,5', help='host counts whose bare hosts are also fixed (default 1,5)')
     parser.add_argument('--profile', action='store_true', help='only the time breakdown of a converged scan (bench/profile.py)')
+    parser.add_argument('--fanout', action='store_true',
+                        help='only the converged scan of --sizes hosts (default 8) as one job and as --slices (default '
+                             '1,2,4) parallel slices (bench/fanout.py)')
+    parser.add_argument('--slices', help='with --fanout: comma-separated slice counts k')
     parser.add_argument('--keep', action='store_true', help='keep the work directory (logs)')
     parser.add_argument('--json', help='write every measurement to this file')
     parser.add_argument('--report-from', help='print the report of a --json file again (no run)')
@@ -857,6 +861,7 @@ def main():
     if args.report_from:
         print(report_from(args.report_from))
         return
+    fanout_sizes = args.sizes  # --fanout's own default (8) when not given
     sizes = [int(x) for x in (args.sizes or ('1' if args.quick else '1,5,20')).split(',')]
     args.reps = args.reps or (3 if args.quick else 5)
     args.bare_fix_sizes = [int(x) for x in args.bare_fix_sizes.split(',') if x]
@@ -882,7 +887,12 @@ def main():
         bench.bare_repo = make_app_repo(workdir)
         plan = Plan(bench, args)
         kinds = args.kinds.split(',')
-        image = bench.converged_image() if ('converged' in kinds or args.profile) else None
+        image = bench.converged_image() if ('converged' in kinds or args.profile or args.fanout) else None
+        if args.fanout:
+            import fanout  # pylint: disable=import-outside-toplevel
+            args.sizes = fanout_sizes
+            fanout.main(bench, image, args)
+            return
         if args.profile:
             import breakdown  # pylint: disable=import-outside-toplevel
             breakdown.main(bench, image, args.reps)

@@ -224,6 +224,29 @@ def add_report(report, data, stages=None):
     return report
 
 
+def add_slice(report, data):
+    """Add ``data``, the results of one slice of a stage's hosts (a job of a fanned-out run), to ``report``.
+
+    The slices of one run each hold other hosts, and are all a scan or all a fix: a host of a stage
+    already in ``report`` (another slice reported it too), or a scan merged with a fix, is an error.
+    ValueError (one line) and nothing added when ``data`` is not a results report or does not fit.
+    """
+    why = results_problem(data)
+    if why:
+        raise ValueError(why)
+    check_mode = data.get('check_mode', False)
+    if report['stages'] and check_mode != report['check_mode']:
+        raise ValueError('a %s merged with the slices of a %s: slices of one run are all a scan or all a fix'
+                         % (('fix', 'scan') if not check_mode else ('scan', 'fix')))
+    for stage, st in data['stages'].items():
+        known = report['stages'].get(stage, {}).get('hosts', {})
+        twice = sorted(host for host in st.get('hosts', {}) if host in known)
+        if twice:
+            raise ValueError('stage %s host %s is in another slice\'s results too: each host belongs to one slice'
+                             % (_key(stage), _key(twice[0])))
+    return add_report(report, data)
+
+
 def labels(check_mode):
     """((status, label), ...) of the counted statuses as shown: 'Would fix' for a scan, else 'Fixed'."""
     return SHOWN_CHECK if check_mode else SHOWN

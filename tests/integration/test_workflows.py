@@ -34,7 +34,7 @@ TEMPLATES = os.path.join(ROOT, 'workflow-templates')
 WORKFLOW_FILES = sorted(glob.glob(os.path.join(ROOT, '.github', 'workflows', '*.yml'))
                         + glob.glob(os.path.join(TEMPLATES, '*.yml')))
 STAGE_WORKFLOWS = ['factiii-scan.yml', 'factiii-fix-staging.yml', 'factiii-fix-prod.yml', 'factiii-deploy.yml',
-                   'factiii-dev-sync.yml']
+                   'factiii-dev-sync.yml', 'factiii-fleet.yml']
 
 
 def load(name):
@@ -73,6 +73,13 @@ def test_triggers_and_inputs():
     inputs = deploy['on']['workflow_dispatch']['inputs']
     assert list(inputs) == ['environment'] and inputs['environment']['options'] == ['staging', 'prod']
     assert [job['environment'] for job in deploy['jobs'].values()] == ['${{ inputs.environment }}']
+    fleet = load('factiii-fleet.yml')
+    inputs = fleet['on']['workflow_dispatch']['inputs']
+    assert list(inputs) == ['stage', 'run', 'slices']
+    assert inputs['stage']['options'] == ['staging', 'prod'] and inputs['run']['options'] == ['scan', 'fix']
+    assert inputs['slices']['type'] == 'number'
+    # the plan job reads the inventory only; the slices run in the chosen stage's environment
+    assert [job.get('environment') for job in fleet['jobs'].values()] == [None, '${{ inputs.stage }}', None]
 
 
 @pytest.mark.parametrize('name', STAGE_WORKFLOWS)
@@ -142,9 +149,10 @@ def test_every_job_with_a_stage_key_runs_in_that_stages_environment(name):
     assert uses, 'the workflow reads no stage key'
     for job_id, job, stage, value in uses:
         environment = job.get('environment')
-        if environment == '${{ inputs.environment }}':
-            # deploy: one job for either stage, each key given only when it is that stage
-            assert "inputs.environment == '%s' && secrets.%s_SSH" % (stage, stage.upper()) in value, (job_id, value)
+        if environment in ('${{ inputs.environment }}', '${{ inputs.stage }}'):
+            # deploy, fleet: one job for either stage, each key given only when it is that stage
+            name = environment[len('${{ '):-len(' }}')]
+            assert "%s == '%s' && secrets.%s_SSH" % (name, stage, stage.upper()) in value, (job_id, value)
         else:
             assert environment == stage, (name, job_id, stage, environment)
 
@@ -344,7 +352,8 @@ def test_no_unhashed_pip_install(name):
 @pytest.mark.parametrize('name,playbook,stage', [
     ('factiii-fix-staging.yml', 'fix', 'staging'), ('factiii-fix-prod.yml', 'fix', 'prod'),
     ('factiii-scan.yml', 'scan', 'staging'), ('factiii-scan.yml', 'scan', 'prod'),
-    ('factiii-deploy.yml', 'deploy', '"$STAGE"'), ('factiii-dev-sync.yml', 'dev_sync', 'staging')])
+    ('factiii-deploy.yml', 'deploy', '"$STAGE"'), ('factiii-dev-sync.yml', 'dev_sync', 'staging'),
+    ('factiii-fleet.yml', 'scan', '"$STAGE"'), ('factiii-fleet.yml', 'fix', '"$STAGE"')])
 def test_each_workflow_runs_the_collections_playbook(name, playbook, stage):
     with open(os.path.join(TEMPLATES, name)) as handle:
         text = handle.read()
@@ -957,3 +966,189 @@ def test_ssh_run_checks_the_host_key(ssh_host, tmp_path):
     assert 'Host key verification failed' in proc.stdout + proc.stderr or 'HOST IDENTIFICATION HAS CHANGED' in proc.stdout, \
         proc.report
     assert os.listdir(str(proc.tmp)) == []
+
+
+# --- issue 18: the fleet workflow's slices merged by factiii-summary --slices ------------------
+
+
+def _slice_file(tmp_path, name, stage, hosts, check_mode=True):
+    from ansible_collections.factiii.infra.plugins.plugin_utils import results as cb
+    report = cb.new_report()
+    for host in hosts:
+        cb.add_results(report, stage, host, [{'fix_id': '%s-git-missing' % stage, 'status': 'fixed', 'msg': 'git',
+                                              'steps': []}], check_mode=check_mode)
+    path = tmp_path / name
+    assert cb.write_json(report, str(path)) is None
+    return path
+
+
+def test_summary_of_slices_is_one_report_and_refuses_a_host_twice_or_a_missing_slice(tmp_path, summary_script):
+    one = _slice_file(tmp_path, 'slice-1.json', 'staging', ['s1', 's2'])
+    two = _slice_file(tmp_path, 'slice-2.json', 'staging', ['s3'])
+    proc = summary(summary_script, '--slices', one, two)
+    assert proc.returncode == 0, proc.stderr
+    assert '| STAGING | 3 | 0 | 0 | 0 |' in proc.text.splitlines()
+
+    again = _slice_file(tmp_path, 'slice-3.json', 'staging', ['s4', 's2'])
+    proc = summary(summary_script, '--slices', one, two, again)
+    assert proc.returncode == 1, proc.text
+    assert ('> **%s**: does not fit the other slices: stage "staging" host "s2" is in another slice\'s results '
+            'too: each host belongs to one slice' % str(again).replace('_', '\\_')) in proc.text.splitlines()
+    # the slices that fit are still shown; the one that does not adds nothing
+    assert '| STAGING | 3 | 0 | 0 | 0 |' in proc.text.splitlines()
+
+    # a slice whose job never wrote its file (failed before the run, artifact missing) is no success
+    proc = summary(summary_script, '--slices', one, tmp_path / 'slice-2-of-2.json')
+    assert proc.returncode == 1 and 'slice-2-of-2.json**: no results' in proc.text, proc.text
+
+    hostile = tmp_path / 'hostile.json'
+    hostile.write_text('{"stages": {"staging": {"hosts": {"s9": {"results": [{"fix_id": 1}]}}}}}')
+    proc = summary(summary_script, '--slices', one, hostile)
+    assert proc.returncode == 1 and not proc.stderr, proc.stderr
+    assert 'not a usable results file: stage "staging" host "s9" result 1 is not a fix result' in proc.text
+
+    # without --slices, files are merged as before (stages of other runs)
+    assert summary(summary_script, one, again).returncode == 0
+
+
+def fleet_step(tmp_path, job, name, env, path=()):
+    """Run the `run:` of factiii-fleet.yml's step ``name`` of ``job`` as the runner would (bash -e), with
+    ``env`` giving each of the step's env: entries; GITHUB_OUTPUT's lines are returned as proc.outputs."""
+    workflow = load('factiii-fleet.yml')
+    step, = [s for s in workflow['jobs'][job]['steps'] if s.get('name', '') == name]
+    assert sorted(k for k in step.get('env', {}) if k not in env) == [], 'the test gives every env: entry'
+    temp = tmp_path / 'runner temp'
+    temp.mkdir(exist_ok=True)
+    full = dict((k, v) for k, v in os.environ.items() if not k.startswith('ANSIBLE_'))
+    full.update({k: v for k, v in workflow['env'].items() if '${{' not in v})
+    full.update(RUNNER_TEMP=str(temp), GITHUB_OUTPUT=str(tmp_path / 'output'), ANSIBLE_FORCE_COLOR='0',
+                GITHUB_STEP_SUMMARY=str(tmp_path / 'summary'),
+                PATH=os.pathsep.join(list(path) + [os.path.dirname(tool('ansible')), os.environ['PATH']]))
+    full.update(env)
+    for name in ('output', 'summary'):
+        (tmp_path / name).write_text('')
+    proc = subprocess.run(['bash', '-e', '-c', step['run']], env=full, capture_output=True, text=True,
+                          check=False, timeout=600, cwd=str(tmp_path))
+    proc.report = 'rc=%s\n--- stdout\n%s\n--- stderr\n%s' % (proc.returncode, proc.stdout, proc.stderr)
+    proc.outputs = dict(line.split('=', 1) for line in (tmp_path / 'output').read_text().splitlines())
+    proc.summary = (tmp_path / 'summary').read_text()
+    return proc
+
+
+def fleet_plan(tmp_path, inventory, stage, slices):
+    return fleet_step(tmp_path, 'plan', "Split the stage's hosts into slices",
+                      {'STAGE': stage, 'SLICES': str(slices), 'ANSIBLE_INVENTORY': str(inventory)})
+
+
+def list_hosts(inventory, limit):
+    proc = subprocess.run([tool('ansible'), '-i', str(inventory), 'all', '-l', limit, '--list-hosts'],
+                          capture_output=True, text=True, check=True)
+    return proc.stdout.split()[2:]  # after "hosts (N):"
+
+
+@pytest.mark.parametrize('hosts,slices,expected', [
+    (4, 2, ['staging[0:1]', 'staging[2:3]']),
+    (5, 2, ['staging[0:1]', 'staging[2:4]']),
+    (7, 3, ['staging[0:1]', 'staging[2:3]', 'staging[4:6]']),
+    (3, 8, ['staging[0:0]', 'staging[1:1]', 'staging[2:2]']),
+    (1, 1, ['staging[0:0]']),
+])
+def test_the_fleet_splits_a_stage_into_slices_that_hold_each_host_once(tmp_path, hosts, slices, expected):
+    """The plan job's own script with the real `ansible`: the slices' limits, given to Ansible, select
+    every host of the stage exactly once (also hosts in nested groups, and a host listed twice)."""
+    names = ['web-%02d' % i for i in range(hosts)]
+    half = names[:hosts // 2 + 1]
+    inventory = tmp_path / 'hosts.yml'
+    inventory.write_text(yaml.safe_dump({'all': {'children': {
+        'prod': {'hosts': {'p1': None}},
+        'staging': {'children': {'eu': {'hosts': dict.fromkeys(half)},
+                                 'us': {'hosts': dict.fromkeys(names[hosts // 2:])}}}}}}))
+    proc = fleet_plan(tmp_path, inventory, 'staging', slices)
+    assert proc.returncode == 0, proc.report
+    matrix = json.loads(proc.outputs['matrix'])['include']
+    assert [m['limit'] for m in matrix] == expected
+    assert [(m['slice'], m['of']) for m in matrix] == [(i + 1, len(expected)) for i in range(len(expected))]
+    assert proc.outputs['count'] == str(len(expected))
+    selected = [host for m in matrix for host in list_hosts(inventory, m['limit'])]
+    assert sorted(selected) == sorted(names), 'every host in exactly one slice'
+    # the fan-out benchmark measures these same slices
+    assert bench_fanout().slice_limits('staging', hosts, slices) == expected
+
+
+def bench_fanout():
+    """bench/fanout.py as a module (bench/ is no package)."""
+    import importlib.util
+    import sys
+    if os.path.join(ROOT, 'bench') not in sys.path:
+        sys.path.insert(0, os.path.join(ROOT, 'bench'))  # fanout.py imports bench.py
+    spec = importlib.util.spec_from_file_location('factiii_bench_fanout', os.path.join(ROOT, 'bench', 'fanout.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('stage,slices,error', [
+    ('staging', '0', 'slices must be a whole number from 1 to 64'),
+    ('staging', '65', 'slices must be a whole number from 1 to 64'),
+    ('staging', '2; touch pwned', 'slices must be a whole number from 1 to 64'),
+    ('staging', '99999999999999999999', 'slices must be a whole number from 1 to 64'),
+    ('staging', '-3', 'slices must be a whole number from 1 to 64'),
+    ('dev', '2', 'stage must be staging or prod'),
+    ('prod', '2', 'the prod group has no host in the inventory'),
+])
+def test_the_fleet_plan_refuses_bad_inputs_in_one_line(tmp_path, stage, slices, error):
+    inventory = tmp_path / 'hosts.yml'
+    inventory.write_text(yaml.safe_dump({'all': {'children': {'staging': {'hosts': {'s1': None}}, 'prod': {}}}}))
+    proc = fleet_plan(tmp_path, inventory, stage, slices)
+    assert proc.returncode == 1, proc.report
+    assert proc.stdout.splitlines()[-1].startswith('::error::' + error), proc.report
+    assert proc.outputs == {} and not (tmp_path / 'pwned').exists()
+
+
+@pytest.mark.parametrize('limit', ['prod[0:1]', 'staging[0:1],prod', 'staging', 'staging[0:1] -e x=1'])
+def test_a_fleet_slice_runs_only_a_slice_of_its_own_stage(tmp_path, limit):
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    (bin_dir / 'factiii-ssh-run').write_text(FAKE_SSH_RUN)
+    (bin_dir / 'factiii-ssh-run').chmod(0o755)
+    env = dict.fromkeys(('STAGING_SSH', 'STAGING_KNOWN_HOSTS', 'STAGING_HOST', 'STAGING_USER', 'PROD_SSH',
+                         'PROD_KNOWN_HOSTS', 'PROD_HOST', 'PROD_USER', 'APP_REPO_URL'), '')
+    env.update(STAGE='staging', RUN='scan', LIMIT=limit, SLICE='1', FACTIII_RESULTS=str(tmp_path),
+               FAKE_ARGV=str(tmp_path / 'argv.json'))
+    proc = fleet_step(tmp_path, 'slice', 'Run the stage on this slice (one SSH connection per host)', env,
+                      path=[str(bin_dir)])
+    assert proc.returncode == 1, proc.report
+    assert proc.stdout.strip() == '::error::not a slice of staging: %s' % limit
+    assert not (tmp_path / 'argv.json').exists()
+    env['LIMIT'] = 'staging[2:3]'
+    for run, playbook in (('scan', 'factiii.infra.scan'), ('fix', 'factiii.infra.fix')):
+        env['RUN'] = run
+        proc = fleet_step(tmp_path, 'slice', 'Run the stage on this slice (one SSH connection per host)', env,
+                          path=[str(bin_dir)])
+        assert proc.returncode == 0, proc.report
+        assert json.loads((tmp_path / 'argv.json').read_text()) == [
+            'staging', '--', 'ansible-playbook', playbook, '-l', 'staging[2:3]']
+
+
+@pytest.mark.parametrize('plan,slices,rc', [
+    ('success', 'success', 0), ('success', 'failure', 1), ('failure', 'skipped', 1), ('success', 'cancelled', 1)])
+def test_the_fleet_summary_fails_when_a_slice_did_not_succeed(tmp_path, plan, slices, rc):
+    proc = fleet_step(tmp_path, 'summary', 'Fail when a slice did not succeed', {'PLAN': plan, 'SLICES': slices})
+    assert proc.returncode == rc, proc.report
+    assert ('::error::a slice ended: %s (see its job)' % slices in proc.stdout) == (slices != 'success')
+
+
+def test_the_fleet_merge_fails_without_a_plan_or_with_a_slice_missing(tmp_path, summary_script):
+    path = [os.path.dirname(summary_script)]
+    proc = fleet_step(tmp_path, 'summary', 'Merge the slices into one RESULTS BY STAGE', {'COUNT': ''}, path=path)
+    assert proc.returncode == 1 and '::error::the plan job split no slices' in proc.stdout, proc.report
+    results_dir = tmp_path / 'runner temp' / 'factiii-results'
+    results_dir.mkdir(parents=True)
+    _slice_file(results_dir, 'slice-1.json', 'staging', ['s1'])
+    proc = fleet_step(tmp_path, 'summary', 'Merge the slices into one RESULTS BY STAGE', {'COUNT': '2'}, path=path)
+    assert proc.returncode == 1, proc.report
+    assert 'slice-2.json**: no results' in proc.summary and proc.summary == proc.stdout
+    _slice_file(results_dir, 'slice-2.json', 'staging', ['s2'])
+    proc = fleet_step(tmp_path, 'summary', 'Merge the slices into one RESULTS BY STAGE', {'COUNT': '2'}, path=path)
+    assert proc.returncode == 0, proc.report
+    assert '| STAGING | 2 | 0 | 0 | 0 |' in proc.summary.splitlines() and proc.summary == proc.stdout

@@ -58,3 +58,70 @@ def test_the_library_imports_without_ansible_core():
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == '[]\n'
+
+
+# --- add_slice: the slices of one fanned-out run (issue 18) ---------------------------------
+
+
+def _slice(stage, hosts, check_mode=True, status='fixed'):
+    """A slice's results file, as the callback writes it (ordered), with one row per host."""
+    report = results.new_report()
+    for host in hosts:
+        results.add_results(report, stage, host, [{'fix_id': '%s-git-missing' % stage, 'status': status,
+                                                  'msg': 'git on %s' % host, 'steps': []}], check_mode=check_mode)
+    return results.ordered(report)
+
+
+def test_slices_merge_into_the_report_of_one_run():
+    whole = results.new_report()
+    for host in ('s1', 's2', 's3'):
+        results.add_results(whole, 'staging', host, [{'fix_id': 'staging-git-missing', 'status': 'fixed',
+                                                      'msg': 'git on %s' % host, 'steps': []}], check_mode=True)
+    merged = results.new_report()
+    results.add_slice(merged, _slice('staging', ['s1', 's3']))
+    results.add_slice(merged, _slice('staging', ['s2']))
+    assert results.ordered(merged) == results.ordered(whole)
+    assert results.format_report(merged) == results.format_report(whole)
+    assert merged['total']['fixed'] == 3 and merged['check_mode'] is True
+
+
+def test_a_host_in_two_slices_is_an_error_and_adds_nothing():
+    merged = results.new_report()
+    results.add_slice(merged, _slice('staging', ['s1', 's2']))
+    before = results.ordered(merged)
+    try:
+        results.add_slice(merged, _slice('staging', ['s3', 's2']))
+    except ValueError as exc:
+        assert '%s' % exc == 'stage "staging" host "s2" is in another slice\'s results too: each host belongs to one slice'
+    else:
+        raise AssertionError('a host reported by two slices was merged')
+    assert results.ordered(merged) == before, 'half a slice was added'
+    # the same host name in another stage is another host of the run
+    results.add_slice(merged, _slice('prod', ['s2']))
+    assert sorted(merged['stages']) == ['prod', 'staging']
+
+
+def test_a_scan_slice_and_a_fix_slice_do_not_merge():
+    merged = results.new_report()
+    results.add_slice(merged, _slice('staging', ['s1'], check_mode=True))
+    try:
+        results.add_slice(merged, _slice('staging', ['s2'], check_mode=False))
+    except ValueError as exc:
+        assert '%s' % exc == 'a fix merged with the slices of a scan: slices of one run are all a scan or all a fix'
+    else:
+        raise AssertionError('a fix slice was merged into a scan')
+
+
+def test_a_slice_that_is_not_a_results_report_is_a_one_line_error():
+    """A slice's file is another job's artifact: anything in it is data, checked before use."""
+    for data in (None, [], 'x', {'stages': []}, {'stages': {'staging': {'hosts': {'s1': {'results': [{}]}}}}},
+                 {'stages': {'staging': {'hosts': {'s1': {'results': [], 'failed': -1}}}}},
+                 {'format': 99, 'stages': {}}, {'stages': {'staging': {'hosts': {'s1': 'x'}}}}):
+        merged = results.new_report()
+        try:
+            results.add_slice(merged, data)
+        except ValueError as exc:
+            assert '\n' not in '%s' % exc and '%s' % exc
+        else:
+            raise AssertionError('%r was merged' % (data,))
+        assert merged == results.new_report()
