@@ -67,7 +67,7 @@ def test_a_staging_scan_and_fix_on_a_real_host(test_host_image, ansible_env, tmp
         # host key checking turned off in the inventory is refused before any login (ansible-core
         # 2.19.0 answered the option's origin without the host's variables: it was not)
         proc, row = run_stage(ansible_env, hosts, tmp_path, 'playbooks/scan.yml', logins=0,
-                            ansible_host_key_checking=False)
+                              ansible_host_key_checking=False)
         assert proc.returncode != 0, proc.report
         assert 'host key checking is off for %s (host_key_checking is false, from var: ansible_host_key_checking' % (
             host.name) in proc.stdout, proc.report
