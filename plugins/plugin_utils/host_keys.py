@@ -28,10 +28,11 @@ FIX = ('set ansible_host_key_checking: true for it in the inventory, pin its key
 def _option(connection, name):
     """(value, origin) of the connection's option ``name``, or (None, None) when it has none.
 
-    The value is the one the connection was set up with (get_option). ansible-core before
-    2.19.1 re-reads get_option_and_origin's answer without the host's variables, so an
-    inventory's ``ansible_host_key_checking: false`` came back as the ansible.cfg value:
-    when the two differ, the value came from one of the option's connection variables.
+    The value is the one the connection was set up with (get_option). Some ansible-core
+    releases (2.16.19 and 2.19.0 seen; not 2.18.19, 2.19.14, 2.21.5) re-read
+    get_option_and_origin's answer without the host's variables, so an inventory's
+    ``ansible_host_key_checking: false`` came back as the ansible.cfg value: when the two
+    differ, the value came from one of the option's connection variables.
     """
     try:
         if not connection.has_option(name):

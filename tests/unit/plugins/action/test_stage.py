@@ -417,7 +417,7 @@ def test_a_server_stage_without_host_key_checking_is_refused(monkeypatch, env, v
 @pytest.mark.parametrize('var_options', [{'ansible_host_key_checking': False},
                                          {'ansible_ssh_common_args': '-o StrictHostKeyChecking=no'}])
 def test_a_var_is_refused_where_the_origin_is_read_again_without_vars(var_options):
-    # ansible-core before 2.19.1: get_option_and_origin re-reads the configuration without the
+    # ansible-core 2.16.19 and 2.19.0 (seen): get_option_and_origin re-reads the configuration without the
     # host's variables, so it answers ansible.cfg's value while the connection uses the variable
     from ansible import constants as C
     connection = ssh_connection(var_options)
