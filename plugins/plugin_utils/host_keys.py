@@ -15,6 +15,8 @@ __metaclass__ = type
 
 import re
 
+from ansible import constants as C
+
 # What turns checking off when it reaches ssh's command line (ssh keeps the first value given).
 _STRICT_OFF = re.compile(r'StrictHostKeyChecking\s*[= ]\s*["\']?(no|off)\b', re.I)
 ARG_OPTIONS = ('ssh_args', 'ssh_common_args', 'ssh_extra_args')
@@ -24,13 +26,26 @@ FIX = ('set ansible_host_key_checking: true for it in the inventory, pin its key
 
 
 def _option(connection, name):
-    """(value, origin) of the connection's option ``name``, or (None, None) when it has none."""
+    """(value, origin) of the connection's option ``name``, or (None, None) when it has none.
+
+    The value is the one the connection was set up with (get_option). Some ansible-core
+    releases (2.16.19 and 2.19.0 seen; not 2.18.19, 2.19.14, 2.21.5) re-read
+    get_option_and_origin's answer without the host's variables, so an inventory's
+    ``ansible_host_key_checking: false`` came back as the ansible.cfg value: when the two
+    differ, the value came from one of the option's connection variables.
+    """
     try:
         if not connection.has_option(name):
             return None, None
-        return connection.get_option_and_origin(name)
+        value = connection.get_option(name)
+        seen, origin = connection.get_option_and_origin(name)
     except (KeyError, AttributeError):
         return None, None
+    if seen != value:
+        names = [entry['name'] for entry in C.config.get_configuration_definition(
+            name, plugin_type='connection', plugin_name=connection._load_name).get('vars') or ()]
+        origin = ' or '.join('var: %s' % var for var in names) or 'a connection variable'
+    return value, origin
 
 
 def host_key_problem(connection, host):

@@ -414,6 +414,22 @@ def test_a_server_stage_without_host_key_checking_is_refused(monkeypatch, env, v
     action._execute_module.assert_not_called()
 
 
+@pytest.mark.parametrize('var_options', [{'ansible_host_key_checking': False},
+                                         {'ansible_ssh_common_args': '-o StrictHostKeyChecking=no'}])
+def test_a_var_is_refused_where_the_origin_is_read_again_without_vars(var_options):
+    # ansible-core 2.16.19 and 2.19.0 (seen): get_option_and_origin re-reads the configuration without the
+    # host's variables, so it answers ansible.cfg's value while the connection uses the variable
+    from ansible import constants as C
+    connection = ssh_connection(var_options)
+    connection.get_option_and_origin = lambda name, hostvars=None: C.config.get_config_value_and_origin(
+        name, plugin_type='connection', plugin_name='ssh', variables=hostvars)
+    action = make_action(dict(REPO, stage='staging'), connection=connection)
+    result = action.run(task_vars={'inventory_hostname': 'staging-1'})
+    assert_one_line_failure(result)
+    assert 'var: %s' % next(iter(var_options)) in result['msg']
+    action._execute_module.assert_not_called()
+
+
 @pytest.mark.parametrize('env, var_options', [
     ({}, {}),
     ({}, {'ansible_ssh_common_args': '-F none -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/k'}),
