@@ -85,7 +85,7 @@ def test_the_files_are_named_by_the_version_and_the_wheel_carries_the_collection
 
 # The top level of the collection tarball: what a user runs or reads, nothing test-only or dev tooling.
 SHIPPED = ['CHANGELOG.md', 'CONTRIBUTING.md', 'FILES.json', 'LICENSE', 'MANIFEST.json', 'README.md', 'SECURITY.md',
-           'app-template', 'bin', 'changelogs', 'inventories', 'meta', 'playbooks', 'plugins', 'roles',
+           'app-template', 'bin', 'changelogs', 'docs', 'inventories', 'meta', 'playbooks', 'plugins', 'roles',
            'workflow-templates']
 
 
