@@ -173,15 +173,22 @@ def test_the_action_checks_templated_values_and_masks_a_key(monkeypatch):
     assert res['msg'] == 'role factiii.infra.staging: bad key ********; nothing was run'
 
 
-def test_a_value_that_cannot_be_templated_is_left_to_the_roles_own_check():
+def test_a_value_that_cannot_be_templated_fails_the_task_with_its_first_line():
+    # the roles run without Ansible's own argument check: this task says what to set, for the first
+    # option (in the spec's order) that cannot be templated, as that check did
     from ansible.errors import AnsibleError
+
+    def template(value):
+        if value == '{{ undef() }}' or isinstance(value, dict):
+            raise AnsibleError('Set APP_REPO_URL to the app repository\nOrigin: group_vars/all.yml')
+        return value
     task = MagicMock()
     task.args = {'stage': 'prod'}
     templar = MagicMock()
-    templar.template.side_effect = AnsibleError('Set APP_REPO_URL')
+    templar.template.side_effect = template
     plugin = action.ActionModule(task, MagicMock(), MagicMock(), MagicMock(), templar, MagicMock())
     res = plugin.run(task_vars={'prod_repo_url': '{{ undef() }}', 'prod_repo_dest': '/d'})
-    assert not res.get('failed'), res
+    assert res == {'failed': True, 'changed': False, 'msg': 'Set APP_REPO_URL to the app repository'}, res
 
 
 def test_a_deploy_typo_names_the_deploy_variable():
