@@ -1,5 +1,6 @@
 """Fixtures for the factiii CLI tests: the fake GitHub API, and the CLI run as a user runs it."""
 import os
+import signal
 import sys
 
 import pytest
@@ -14,6 +15,20 @@ from support import run_reported, tool  # noqa: E402
 GITHUB_ENV = ('GITHUB_TOKEN', 'GH_TOKEN', 'GITHUB_REPOSITORY', 'FACTIII_GITHUB_API_URL', 'GITHUB_API_URL',
               'FACTIII_GITHUB_CA_BUNDLE', 'FACTIII_RESULTS_JSON',
               'ANSIBLE_CONFIG', 'ANSIBLE_INVENTORY')
+
+
+@pytest.fixture(autouse=True)
+def terminal_signals():
+    """Ctrl-C, kill and a closed terminal as a terminal delivers them, whatever started pytest: a job run in
+    the background (``cmd &`` in a script, nohup) inherits SIGINT, SIGQUIT and SIGHUP ignored, and so would
+    every process a test starts, so a signal the CLI passes on would never reach them."""
+    saved = dict((number, signal.getsignal(number)) for number in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    yield
+    for number, handler in saved.items():
+        signal.signal(number, handler if handler is not None else signal.SIG_DFL)
 
 
 @pytest.fixture
